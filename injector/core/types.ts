@@ -1,0 +1,80 @@
+// The contract of the injection core. The webhook (injector/webhook) and `pillion inject`
+// (injector/cli) both call injectPod() with these types; nothing else decides injection.
+import type { Operation } from 'fast-json-patch';
+
+/** A pod or pod-template-bearing object as plain JSON (what the API server or a manifest gives). */
+export type JsonObject = { [key: string]: unknown };
+
+export type InjectPolicy = 'enabled' | 'disabled';
+export type NativeSidecarMode = 'on' | 'off' | 'auto';
+
+/** Injector configuration: plain data, parsed once, frozen. See injector/core/config.ts. */
+export interface InjectorConfig {
+  /** Policy for pods that neither opt in nor opt out (namespace label also opts in). */
+  readonly defaultPolicy: InjectPolicy;
+  /** Templates applied when a pod names none with pillion.dev/templates. */
+  readonly defaultTemplates: readonly string[];
+  /** Namespace the injector runs in; never injected. */
+  readonly injectorNamespace: string;
+  readonly nativeSidecar: NativeSidecarMode;
+  /** Cluster version (`1.29`), used when nativeSidecar is `auto`. */
+  readonly kubeVersion: string | undefined;
+  /** Whether pillion.dev/proxy-image is honoured. */
+  readonly allowImageOverride: boolean;
+  readonly holdApplicationUntilProxyStarts: boolean;
+}
+
+/** What the caller knows about the pod's surroundings. */
+export interface InjectContext {
+  /** Namespace of the pod (request namespace for the webhook; metadata or --namespace for the CLI). */
+  readonly namespace: string | undefined;
+  /** Labels of that namespace, when known (webhook looks them up; CLI has none). */
+  readonly namespaceLabels: Readonly<Record<string, string>> | undefined;
+  /**
+   * `policy`: the webhook's decision (opt-in needed unless default policy enables).
+   * `candidate`: `pillion inject` default — every workload is a candidate unless it opts out or a
+   * skip rule applies, like istioctl kube-inject.
+   */
+  readonly mode: 'policy' | 'candidate';
+}
+
+export type SkipReason =
+  | 'opted-out'
+  | 'not-opted-in'
+  | 'host-network'
+  | 'system-namespace'
+  | 'injector-namespace'
+  | 'already-injected';
+
+export type InjectResult =
+  | {
+      readonly kind: 'injected';
+      /** The mutated pod (a new object; the input is never modified). */
+      readonly pod: JsonObject;
+      /** RFC 6902 patch that turns the input into `pod`. */
+      readonly patch: readonly Operation[];
+      readonly templates: readonly string[];
+      /** Things the user should know (ignored annotation, override a template could not apply). */
+      readonly warnings: readonly string[];
+    }
+  | {
+      readonly kind: 'skipped';
+      readonly reason: SkipReason;
+      /** Human-readable detail, e.g. "namespace kube-system is never injected". */
+      readonly detail: string;
+      readonly warnings: readonly string[];
+    };
+
+/**
+ * An invalid override annotation (or other bad input about the pod). The webhook rejects the pod
+ * with `message`; the CLI exits 1 naming file, document and line. `annotation` names the culprit.
+ */
+export class InjectionError extends Error {
+  override name = 'InjectionError';
+  constructor(
+    message: string,
+    readonly annotation?: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One-shot, idempotent set-up: Debian packages the tests and the demo need, then npm packages.
+# Safe to re-run; does nothing when everything is already present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(iptables nftables haproxy iproute2 containernetworking-plugins openssl python3 procps)
+missing=()
+for pkg in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${missing[*]}" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  else
+    echo "setup: missing Debian packages (${missing[*]}); not root, so privileged tests will skip" >&2
+  fi
+fi
+
+# npm ci only when the lockfile changed since the last install.
+stamp=node_modules/.pillion-lock-stamp
+if [[ ! -f $stamp ]] || ! cmp -s package-lock.json "$stamp"; then
+  echo "setup: installing npm packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  cp package-lock.json "$stamp"
+fi
