@@ -78,3 +78,37 @@ export class InjectionError extends Error {
     super(message);
   }
 }
+
+/** A loaded, validated set of templates plus their values. See injector/core/templates.ts. */
+export interface TemplateSet {
+  /** Folder the templates were read from (for messages). */
+  readonly dir: string;
+  /** Template names (file names without `.yaml`), sorted. */
+  readonly names: readonly string[];
+  readonly templates: ReadonlyMap<string, Template>;
+  /** templates/values.yaml, deep-frozen plain data. */
+  readonly values: JsonObject;
+  /**
+   * Content hash of every template file and values.yaml. Recorded in the status annotation: a pod
+   * injected with the same version is skipped, one with another version is stripped and re-rendered.
+   */
+  readonly version: string;
+  /** values.yaml `hold.command`, rendered: the postStart argv of holdApplicationUntilProxyStarts. */
+  readonly holdCommand: readonly string[];
+}
+
+/** One parsed template file: a pod fragment (with `${...}` references) and optional local data. */
+export interface Template {
+  readonly name: string;
+  readonly file: string;
+  /** `data:` section: plain data the fragment may reference as `${data.x}` / `${json:data.x}`. */
+  readonly data: JsonObject;
+  /** `pod:` section: `{ metadata?: { annotations?, labels? }, spec: {...} }`. */
+  readonly pod: JsonObject;
+}
+
+/** Everything injectPod needs besides the pod: parsed once at start-up, shared by every request. */
+export interface InjectorSetup {
+  readonly config: InjectorConfig;
+  readonly templates: TemplateSet;
+}

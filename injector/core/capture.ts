@@ -1,0 +1,139 @@
+// The capture settings a pod gets (values.yaml defaults, then the pod's override annotations) and
+// the pillion-init argv they become. Every setting is held PARSED (port ranges, CIDRs) and
+// re-formatted here, so the init container's args contain only canonical text the injector
+// produced itself — never the raw annotation string.
+import {
+  formatCidr,
+  normalisePortRanges,
+  parseBoolean,
+  parseCidrList,
+  parseCidrSelection,
+  parseInterfaceList,
+  parsePortList,
+  parsePortSelection,
+  ValueError,
+} from '../../init/values.js';
+import type { Cidr, CidrSelection, PortRange, PortSelection } from '../../init/values.js';
+import { isPlainObject } from './render.js';
+import type { JsonObject } from './types.js';
+
+export interface CaptureSettings {
+  readonly proxyUid: number;
+  readonly proxyGid: number;
+  readonly outboundPort: number;
+  readonly inboundPort: number;
+  /** Ports the proxy itself serves (readiness, metrics): never captured inbound. */
+  readonly proxyOwnPorts: readonly number[];
+  readonly inboundPorts: PortSelection;
+  readonly excludeInboundPorts: readonly PortRange[];
+  readonly outboundCidrs: CidrSelection;
+  readonly excludeOutboundCidrs: readonly Cidr[];
+  readonly outboundPorts: PortSelection;
+  readonly excludeOutboundPorts: readonly PortRange[];
+  readonly excludeInterfaces: readonly string[];
+  readonly redirectDns: boolean;
+  readonly dnsPort: number;
+}
+
+/** values.yaml is wrong. `message` names the file and the key. */
+export class ValuesError extends Error {
+  override name = 'ValuesError';
+}
+
+function lookup(values: JsonObject, path: string, file: string): unknown {
+  let current: unknown = values;
+  for (const part of path.split('.')) {
+    if (!isPlainObject(current) || !Object.hasOwn(current, part)) throw new ValuesError(`${file}: missing key "${path}"`);
+    current = current[part];
+  }
+  return current;
+}
+
+function readPortNumber(values: JsonObject, path: string, file: string): number {
+  const value = lookup(values, path, file);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new ValuesError(`${file}: key "${path}": ${JSON.stringify(value)} is not a port number 1-65535`);
+  }
+  return value;
+}
+
+function readId(values: JsonObject, path: string, file: string): number {
+  const value = lookup(values, path, file);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 4294967294) {
+    throw new ValuesError(`${file}: key "${path}": ${JSON.stringify(value)} is not a numeric id`);
+  }
+  return value;
+}
+
+function readParsed<T>(values: JsonObject, path: string, file: string, parse: (text: string) => T): T {
+  const value = lookup(values, path, file);
+  const text = typeof value === 'boolean' || typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string') throw new ValuesError(`${file}: key "${path}": expected a string`);
+  try {
+    return parse(text);
+  } catch (error) {
+    if (error instanceof ValueError) throw new ValuesError(`${file}: key "${path}": ${error.message}`);
+    throw error;
+  }
+}
+
+/** Read the capture defaults from values.yaml (validated with the same parsers pillion-init uses). */
+export function readCaptureDefaults(values: JsonObject, file: string): CaptureSettings {
+  return Object.freeze({
+    proxyUid: readId(values, 'proxy.uid', file),
+    proxyGid: readId(values, 'proxy.gid', file),
+    outboundPort: readPortNumber(values, 'ports.outbound', file),
+    inboundPort: readPortNumber(values, 'ports.inbound', file),
+    proxyOwnPorts: Object.freeze([readPortNumber(values, 'ports.readiness', file), readPortNumber(values, 'ports.metrics', file)]),
+    inboundPorts: readParsed(values, 'capture.inboundPorts', file, parsePortSelection),
+    excludeInboundPorts: readParsed(values, 'capture.excludeInboundPorts', file, parsePortList),
+    outboundCidrs: readParsed(values, 'capture.outboundCidrs', file, parseCidrSelection),
+    excludeOutboundCidrs: readParsed(values, 'capture.excludeOutboundCidrs', file, parseCidrList),
+    outboundPorts: readParsed(values, 'capture.outboundPorts', file, parsePortSelection),
+    excludeOutboundPorts: readParsed(values, 'capture.excludeOutboundPorts', file, parsePortList),
+    excludeInterfaces: readParsed(values, 'capture.excludeInterfaces', file, parseInterfaceList),
+    redirectDns: readParsed(values, 'capture.redirectDns', file, parseBoolean),
+    dnsPort: readPortNumber(values, 'capture.dnsPort', file),
+  });
+}
+
+/** `80`, `8000-8100` — the range syntax pillion-init's port flags parse (not iptables' `a:b`). */
+function formatPorts(ranges: readonly PortRange[]): string {
+  return ranges.map((r) => (r.first === r.last ? String(r.first) : `${r.first}-${r.last}`)).join(',');
+}
+
+function formatPortSelection(selection: PortSelection): string {
+  return selection === '*' ? '*' : formatPorts(selection);
+}
+
+/**
+ * The init container's argv after `apply`. Flags that carry their default (empty exclusion
+ * lists, every outbound port, DNS off) are left out, so the args read as "what differs".
+ * The proxy's own readiness and metrics ports are always excluded from inbound capture: the
+ * kubelet probes them directly and redirecting them through the proxy would only add a hop.
+ */
+export function formatInitArgs(settings: CaptureSettings): string[] {
+  const args = [
+    'apply',
+    `--proxy-uid=${settings.proxyUid}`,
+    `--proxy-gid=${settings.proxyGid}`,
+    `--outbound-port=${settings.outboundPort}`,
+    `--inbound-port=${settings.inboundPort}`,
+    `--inbound-ports=${formatPortSelection(settings.inboundPorts)}`,
+  ];
+  const ownPorts = settings.proxyOwnPorts.map((port) => ({ first: port, last: port }));
+  const excludeInbound = normalisePortRanges([...settings.excludeInboundPorts, ...ownPorts]);
+  args.push(`--exclude-inbound-ports=${formatPorts(excludeInbound)}`);
+  const outboundCidrs = settings.outboundCidrs === '*' ? '*' : settings.outboundCidrs.map(formatCidr).join(',');
+  args.push(`--outbound-cidrs=${outboundCidrs}`);
+  if (settings.excludeOutboundCidrs.length > 0) {
+    args.push(`--exclude-outbound-cidrs=${settings.excludeOutboundCidrs.map(formatCidr).join(',')}`);
+  }
+  if (settings.outboundPorts !== '*') args.push(`--outbound-ports=${formatPorts(settings.outboundPorts)}`);
+  if (settings.excludeOutboundPorts.length > 0) {
+    args.push(`--exclude-outbound-ports=${formatPorts(settings.excludeOutboundPorts)}`);
+  }
+  if (settings.excludeInterfaces.length > 0) args.push(`--exclude-interfaces=${settings.excludeInterfaces.join(',')}`);
+  if (settings.redirectDns) args.push('--redirect-dns', `--dns-port=${settings.dnsPort}`);
+  return args;
+}

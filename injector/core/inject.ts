@@ -1,0 +1,235 @@
+// injectPod(): the single place that decides and performs injection, for the webhook and for
+// `pillion inject`. Pure and synchronous: the input pod is never modified; the result is a new
+// pod, the RFC 6902 patch from input to result, and warnings. Cost is linear in the pod's size
+// (one copy, one merge pass, one diff pass); template rendering does not depend on the pod.
+import { formatInitArgs, readCaptureDefaults } from './capture.js';
+import type { CaptureSettings } from './capture.js';
+import { resolveNativeSidecar } from './config.js';
+import { overlay, mergeNamedLists, nameOf } from './merge.js';
+import { parseOverrides, statusKey } from './overrides.js';
+import type { PodOverrides } from './overrides.js';
+import { createPatch } from './patch.js';
+import { decideInjection } from './policy.js';
+import { cloneJson, isPlainObject } from './render.js';
+import { formatStatus, stripInjection } from './status.js';
+import { renderTemplate } from './templates.js';
+import type { InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet } from './types.js';
+import { InjectionError } from './types.js';
+
+/** The proxy container every proxy template names this way; native/hold/overrides act on it. */
+export const proxyContainerName = 'pillion-proxy';
+export const initContainerName = 'pillion-init';
+
+/** Patch paths never emitted: the API server owns these. */
+const untouchable = new Set(['/metadata/managedFields', '/status']);
+
+const captureDefaultsCache = new WeakMap<TemplateSet, CaptureSettings>();
+
+function captureDefaults(set: TemplateSet): CaptureSettings {
+  let settings = captureDefaultsCache.get(set);
+  if (settings === undefined) {
+    settings = readCaptureDefaults(set.values, `${set.dir}/values.yaml`);
+    captureDefaultsCache.set(set, settings);
+  }
+  return settings;
+}
+
+function checkPodShape(pod: unknown): asserts pod is JsonObject & { spec: JsonObject } {
+  if (!isPlainObject(pod)) throw new InjectionError('expected a pod object');
+  if (pod.metadata !== undefined && !isPlainObject(pod.metadata)) throw new InjectionError('pod metadata must be an object');
+  if (!isPlainObject(pod.spec)) throw new InjectionError('pod has no spec');
+  if (!Array.isArray(pod.spec.containers)) throw new InjectionError('pod spec has no containers list');
+  const metadata = pod.metadata;
+  for (const key of ['annotations', 'labels']) {
+    const map = metadata?.[key];
+    if (map !== undefined && map !== null && !isPlainObject(map)) throw new InjectionError(`pod metadata.${key} must be a map`);
+  }
+}
+
+function mapOf(owner: JsonObject, key: string): JsonObject {
+  const value = owner[key];
+  return isPlainObject(value) ? value : {};
+}
+
+function listOf(owner: JsonObject, key: string): unknown[] {
+  const value = owner[key];
+  return Array.isArray(value) ? value : [];
+}
+
+function namesOf(list: readonly unknown[]): string[] {
+  return list.flatMap((item) => (isPlainObject(item) && nameOf(item) !== undefined ? [nameOf(item) as string] : []));
+}
+
+/** Render the chosen templates and layer them: a later template overlays an earlier one. */
+function renderFragment(set: TemplateSet, names: readonly string[], overrides: PodOverrides, settings: CaptureSettings): JsonObject {
+  let values = set.values;
+  if (overrides.logLevel !== undefined) values = { ...values, proxy: { ...mapOf(values, 'proxy'), logLevel: overrides.logLevel } };
+  const initArgs = formatInitArgs(settings);
+  let fragment: JsonObject = {};
+  for (const name of names) {
+    const template = set.templates.get(name);
+    if (template === undefined) throw new Error(`template "${name}" is not in ${set.dir} (check defaultTemplates)`);
+    fragment = overlay(fragment, renderTemplate(template, values, initArgs), 'base-first') as JsonObject;
+  }
+  return fragment;
+}
+
+/** Resource and image overrides act on the rendered proxy container, whatever the template. */
+function applyProxyOverrides(fragment: JsonObject, overrides: PodOverrides, warnings: string[]): void {
+  const spec = mapOf(fragment, 'spec');
+  const proxy = [...listOf(spec, 'containers'), ...listOf(spec, 'initContainers')].find(
+    (c): c is JsonObject => isPlainObject(c) && c.name === proxyContainerName,
+  );
+  const wantsResources = Object.keys(overrides.resources.requests).length + Object.keys(overrides.resources.limits).length > 0;
+  if (proxy === undefined) {
+    if (wantsResources || overrides.proxyImage !== undefined) {
+      warnings.push(`proxy overrides ignored: the selected templates have no ${proxyContainerName} container`);
+    }
+    return;
+  }
+  if (overrides.proxyImage !== undefined) proxy.image = overrides.proxyImage;
+  if (wantsResources) {
+    const layer: JsonObject = {};
+    if (Object.keys(overrides.resources.requests).length > 0) layer.requests = overrides.resources.requests;
+    if (Object.keys(overrides.resources.limits).length > 0) layer.limits = overrides.resources.limits;
+    proxy.resources = overlay(proxy.resources, layer);
+  }
+}
+
+interface Placement {
+  readonly native: boolean;
+  readonly hold: boolean;
+  readonly holdCommand: readonly string[];
+}
+
+/**
+ * Put the fragment into the pod. Template init containers run first (capture must be in place
+ * before anything else in the pod talks); a native-sidecar proxy follows them so user init
+ * containers already have a proxy. A regular proxy goes after the user's containers, or first
+ * when the application must wait for it (the kubelet starts containers in order and runs a
+ * postStart hook to completion before starting the next one).
+ */
+function assembleSpec(userSpec: JsonObject, fragmentSpec: JsonObject, placement: Placement) {
+  const templateInit = listOf(fragmentSpec, 'initContainers') as JsonObject[];
+  const templateContainers = listOf(fragmentSpec, 'containers') as JsonObject[];
+  const userInit = listOf(userSpec, 'initContainers');
+  const userContainers = listOf(userSpec, 'containers');
+  const userByName = new Map<string, JsonObject>();
+  for (const item of [...userInit, ...userContainers]) {
+    if (isPlainObject(item) && nameOf(item) !== undefined) userByName.set(nameOf(item) as string, item);
+  }
+  // A user container with a template container's name customises it: user fields win.
+  const merge = (t: JsonObject): JsonObject => overlay(t, userByName.get(nameOf(t) ?? '')) as JsonObject;
+  const templateNames = new Set([...namesOf(templateInit), ...namesOf(templateContainers)]);
+  const notTemplate = (item: unknown): boolean => !(isPlainObject(item) && templateNames.has(nameOf(item) ?? ''));
+
+  const init = templateInit.map(merge);
+  let containers = templateContainers.map(merge);
+  const proxy = containers.find((c) => c.name === proxyContainerName);
+  const restUser = userContainers.filter(notTemplate);
+  if (proxy !== undefined && placement.native) {
+    containers = containers.filter((c) => c !== proxy);
+    init.push({ ...proxy, restartPolicy: 'Always' });
+  }
+  let finalContainers: unknown[] = [...restUser, ...containers];
+  if (proxy !== undefined && !placement.native && placement.hold) {
+    const lifecycle = mapOf(proxy, 'lifecycle');
+    const held: JsonObject = {
+      ...proxy,
+      lifecycle: { ...lifecycle, postStart: lifecycle.postStart ?? { exec: { command: [...placement.holdCommand] } } },
+    };
+    finalContainers = [held, ...restUser, ...containers.filter((c) => c !== proxy)];
+  }
+  const spec: JsonObject = {};
+  // Other spec fields a template sets (rare): overlaid under the user's.
+  for (const [key, value] of Object.entries(userSpec)) spec[key] = value;
+  for (const [key, value] of Object.entries(fragmentSpec)) {
+    if (key === 'containers' || key === 'initContainers' || key === 'volumes') continue;
+    spec[key] = overlay(value, userSpec[key]);
+  }
+  const finalInit = [...init, ...userInit.filter(notTemplate)];
+  if (finalInit.length > 0) spec.initContainers = finalInit;
+  spec.containers = finalContainers;
+  const templateVolumes = listOf(fragmentSpec, 'volumes') as (JsonObject & { name: string })[];
+  if (templateVolumes.length > 0) {
+    const userVolumes = listOf(userSpec, 'volumes');
+    const named = userVolumes.filter((v): v is JsonObject & { name: string } => isPlainObject(v) && typeof v.name === 'string');
+    const unnamed = userVolumes.filter((v) => !named.includes(v as JsonObject & { name: string }));
+    spec.volumes = [...mergeNamedLists(templateVolumes, named, 'top-first'), ...unnamed];
+  }
+  return {
+    spec,
+    containers: namesOf(containers.filter((c) => placement.native ? c !== proxy : true)),
+    initContainers: namesOf(init),
+    volumes: namesOf(templateVolumes),
+  };
+}
+
+/** Layer template metadata (annotations, labels) under the user's; report which keys were added. */
+function assembleMap(user: JsonObject, template: JsonObject): { map: JsonObject; added: string[] } {
+  const map: JsonObject = { ...user };
+  const added: string[] = [];
+  for (const [key, value] of Object.entries(template)) {
+    if (Object.hasOwn(user, key)) continue;
+    map[key] = value;
+    added.push(key);
+  }
+  return { map, added };
+}
+
+/**
+ * Decide and perform injection of one pod. Throws InjectionError for an invalid pod or override
+ * annotation (nothing is returned half-done); returns `skipped` with a reason otherwise not injected.
+ */
+export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSetup): InjectResult {
+  checkPodShape(pod);
+  const { config, templates } = setup;
+  const warnings: string[] = [];
+  const metadata = mapOf(pod, 'metadata');
+  const namespace = ctx.namespace ?? (typeof metadata.namespace === 'string' ? metadata.namespace : undefined);
+  const decision = decideInjection(pod, namespace, ctx, config, templates.version);
+  if (!decision.inject) return { kind: 'skipped', reason: decision.reason, detail: decision.detail, warnings };
+
+  const overrides = parseOverrides(mapOf(metadata, 'annotations'), templates.names, config.allowImageOverride, warnings);
+  const templateNames = overrides.templates ?? config.defaultTemplates;
+  const settings: CaptureSettings = { ...captureDefaults(templates), ...overrides.capture };
+  const fragment = renderFragment(templates, templateNames, overrides, settings);
+  applyProxyOverrides(fragment, overrides, warnings);
+
+  // Work on a private copy: the result must not share (mutable) structure with the input.
+  let base: JsonObject = cloneJson(pod);
+  if (decision.previous !== undefined) {
+    warnings.push(`re-injecting: pod was injected with template version ${decision.previous.version}, now ${templates.version}`);
+    base = stripInjection(base, decision.previous);
+  }
+  const native = overrides.nativeSidecar ?? resolveNativeSidecar(config);
+  const placed = assembleSpec(base.spec as JsonObject, mapOf(fragment, 'spec'), {
+    native,
+    hold: config.holdApplicationUntilProxyStarts,
+    holdCommand: templates.holdCommand,
+  });
+  const baseMetadata = mapOf(base, 'metadata');
+  const fragmentMetadata = mapOf(fragment, 'metadata');
+  const annotations = assembleMap(mapOf(baseMetadata, 'annotations'), mapOf(fragmentMetadata, 'annotations'));
+  const labels = assembleMap(mapOf(baseMetadata, 'labels'), mapOf(fragmentMetadata, 'labels'));
+  annotations.map[statusKey] = formatStatus({
+    version: templates.version,
+    templates: [...templateNames],
+    containers: placed.containers,
+    initContainers: placed.initContainers,
+    volumes: placed.volumes,
+    annotations: annotations.added,
+    labels: labels.added,
+  });
+  const newMetadata: JsonObject = { ...baseMetadata, annotations: annotations.map };
+  if (labels.added.length > 0 || baseMetadata.labels !== undefined) newMetadata.labels = labels.map;
+  const result: JsonObject = { ...base, metadata: newMetadata, spec: placed.spec };
+  return {
+    kind: 'injected',
+    pod: result,
+    patch: createPatch(pod, result, untouchable),
+    templates: [...templateNames],
+    warnings,
+  };
+}
+

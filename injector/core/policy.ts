@@ -1,0 +1,69 @@
+// Whether a pod is injected at all. Order matters and is documented in docs/injection.md:
+// namespaces that are never injected come first (a system pod is never rejected for a bad
+// annotation), then the pod's own opt-in value (validated), opt-out, hostNetwork, an existing
+// injection by the same template version, and finally the policy.
+import { injectKey } from './overrides.js';
+import { isPlainObject } from './render.js';
+import { readStatus } from './status.js';
+import type { InjectionStatus } from './status.js';
+import type { InjectContext, InjectorConfig, JsonObject, SkipReason } from './types.js';
+import { InjectionError } from './types.js';
+
+export const systemNamespaces: readonly string[] = Object.freeze(['kube-system', 'kube-public', 'kube-node-lease']);
+
+export type Decision =
+  | { readonly inject: true; readonly previous: InjectionStatus | undefined }
+  | { readonly inject: false; readonly reason: SkipReason; readonly detail: string };
+
+function readInjectValue(source: Readonly<Record<string, unknown>> | undefined, what: string): 'enabled' | 'disabled' | undefined {
+  if (source === undefined || !Object.hasOwn(source, injectKey)) return undefined;
+  const value = source[injectKey];
+  const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+  if (text === 'enabled' || text === 'true') return 'enabled';
+  if (text === 'disabled' || text === 'false') return 'disabled';
+  throw new InjectionError(`${what} ${injectKey}: ${JSON.stringify(value)} is not enabled, disabled, true or false`, injectKey);
+}
+
+function stringMap(value: unknown): Readonly<Record<string, unknown>> | undefined {
+  return isPlainObject(value) ? value : undefined;
+}
+
+export function decideInjection(
+  pod: JsonObject,
+  namespace: string | undefined,
+  ctx: InjectContext,
+  config: InjectorConfig,
+  templateVersion: string,
+): Decision {
+  const metadata = stringMap(pod.metadata) ?? {};
+  const spec = stringMap(pod.spec) ?? {};
+  if (namespace !== undefined && systemNamespaces.includes(namespace)) {
+    return { inject: false, reason: 'system-namespace', detail: `namespace ${namespace} is never injected` };
+  }
+  if (namespace !== undefined && namespace === config.injectorNamespace) {
+    return { inject: false, reason: 'injector-namespace', detail: `namespace ${namespace} runs the injector and is never injected` };
+  }
+  // Label wins over annotation: labels are what selectors (and the webhook's objectSelector) see.
+  const fromLabel = readInjectValue(stringMap(metadata.labels), 'label');
+  const fromAnnotation = readInjectValue(stringMap(metadata.annotations), 'annotation');
+  const podChoice = fromLabel ?? fromAnnotation;
+  const via = fromLabel !== undefined ? 'label' : 'annotation';
+  if (podChoice === 'disabled') {
+    return { inject: false, reason: 'opted-out', detail: `${via} ${injectKey}=disabled` };
+  }
+  if (spec.hostNetwork === true) {
+    return { inject: false, reason: 'host-network', detail: 'pod uses hostNetwork; capturing would redirect the node\'s traffic' };
+  }
+  const previous = readStatus(stringMap(metadata.annotations) ?? {});
+  if (previous !== undefined && previous.version === templateVersion) {
+    return { inject: false, reason: 'already-injected', detail: `already injected with template version ${templateVersion} (${previous.templates.join(',')})` };
+  }
+  if (ctx.mode === 'candidate' || podChoice === 'enabled') return { inject: true, previous };
+  const nsValue = ctx.namespaceLabels?.[injectKey];
+  if (nsValue === 'enabled') return { inject: true, previous };
+  if (nsValue === 'disabled') {
+    return { inject: false, reason: 'not-opted-in', detail: `namespace ${namespace ?? '(unknown)'} has label ${injectKey}=disabled and the pod does not opt in` };
+  }
+  if (config.defaultPolicy === 'enabled') return { inject: true, previous };
+  return { inject: false, reason: 'not-opted-in', detail: `pod does not opt in (${injectKey}) and neither does its namespace; default policy is disabled` };
+}

@@ -1,0 +1,91 @@
+// The status annotation (pillion.dev/status): a JSON record of exactly what injection added, so
+// a second pass can tell "already done" (same template version → skip) from "done by an older
+// version" (strip what is listed, then render again). Stripping removes by name only what the
+// record lists: user containers, volumes and annotations are never touched.
+import { isPlainObject } from './render.js';
+import { statusKey } from './overrides.js';
+import type { JsonObject } from './types.js';
+import { InjectionError } from './types.js';
+
+export interface InjectionStatus {
+  readonly version: string;
+  readonly templates: readonly string[];
+  readonly containers: readonly string[];
+  readonly initContainers: readonly string[];
+  readonly volumes: readonly string[];
+  readonly annotations: readonly string[];
+  readonly labels: readonly string[];
+}
+
+const listFields = ['templates', 'containers', 'initContainers', 'volumes', 'annotations', 'labels'] as const;
+
+/** Read the status annotation; undefined when absent. A malformed record is an InjectionError. */
+export function readStatus(annotations: Readonly<Record<string, unknown>>): InjectionStatus | undefined {
+  if (!Object.hasOwn(annotations, statusKey)) return undefined;
+  const text = annotations[statusKey];
+  const fail = (why: string): never => {
+    throw new InjectionError(`annotation ${statusKey}: ${why}; remove it to inject afresh`, statusKey);
+  };
+  if (typeof text !== 'string') return fail('must be a JSON string');
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch {
+    return fail('is not valid JSON');
+  }
+  if (!isPlainObject(record) || typeof record.version !== 'string') return fail('has no "version"');
+  const status: Record<string, unknown> = { version: record.version };
+  for (const field of listFields) {
+    const list = record[field] ?? [];
+    if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) return fail(`"${field}" must be a list of names`);
+    status[field] = list;
+  }
+  return status as unknown as InjectionStatus;
+}
+
+/** JSON text with a fixed key order, so equal injections produce byte-identical annotations. */
+export function formatStatus(status: InjectionStatus): string {
+  return JSON.stringify({
+    version: status.version,
+    templates: status.templates,
+    containers: status.containers,
+    initContainers: status.initContainers,
+    volumes: status.volumes,
+    annotations: status.annotations,
+    labels: status.labels,
+  });
+}
+
+function withoutNames(list: unknown, names: ReadonlySet<string>): unknown {
+  if (!Array.isArray(list)) return list;
+  return list.filter((item) => !(isPlainObject(item) && typeof item.name === 'string' && names.has(item.name)));
+}
+
+function withoutKeys(map: unknown, keys: readonly string[]): unknown {
+  if (!isPlainObject(map)) return map;
+  const out = { ...map };
+  for (const key of keys) delete out[key];
+  return out;
+}
+
+/**
+ * Remove a previous injection from `pod` (a private copy the caller owns; top levels are replaced,
+ * never mutated in place). Containers are looked up in both lists because the proxy moves between
+ * them with the native-sidecar setting.
+ */
+export function stripInjection(pod: JsonObject, status: InjectionStatus): JsonObject {
+  const containerNames = new Set([...status.containers, ...status.initContainers]);
+  const spec = { ...(pod.spec as JsonObject) };
+  for (const key of ['containers', 'initContainers'] as const) {
+    if (spec[key] !== undefined) spec[key] = withoutNames(spec[key], containerNames);
+  }
+  if (Array.isArray(spec.initContainers) && spec.initContainers.length === 0) delete spec.initContainers;
+  if (spec.volumes !== undefined) {
+    spec.volumes = withoutNames(spec.volumes, new Set(status.volumes));
+    if (Array.isArray(spec.volumes) && spec.volumes.length === 0) delete spec.volumes;
+  }
+  const metadata = { ...(pod.metadata as JsonObject) };
+  metadata.annotations = withoutKeys(metadata.annotations, [...status.annotations, statusKey]);
+  if (metadata.labels !== undefined) metadata.labels = withoutKeys(metadata.labels, status.labels);
+  return { ...pod, metadata, spec };
+}

@@ -1,0 +1,156 @@
+// Loading the template folder: every `<name>.yaml` is a template, `values.yaml` holds the values.
+// Everything is parsed and checked once (each reference resolves, values are valid for
+// pillion-init), so a broken template stops start-up with the file named instead of failing
+// on the first pod.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { formatInitArgs, readCaptureDefaults } from './capture.js';
+import { deepFreeze, isPlainObject, RenderError, renderTree } from './render.js';
+import type { JsonObject, Template, TemplateSet } from './types.js';
+
+/** A template file or values.yaml is invalid. `message` starts with the file name. */
+export class TemplateError extends Error {
+  override name = 'TemplateError';
+}
+
+function findBundledDir(): string {
+  // Source lives at injector/core/, compiled code at dist/injector/core/: climb to the folder
+  // holding package.json rather than assume one layout.
+  let dir = fileURLToPath(new URL('.', import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      readFileSync(join(dir, 'package.json'));
+      return join(dir, 'templates');
+    } catch {
+      dir = join(dir, '..');
+    }
+  }
+  throw new Error('cannot find the bundled templates/ folder');
+}
+
+/** templates/ at the repository (package) root. */
+export const bundledTemplatesDir = findBundledDir();
+
+const templateName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const allowedTopKeys = new Set(['description', 'data', 'pod']);
+const allowedPodKeys = new Set(['metadata', 'spec']);
+const allowedMetadataKeys = new Set(['annotations', 'labels']);
+
+function parseYamlFile(file: string, text: string): unknown {
+  try {
+    return parseYaml(text, { prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    throw new TemplateError(`${file}: not valid YAML: ${(error as Error).message}`);
+  }
+}
+
+function readTemplate(name: string, file: string, text: string): Template {
+  const doc = parseYamlFile(file, text);
+  if (!isPlainObject(doc)) throw new TemplateError(`${file}: expected a mapping with "pod" (and optional "data")`);
+  for (const key of Object.keys(doc)) {
+    if (!allowedTopKeys.has(key)) throw new TemplateError(`${file}: unknown top-level key "${key}" (allowed: description, data, pod)`);
+  }
+  const data = doc.data ?? {};
+  if (!isPlainObject(data)) throw new TemplateError(`${file}: "data" must be a mapping`);
+  const pod = doc.pod;
+  if (!isPlainObject(pod)) throw new TemplateError(`${file}: "pod" must be a mapping with a "spec"`);
+  for (const key of Object.keys(pod)) {
+    if (!allowedPodKeys.has(key)) throw new TemplateError(`${file}: unknown key "pod.${key}" (allowed: metadata, spec)`);
+  }
+  if (!isPlainObject(pod.spec)) throw new TemplateError(`${file}: "pod.spec" must be a mapping`);
+  if (pod.metadata !== undefined) {
+    if (!isPlainObject(pod.metadata)) throw new TemplateError(`${file}: "pod.metadata" must be a mapping`);
+    for (const key of Object.keys(pod.metadata)) {
+      if (!allowedMetadataKeys.has(key)) throw new TemplateError(`${file}: unknown key "pod.metadata.${key}" (allowed: annotations, labels)`);
+    }
+  }
+  for (const list of ['containers', 'initContainers', 'volumes']) {
+    const items = pod.spec[list];
+    if (items === undefined) continue;
+    if (!Array.isArray(items)) throw new TemplateError(`${file}: "pod.spec.${list}" must be a list`);
+    for (const [i, item] of items.entries()) {
+      if (!isPlainObject(item) || typeof item.name !== 'string' || item.name === '') {
+        throw new TemplateError(`${file}: pod.spec.${list}[${i}] needs a literal "name" (items are merged by name)`);
+      }
+    }
+  }
+  return deepFreeze({ name, file, data, pod });
+}
+
+/** The scope a template renders in: values, its own data (rendered first), computed capture args. */
+export function renderTemplate(template: Template, values: JsonObject, initArgs: readonly string[]): JsonObject {
+  const base = { values, capture: { args: initArgs } };
+  const data = renderTree(template.data, base, `${template.file}: data`);
+  return renderTree(template.pod, { ...base, data }, `${template.file}: pod`) as JsonObject;
+}
+
+function readHoldCommand(values: JsonObject, file: string): readonly string[] {
+  const hold = values.hold;
+  let command = isPlainObject(hold) ? hold.command : undefined;
+  try {
+    command = renderTree(command, { values }, `${file}: hold.command`);
+  } catch (error) {
+    if (error instanceof RenderError) throw new TemplateError(error.message);
+    throw error;
+  }
+  if (!Array.isArray(command) || command.length === 0 || !command.every((part) => typeof part === 'string')) {
+    throw new TemplateError(`${file}: key "hold.command" must be a non-empty list of strings (an exec argv)`);
+  }
+  return Object.freeze(command);
+}
+
+/** Read and check every template in `dir` (sync: done once at start-up). */
+export function loadTemplates(dir: string = bundledTemplatesDir): TemplateSet {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  } catch (error) {
+    throw new TemplateError(`${dir}: cannot read the templates folder: ${(error as Error).message}`);
+  }
+  const hash = createHash('sha256');
+  const valuesFile = join(dir, 'values.yaml');
+  if (!entries.includes('values.yaml')) throw new TemplateError(`${valuesFile}: missing (every template folder needs values.yaml)`);
+  const valuesText = readFileSync(valuesFile, 'utf8');
+  hash.update(`values.yaml\0${valuesText}\0`);
+  const values = parseYamlFile(valuesFile, valuesText);
+  if (!isPlainObject(values)) throw new TemplateError(`${valuesFile}: expected a mapping of values`);
+  deepFreeze(values);
+  let initArgs: string[];
+  try {
+    initArgs = formatInitArgs(readCaptureDefaults(values, valuesFile));
+  } catch (error) {
+    throw new TemplateError((error as Error).message);
+  }
+  const holdCommand = readHoldCommand(values, valuesFile);
+
+  const templates = new Map<string, Template>();
+  for (const entry of entries) {
+    if (entry === 'values.yaml') continue;
+    const name = entry.slice(0, -'.yaml'.length);
+    const file = join(dir, entry);
+    if (!templateName.test(name)) throw new TemplateError(`${file}: template names must be DNS labels (a-z, 0-9, -)`);
+    const text = readFileSync(file, 'utf8');
+    hash.update(`${entry}\0${text}\0`);
+    const template = readTemplate(name, file, text);
+    try {
+      // Render once with the defaults: every reference must resolve now, not on some pod later.
+      renderTemplate(template, values, initArgs);
+    } catch (error) {
+      if (error instanceof RenderError) throw new TemplateError(error.message);
+      throw error;
+    }
+    templates.set(name, template);
+  }
+  if (templates.size === 0) throw new TemplateError(`${dir}: no templates (*.yaml besides values.yaml)`);
+  return Object.freeze({
+    dir,
+    names: Object.freeze([...templates.keys()]),
+    templates,
+    values,
+    version: hash.digest('hex').slice(0, 12),
+    holdCommand,
+  });
+}
