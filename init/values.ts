@@ -168,3 +168,36 @@ export function parseId(text: string): number {
   }
   return Number(trimmed);
 }
+
+/** Parse an IP address (either family) into its family and 128-bit-capable integer value. */
+function addressToBigInt(address: string): { family: IpFamily; value: bigint } | undefined {
+  if (isIPv4(address)) {
+    const value = address.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
+    return { family: 4, value };
+  }
+  if (!isIPv6(address)) return undefined;
+  // Expand "::" and any embedded dotted-quad tail into eight 16-bit groups.
+  let text = canonicalAddress(address, 6);
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted?.[1] !== undefined) {
+    const v4 = addressToBigInt(dotted[1])?.value ?? 0n;
+    text = text.slice(0, -dotted[1].length) + `${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = tail === undefined ? [] : new Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
+  const groups = [...headGroups, ...zeros, ...tailGroups];
+  const value = groups.reduce((acc, group) => (acc << 16n) | BigInt(parseInt(group, 16)), 0n);
+  return { family: 6, value };
+}
+
+/** True when `address` (an IP of either family) lies inside `cidr`; false for the other family. */
+export function cidrContains(cidr: Cidr, address: string): boolean {
+  const ip = addressToBigInt(address);
+  const net = addressToBigInt(cidr.address);
+  if (ip === undefined || net === undefined || ip.family !== cidr.family) return false;
+  const bits = BigInt(cidr.family === 4 ? 32 : 128);
+  const shift = bits - BigInt(cidr.prefix);
+  return ip.value >> shift === net.value >> shift;
+}

@@ -1,0 +1,62 @@
+// Which iptables flavour to program. Rules in the legacy (x_tables) and nf_tables back ends are
+// both evaluated by the kernel but are invisible to each other's tools, so Pillion must write
+// where the host (or the pod's other init containers) already writes: an existing rule set wins;
+// otherwise the `iptables` alternative's own mode decides.
+import type { BackendChoice } from '../config.js';
+import type { Executor } from '../exec/executor.js';
+import { countRules } from '../state/iptables-save.js';
+import type { IpFamily } from '../values.js';
+
+export type Backend = 'legacy' | 'nft';
+
+export interface BackendDecision {
+  readonly backend: Backend;
+  readonly reason: string;
+}
+
+export interface BackendEvidence {
+  /** Rules found by iptables-legacy-save + ip6tables-legacy-save; undefined when they cannot run. */
+  readonly legacyRules: number | undefined;
+  readonly nftRules: number | undefined;
+  /** `iptables --version` output, e.g. "iptables v1.8.9 (nf_tables)"; undefined when missing. */
+  readonly iptablesVersion: string | undefined;
+}
+
+/** Pure decision from gathered evidence (unit-tested with a table of cases). */
+export function decideBackend(e: BackendEvidence): BackendDecision {
+  const legacy = e.legacyRules ?? 0;
+  const nft = e.nftRules ?? 0;
+  if (legacy > 0 || nft > 0) {
+    const counts = `${legacy} legacy rule(s), ${nft} nft rule(s) installed`;
+    return legacy > nft
+      ? { backend: 'legacy', reason: `existing rules win: ${counts}` }
+      : { backend: 'nft', reason: `existing rules win: ${counts}` };
+  }
+  if (e.iptablesVersion !== undefined) {
+    if (/\(legacy\)/.test(e.iptablesVersion)) return { backend: 'legacy', reason: `no rules installed; "${e.iptablesVersion.trim()}" is legacy` };
+    if (/\(nf_tables\)/.test(e.iptablesVersion)) return { backend: 'nft', reason: `no rules installed; "${e.iptablesVersion.trim()}" is nf_tables` };
+  }
+  if (e.nftRules === undefined && e.legacyRules !== undefined) return { backend: 'legacy', reason: 'only the legacy tools are usable' };
+  return { backend: 'nft', reason: 'no rules installed and no iptables alternative to follow; nf_tables is the modern default' };
+}
+
+export function toolName(tool: 'save' | 'restore', backend: Backend, family: IpFamily): string {
+  return `${family === 4 ? 'iptables' : 'ip6tables'}-${backend}-${tool}`;
+}
+
+async function countWith(executor: Executor, backend: Backend): Promise<number | undefined> {
+  let total: number | undefined;
+  for (const family of [4, 6] as const) {
+    const r = await executor.run([toolName('save', backend, family)]);
+    if (r.exitCode === 0) total = (total ?? 0) + countRules(r.stdout);
+  }
+  return total;
+}
+
+export async function resolveBackend(choice: BackendChoice, executor: Executor): Promise<BackendDecision> {
+  if (choice !== 'auto') return { backend: choice, reason: 'requested with --backend' };
+  const legacyRules = await countWith(executor, 'legacy');
+  const nftRules = await countWith(executor, 'nft');
+  const version = await executor.run(['iptables', '--version']);
+  return decideBackend({ legacyRules, nftRules, iptablesVersion: version.exitCode === 0 ? version.stdout : undefined });
+}

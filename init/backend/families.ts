@@ -1,0 +1,32 @@
+// Whether to program IPv6 too. `auto` means: on when ip6tables works here AND IPv6 is enabled on
+// lo (the kernel then can carry IPv6, and the proxy contract needs ::6 on lo). We deliberately do
+// not wait for a global IPv6 address: a pod can gain one after this init step has run, and its
+// traffic must not then escape the proxy.
+import type { Ipv6Mode } from '../config.js';
+import type { Executor } from '../exec/executor.js';
+import type { IpFamily } from '../values.js';
+import { toolName, type Backend } from './detect.js';
+
+export interface FamilyDecision {
+  readonly families: readonly IpFamily[];
+  readonly reason: string;
+}
+
+export async function resolveFamilies(mode: Ipv6Mode, backend: Backend, executor: Executor): Promise<FamilyDecision> {
+  if (mode === 'off') return { families: [4], reason: 'IPv6 off (--ipv6 off)' };
+  if (mode === 'on') return { families: [4, 6], reason: 'IPv6 on (--ipv6 on)' };
+  const save = await executor.run([toolName('save', backend, 6)]);
+  if (save.exitCode !== 0) return { families: [4], reason: `IPv6 auto: off, ${toolName('save', backend, 6)} failed: ${save.stderr.trim()}` };
+  const lo = await executor.run(['ip', '-6', '-o', 'addr', 'show', 'dev', 'lo']);
+  if (lo.exitCode !== 0 || !/\sinet6\s/.test(lo.stdout)) return { families: [4], reason: 'IPv6 auto: off, IPv6 is disabled on lo' };
+  return { families: [4, 6], reason: 'IPv6 auto: on, ip6tables works and IPv6 is enabled on lo' };
+}
+
+/** Add ::6/128 to lo (the proxy's inbound source address) unless it is already there. */
+export async function ensureInboundSourceV6(executor: Executor): Promise<'present' | 'added'> {
+  const shown = await executor.run(['ip', '-6', '-o', 'addr', 'show', 'dev', 'lo']);
+  if (shown.exitCode === 0 && /\sinet6 ::6\/128\s/.test(shown.stdout)) return 'present';
+  const added = await executor.run(['ip', '-6', 'addr', 'add', '::6/128', 'dev', 'lo']);
+  if (added.exitCode !== 0) throw new Error(`ip -6 addr add ::6/128 dev lo failed: ${added.stderr.trim()}`);
+  return 'added';
+}

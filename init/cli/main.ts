@@ -1,0 +1,107 @@
+// The pillion-init command line: parse, run one command, map errors to exit codes.
+//   0 success · 1 runtime failure · 2 usage error · 126 verify found capture not working
+// stdout carries only data (restore text, explain's answer, verify's result line); logs go to stderr.
+import { Command, CommanderError, Option } from 'commander';
+import { applyCapture } from '../apply/apply.js';
+import { cleanupCapture } from '../apply/cleanup.js';
+import { addCaptureOptions, cleanupFlagNames, quietCommand, readCaptureConfig, toUsageError } from '../config.js';
+import { RuntimeError, UsageError } from '../errors.js';
+import type { Executor } from '../exec/executor.js';
+import { explainConnection, parseExplainQuery } from '../explain/explain.js';
+import { planCaptureRules } from '../plan/planner.js';
+import { renderDryRun } from '../plan/render.js';
+import { verifyCapture } from '../verify/verify.js';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+export const exitCodes = { ok: 0, runtime: 1, usage: 2, verifyFailed: 126 } as const;
+
+const commands = ['apply', 'cleanup', 'verify', 'explain'] as const;
+type CommandName = (typeof commands)[number];
+
+function splitCommand(argv: readonly string[]): { name: CommandName; rest: string[] } {
+  const [first, ...rest] = argv;
+  if (first === undefined || first.startsWith('-')) return { name: 'apply', rest: [...argv] };
+  if ((commands as readonly string[]).includes(first)) return { name: first as CommandName, rest };
+  throw new UsageError(`unknown command '${first}' (expected ${commands.join(', ')})`);
+}
+
+function buildCommand(name: CommandName, io: CliIo): Command {
+  const cmd = quietCommand(new Command(`pillion-init ${name}`)).configureOutput({
+    writeOut: io.stdout,
+    writeErr: () => undefined,
+    outputError: () => undefined,
+  });
+  if (name === 'cleanup') return addCaptureOptions(cmd, cleanupFlagNames);
+  addCaptureOptions(cmd);
+  if (name === 'apply') cmd.addOption(new Option('--dry-run', 'print the iptables-restore text instead of applying it'));
+  if (name === 'explain') {
+    cmd.addOption(new Option('--to <ip:port>', 'destination of the connection to explain'));
+    cmd.addOption(new Option('--uid <n>', 'uid of the connecting process (default 1000: an ordinary app)'));
+    cmd.addOption(new Option('--gid <n>', 'gid of the connecting process (default: --uid)'));
+    cmd.addOption(new Option('--from <ip>', 'source address'));
+    cmd.addOption(new Option('--interface <name>', 'interface the packet arrives on (inbound) or leaves by (outbound)'));
+    cmd.addOption(new Option('--inbound', 'the connection arrives from outside the pod'));
+  }
+  if (name === 'verify') {
+    cmd.addOption(new Option('--timeout-ms <n>', 'how long each probe waits (default 2000)'));
+  }
+  return cmd;
+}
+
+export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo, executor: Executor): Promise<number> {
+  const log = (line: string): void => io.stderr(`pillion-init: ${line}\n`);
+  try {
+    const { name, rest } = splitCommand(argv);
+    const cmd = buildCommand(name, io);
+    try {
+      cmd.parse(rest, { from: 'user' });
+    } catch (error) {
+      if (error instanceof CommanderError && (error.code === 'commander.helpDisplayed' || error.code === 'commander.help')) return exitCodes.ok;
+      throw toUsageError(error);
+    }
+    const opts = cmd.opts<Record<string, string | boolean | undefined>>();
+
+    if (name === 'cleanup') {
+      const config = readCaptureConfig(cmd, env);
+      await cleanupCapture({ backend: config.backend, ipv6: config.ipv6 }, executor, log);
+      return exitCodes.ok;
+    }
+    const config = readCaptureConfig(cmd, env);
+    if (name === 'apply') {
+      if (opts.dryRun === true) {
+        const note = config.ipv6 === 'auto' ? ' (applied only when IPv6 is usable: --ipv6 auto)' : '';
+        io.stdout(renderDryRun(planCaptureRules(config), note));
+        return exitCodes.ok;
+      }
+      await applyCapture(config, executor, log);
+      return exitCodes.ok;
+    }
+    if (name === 'explain') {
+      const query = parseExplainQuery(opts);
+      const answer = await explainConnection(config, query, executor);
+      io.stdout(answer);
+      return exitCodes.ok;
+    }
+    const timeoutText = opts.timeoutMs;
+    const timeoutMs = typeof timeoutText === 'string' ? Number(timeoutText) : 2000;
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout-ms: "${String(timeoutText)}" is not a positive integer`);
+    const result = await verifyCapture(config, executor, log, timeoutMs);
+    io.stdout(`${result.line}\n`);
+    return result.ok ? exitCodes.ok : exitCodes.verifyFailed;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`pillion-init: ${error.message}\n`);
+      return exitCodes.usage;
+    }
+    if (error instanceof RuntimeError) {
+      io.stderr(`pillion-init: ${error.message}\n`);
+      return exitCodes.runtime;
+    }
+    io.stderr(`pillion-init: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return exitCodes.runtime;
+  }
+}

@@ -1,0 +1,13 @@
+// The two ways pillion-init fails, each with its documented exit code (docs/init.md).
+
+/** Bad flags, env or combination: exit 2, nothing changed. `message` names the flag. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+  readonly exitCode = 2;
+}
+
+/** Something at run time failed (restore rejected, binary missing): exit 1, previous state kept. */
+export class RuntimeError extends Error {
+  override name = 'RuntimeError';
+  readonly exitCode = 1;
+}

@@ -1,0 +1,22 @@
+// The real executor: execa with an argv array (no shell), stdin via `input`, never throwing on
+// a non-zero exit so callers decide what a failure means.
+import { execa } from 'execa';
+import type { CommandResult, Executor, RunOptions } from './executor.js';
+
+export class ExecaExecutor implements Executor {
+  async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    const [file, ...args] = argv;
+    if (file === undefined) throw new Error('empty argv');
+    const result = await execa(file, args, {
+      input: options.input ?? '',
+      reject: false,
+      stripFinalNewline: false,
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
+      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+    });
+    const exitCode = result.exitCode ?? 127;
+    const stderr = result.exitCode === undefined ? `${file}: ${result.shortMessage}` : String(result.stderr);
+    return { exitCode, stdout: String(result.stdout), stderr };
+  }
+}

@@ -1,0 +1,47 @@
+// The only door to the outside world for apply/cleanup/verify/backend detection: run a command
+// given as an argv array (never a shell string) with optional stdin. The CLI picks the real one
+// once; tests use the recording one to see exactly which commands and restore text would run.
+
+export interface RunOptions {
+  /** Text written to the command's stdin (iptables-restore input). */
+  readonly input?: string;
+  /** Run as this uid/gid (verify's probes act as the proxy or as an ordinary app user). */
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly timeoutMs?: number;
+}
+
+export interface CommandResult {
+  /** Process exit code; 127 when the binary could not be started (not found / not executable). */
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Executor {
+  run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
+}
+
+export interface RecordedCall {
+  readonly argv: readonly string[];
+  readonly input: string | undefined;
+}
+
+export type Responder = (argv: readonly string[], input: string | undefined) => CommandResult | undefined;
+
+/**
+ * Test double (named as such): records every call and answers from `respond`; a call the
+ * responder does not answer behaves like a missing binary (exit 127).
+ */
+export class RecordingExecutor implements Executor {
+  readonly calls: RecordedCall[] = [];
+  constructor(private readonly respond: Responder) {}
+
+  run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    this.calls.push({ argv: [...argv], input: options.input });
+    const answer = this.respond(argv, options.input);
+    return Promise.resolve(answer ?? { exitCode: 127, stdout: '', stderr: `${argv[0] ?? ''}: not found (recording executor)` });
+  }
+}
+
+export const ok = (stdout = ''): CommandResult => ({ exitCode: 0, stdout, stderr: '' });
