@@ -1,0 +1,41 @@
+{{/* Labels on every object. No helm.sh/chart or managed-by labels on purpose: the chart renders
+the very objects deploy/base does, so a cluster installed either way looks the same. */}}
+{{- define "pillion.labels" -}}
+app.kubernetes.io/name: pillion-injector
+app.kubernetes.io/component: injector
+app.kubernetes.io/part-of: pillion
+{{- end }}
+
+{{- define "pillion.selectorLabels" -}}
+app.kubernetes.io/name: pillion-injector
+{{- end }}
+
+{{/* Namespaces no webhook ever matches: the injector's own (so it can always restart itself)
+and the system namespaces. */}}
+{{- define "pillion.excludedNamespaces" -}}
+{{- toJson (prepend .Values.webhook.excludedNamespaces .Release.Namespace | uniq) -}}
+{{- end }}
+
+{{/* The injector configuration file (config.yaml); injectorNamespace is the release namespace. */}}
+{{- define "pillion.injectorConfig" -}}
+{{- $config := deepCopy .Values.injector -}}
+{{- $_ := set $config "injectorNamespace" .Release.Namespace -}}
+{{- if not $config.kubeVersion }}{{ $_ := unset $config "kubeVersion" }}{{ end -}}
+{{- toYaml $config -}}
+{{- end }}
+
+{{- define "pillion.selfSigned" -}}
+{{- if eq .Values.tls.mode "selfSigned" }}true{{ end -}}
+{{- end }}
+
+{{- define "pillion.validate" -}}
+{{- if not (has .Values.tls.mode (list "secret" "certManager" "selfSigned")) -}}
+{{- fail (printf "tls.mode must be secret, certManager or selfSigned, not %q" .Values.tls.mode) -}}
+{{- end -}}
+{{- if not (has .Values.webhook.failurePolicy (list "Fail" "Ignore")) -}}
+{{- fail (printf "webhook.failurePolicy must be Fail or Ignore, not %q" .Values.webhook.failurePolicy) -}}
+{{- end -}}
+{{- if or (lt (int .Values.webhook.timeoutSeconds) 1) (gt (int .Values.webhook.timeoutSeconds) 30) -}}
+{{- fail "webhook.timeoutSeconds must be between 1 and 30 (the API server's limit)" -}}
+{{- end -}}
+{{- end }}

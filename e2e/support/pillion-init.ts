@@ -1,0 +1,38 @@
+// Running the real, built pillion-init CLI inside a namespace, as the init container would.
+import { existsSync } from 'node:fs';
+import { pillionInitBin } from '../../test/support/paths.js';
+import { inNamespace, runCommand, type RunResult } from './netns.js';
+
+/** Documented exit codes of pillion-init. */
+export const exitCodes = { ok: 0, failure: 1, usage: 2, verifyFailed: 126 } as const;
+
+/** Throws a precise message when the CLI has not been built (a test must fail, not pass vacuously). */
+export function assertPillionInitBuilt(): void {
+  if (!existsSync(pillionInitBin)) {
+    throw new Error(`${pillionInitBin} does not exist; build first with: npx tsc -p .`);
+  }
+}
+
+/**
+ * The environment pillion-init runs with: the test's own, minus PILLION_* variables (pillion-init
+ * reads its flags from them too, so a stray one in the developer's shell would change the rules
+ * under test).
+ */
+function cleanEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('PILLION_')) env[key] = value;
+  }
+  return env;
+}
+
+/** `ip netns exec NS node dist/init/bin/pillion-init.js ARGS...` */
+export async function runPillionInit(ns: string, args: readonly string[]): Promise<RunResult> {
+  assertPillionInitBuilt();
+  return runCommand(inNamespace(ns, [process.execPath, pillionInitBin, ...args]), { timeoutMs: 30_000, env: cleanEnvironment() });
+}
+
+/** Describe a run for assertion messages: the command, exit code and stderr. */
+export function describeRun(args: readonly string[], result: RunResult): string {
+  return `pillion-init ${args.join(' ')} exited ${result.exitCode}\nstderr:\n${result.stderr}\nstdout:\n${result.stdout}`;
+}

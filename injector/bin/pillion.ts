@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// `pillion`: the injector's command line — `pillion inject` (dry-run injection of manifests) and
+// `pillion webhook` (the admission webhook server).
+//
+// Exit codes: 0 success (and --help, --version); 1 the command failed (see each command);
+// 2 usage error: unknown command or flag, missing or invalid flag value.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerInjectCommand } from '../cli/command.js';
+import { registerWebhookCommand } from '../webhook/command.js';
+
+function readVersion(): string {
+  // package.json sits at the package root, two levels above dist/injector/bin/ or one above injector/.
+  for (const relative of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'pillion' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // try the next layout
+    }
+  }
+  return 'unknown';
+}
+
+const program = new Command('pillion')
+  .description('Sidecar injection for Kubernetes: dry-run injection of manifests and the admission webhook')
+  .version(readVersion(), '-V, --version')
+  // Subcommands created with program.command() inherit this: every usage error throws to main().
+  .exitOverride()
+  .showHelpAfterError('(run with --help for usage)');
+
+registerInjectCommand(program);
+registerWebhookCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  // Commander has already printed its message on stderr (help and version on stdout). Its own
+  // errors are all usage errors; a command's error with its own code keeps its exit code.
+  if (error.exitCode === 0) process.exitCode = 0;
+  else process.exitCode = error.code.startsWith('commander.') ? 2 : error.exitCode;
+}

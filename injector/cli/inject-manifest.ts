@@ -1,0 +1,300 @@
+// The `pillion inject` document pipeline: manifest text in, manifest text (or JSON) plus a
+// per-workload report out. No I/O here, so the bench and the tests run exactly what the CLI runs.
+//
+// Every workload's pod template goes through the injection core as a pod; the core alone decides.
+// Documents without a workload are emitted as their original bytes. A problem in any document
+// (YAML error, invalid annotation, workload without a template) fails the whole run: nothing is
+// printed, so a `| kubectl apply -f -` pipeline never applies half a manifest.
+import { isDeepStrictEqual } from 'node:util';
+import { isMap, isSeq, isScalar } from 'yaml';
+import type { Document, Node } from 'yaml';
+import { InjectionError } from '../core/types.js';
+import type { InjectContext, InjectResult, JsonObject, SkipReason } from '../core/types.js';
+import { lineAt, parseStream } from './stream.js';
+import type { ParsedStream, StreamDocument } from './stream.js';
+import { syncDocument } from './sync-node.js';
+import { findWorkloads, isJsonObject, isList, readPath } from './workloads.js';
+import type { Path, WorkloadLocation } from './workloads.js';
+
+/** The injection core as the pipeline calls it (injectPod with its setup bound). */
+export type InjectFn = (pod: JsonObject, ctx: InjectContext) => InjectResult;
+
+export interface ManifestInput {
+  /** Name used in reports and errors (`<stdin>` for standard input). */
+  readonly file: string;
+  readonly text: string;
+}
+
+export interface PipelineOptions {
+  readonly mode: InjectContext['mode'];
+  /** Namespace for objects whose metadata names none (`--namespace`); else `default`. */
+  readonly namespace: string | undefined;
+  readonly output: 'yaml' | 'json';
+}
+
+export interface WorkloadReport {
+  readonly file: string;
+  readonly document: number;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly decision: 'injected' | 'skipped';
+  readonly reason: SkipReason | null;
+  readonly detail: string | null;
+  readonly templates: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+export interface ManifestProblem {
+  readonly file: string;
+  /** 1-based document index; undefined for a problem outside any document. */
+  readonly document: number | undefined;
+  readonly line: number | undefined;
+  readonly message: string;
+}
+
+export type PipelineResult =
+  | { readonly ok: true; readonly output: string; readonly reports: readonly WorkloadReport[] }
+  | { readonly ok: false; readonly problems: readonly ManifestProblem[]; readonly reports: readonly WorkloadReport[] };
+
+interface DocumentOutcome {
+  /** The document's value after injection (unchanged value when nothing was injected). */
+  readonly value: unknown;
+  /** Output text for the YAML stream (the original bytes when nothing was injected). */
+  readonly text: string;
+}
+
+/**
+ * Offset of the YAML node at `path`: its key for a map entry. `found` is false when the path
+ * stops early; `offset` is then the deepest node that exists (still a useful line to point at).
+ */
+function locate(doc: Document, path: Path): { offset: number | undefined; found: boolean } {
+  let node = doc.contents;
+  let offset = node?.range?.[0];
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+      if (pair === undefined) return { offset, found: false };
+      offset = (pair.key as Node).range?.[0] ?? offset;
+      node = pair.value as Node | null;
+    } else if (isSeq(node) && typeof key === 'number') {
+      const item = node.items[key] as Node | undefined;
+      if (item === undefined) return { offset, found: false };
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else return { offset, found: false };
+  }
+  return { offset, found: true };
+}
+
+function nodeOffset(doc: Document, path: Path): number | undefined {
+  return locate(doc, path).offset;
+}
+
+/** Where the annotation an InjectionError names is written: an annotation, else a label. */
+function annotationOffset(doc: Document, templatePath: Path, annotation: string | undefined): number | undefined {
+  if (annotation === undefined) return nodeOffset(doc, templatePath);
+  const asAnnotation = locate(doc, [...templatePath, 'metadata', 'annotations', annotation]);
+  if (asAnnotation.found) return asAnnotation.offset;
+  const asLabel = locate(doc, [...templatePath, 'metadata', 'labels', annotation]);
+  return asLabel.found ? asLabel.offset : asAnnotation.offset;
+}
+
+function podFromTemplate(template: JsonObject, isPod: boolean): JsonObject {
+  if (isPod) return template;
+  // The core sees a pod: the template's metadata and spec under the usual pod envelope.
+  return { apiVersion: 'v1', kind: 'Pod', metadata: isJsonObject(template.metadata) ? template.metadata : {}, spec: template.spec };
+}
+
+function writeBack(template: JsonObject, pod: JsonObject, isPod: boolean): JsonObject {
+  if (isPod) return pod;
+  const updated: JsonObject = { ...template, spec: pod.spec };
+  const metadata = isJsonObject(pod.metadata) ? pod.metadata : {};
+  // Do not add an empty `metadata: {}` to a template that had none.
+  if (template.metadata !== undefined || !isDeepStrictEqual(metadata, {})) updated.metadata = metadata;
+  return updated;
+}
+
+function setPath(root: unknown, path: Path, value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [head, ...rest] = path;
+  if (Array.isArray(root) && typeof head === 'number') {
+    const copy = [...(root as unknown[])];
+    copy[head] = setPath(copy[head], rest, value);
+    return copy;
+  }
+  const object = root as JsonObject;
+  return { ...object, [head as string]: setPath(object[head as string], rest, value) };
+}
+
+/**
+ * Whether the author wrote block sequences flush with their key (`key:\n- item`, kubectl's and
+ * most hand-written manifests' style) rather than indented; the re-serialised body follows suit.
+ */
+function hasFlushSequences(text: string): boolean {
+  return /^( *)[^\s#-][^\n]*:[ \t]*\r?\n\1- /m.test(text);
+}
+
+/**
+ * Re-serialise an injected document in place of its body, keeping the bytes around the body
+ * (leading comments, directives, `---`, trailing comments, `...`) exactly as they were.
+ */
+function renderInjected(item: StreamDocument, newValue: unknown): string {
+  // From here on the document holds built nodes too, not only parsed ones.
+  const doc = item.doc as unknown as Document;
+  const contents = doc.contents;
+  const range = contents?.range;
+  if (range === undefined || range === null) throw new Error('internal: injected document has no body');
+  const bodyStart = range[0] - item.offset;
+  const bodyEnd = range[2] - item.offset;
+  if (!syncDocument(doc, newValue)) doc.contents = doc.createNode(newValue, { aliasDuplicateObjects: false });
+  // These comments live in the kept prefix/suffix bytes; printing them again would duplicate them.
+  doc.commentBefore = null;
+  doc.comment = null;
+  if (doc.contents !== null) (doc.contents).commentBefore = null;
+  if (doc.directives !== undefined) doc.directives.docEnd = false;
+  const originalBody = item.text.slice(bodyStart, bodyEnd);
+  let body = doc.toString({ directives: false, lineWidth: 0, flowCollectionPadding: false, indentSeq: !hasFlushSequences(originalBody) });
+  if (!originalBody.endsWith('\n') && body.endsWith('\n')) body = body.slice(0, -1);
+  return item.text.slice(0, bodyStart) + body + item.text.slice(bodyEnd);
+}
+
+function processDocument(
+  stream: ParsedStream,
+  item: StreamDocument,
+  options: PipelineOptions,
+  inject: InjectFn,
+  reports: WorkloadReport[],
+  problems: ManifestProblem[],
+): DocumentOutcome | undefined {
+  const problem = (offset: number | undefined, message: string): undefined => {
+    const line = offset === undefined ? lineAt(stream, item.offset) : lineAt(stream, offset);
+    problems.push({ file: stream.file, document: item.index, line, message });
+    return undefined;
+  };
+  if (item.doc.errors.length > 0) {
+    for (const error of item.doc.errors) problem(error.pos[0], error.message);
+    return undefined;
+  }
+  let value: unknown;
+  try {
+    value = item.doc.toJS();
+  } catch (error) {
+    return problem(item.doc.contents?.range?.[0], (error as Error).message);
+  }
+  const { workloads, broken } = findWorkloads(value);
+  for (const b of broken) problem(nodeOffset(item.doc, b.objectPath), b.problem);
+  if (broken.length > 0) return undefined;
+
+  let newValue = value;
+  let injectedAny = false;
+  const failed = problems.length;
+  for (const workload of workloads) {
+    const result = injectWorkload(stream, item, value, workload, options, inject, reports, problem);
+    if (result === undefined) continue;
+    newValue = setPath(newValue, workload.templatePath, writeBack(readPath(value, workload.templatePath) as JsonObject, result, workload.templatePath.length === workload.objectPath.length));
+    injectedAny = true;
+  }
+  if (problems.length > failed) return undefined;
+  if (!injectedAny) return { value, text: item.text };
+  // JSON output never needs the YAML text; skip the re-serialisation work.
+  return { value: newValue, text: options.output === 'yaml' ? renderInjected(item, newValue) : '' };
+}
+
+/** Run one workload through the core; returns the injected pod, or undefined (skipped or failed). */
+function injectWorkload(
+  stream: ParsedStream,
+  item: StreamDocument,
+  value: unknown,
+  workload: WorkloadLocation,
+  options: PipelineOptions,
+  inject: InjectFn,
+  reports: WorkloadReport[],
+  problem: (offset: number | undefined, message: string) => undefined,
+): JsonObject | undefined {
+  const isPod = workload.templatePath.length === workload.objectPath.length;
+  const template = readPath(value, workload.templatePath) as JsonObject;
+  const namespace = workload.namespace ?? options.namespace ?? 'default';
+  const ctx: InjectContext = { namespace, namespaceLabels: undefined, mode: options.mode };
+  let result: InjectResult;
+  try {
+    result = inject(podFromTemplate(template, isPod), ctx);
+  } catch (error) {
+    if (!(error instanceof InjectionError)) throw error;
+    return problem(annotationOffset(item.doc, workload.templatePath, error.annotation), error.message);
+  }
+  const base = { file: stream.file, document: item.index, kind: workload.kind, namespace, name: workload.name, warnings: [...result.warnings] };
+  if (result.kind === 'skipped') {
+    reports.push({ ...base, decision: 'skipped', reason: result.reason, detail: result.detail, templates: [] });
+    return undefined;
+  }
+  reports.push({ ...base, decision: 'injected', reason: null, detail: null, templates: [...result.templates] });
+  return result.pod;
+}
+
+/**
+ * Join per-file YAML outputs into one stream. Files are separate streams: each must start a new
+ * document, and a file with `%` directives needs the previous stream closed with `...` first.
+ */
+function joinYamlStreams(parts: readonly { text: string; stream: ParsedStream }[]): string {
+  let out = '';
+  let outHasDocument = false;
+  for (const { text, stream } of parts) {
+    const first = stream.documents[0];
+    if (outHasDocument && first !== undefined) {
+      if (!out.endsWith('\n')) out += '\n';
+      // Directives may only follow a document that was closed with `...`.
+      if (/^%/m.test(text.slice(0, first.doc.range[0]))) out += '...\n';
+      else if (!/^---(\s|$)/.test(text)) out += '---\n';
+    }
+    out += text;
+    outHasDocument ||= first !== undefined;
+  }
+  return out;
+}
+
+function flattenForJson(value: unknown, into: unknown[]): void {
+  // A List's items are applied as separate objects by kubectl; one flat List says the same.
+  if (isJsonObject(value) && isList(value)) {
+    for (const item of value.items as unknown[]) flattenForJson(item, into);
+  } else into.push(value);
+}
+
+/** Run the pipeline over every input, in order. */
+export function injectManifests(inputs: readonly ManifestInput[], options: PipelineOptions, inject: InjectFn): PipelineResult {
+  const reports: WorkloadReport[] = [];
+  const problems: ManifestProblem[] = [];
+  const yamlParts: { text: string; stream: ParsedStream }[] = [];
+  const jsonItems: unknown[] = [];
+  for (const input of inputs) {
+    const stream = parseStream(input.file, input.text);
+    for (const error of stream.streamErrors) {
+      problems.push({ file: input.file, document: undefined, line: lineAt(stream, error.offset), message: error.message });
+    }
+    const texts: string[] = [];
+    for (const item of stream.documents) {
+      const outcome = processDocument(stream, item, options, inject, reports, problems);
+      if (outcome === undefined) continue;
+      texts.push(outcome.text);
+      if (options.output === 'json' && outcome.value !== null && outcome.value !== undefined) {
+        if (!isJsonObject(outcome.value)) {
+          problems.push({
+            file: input.file,
+            document: item.index,
+            line: lineAt(stream, item.doc.contents?.range?.[0] ?? item.offset),
+            message: 'document is not an object; -o json can only list Kubernetes objects',
+          });
+          continue;
+        }
+        flattenForJson(outcome.value, jsonItems);
+      }
+    }
+    yamlParts.push({ text: texts.join('') + stream.orphanText, stream });
+  }
+  if (problems.length > 0) return { ok: false, problems, reports };
+  const output =
+    options.output === 'json'
+      ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: jsonItems }, null, 2)}\n`
+      : joinYamlStreams(yamlParts);
+  return { ok: true, output, reports };
+}

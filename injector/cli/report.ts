@@ -1,0 +1,51 @@
+// The stderr side of `pillion inject`: per-workload decisions and the problems that stopped a run.
+import type { ManifestProblem, WorkloadReport } from './inject-manifest.js';
+
+function workloadId(report: WorkloadReport): string {
+  return `${report.kind}/${report.namespace}/${report.name}`;
+}
+
+/**
+ * One line per workload, then one `warning` line per warning the core gave for it:
+ *   injected Deployment/ns/name (templates: envoy)
+ *   skipped Pod/ns/name: <reason>: <detail>
+ *   warning Deployment/ns/name: <text>
+ */
+export function formatTextReport(reports: readonly WorkloadReport[]): string {
+  const lines: string[] = [];
+  for (const report of reports) {
+    const id = workloadId(report);
+    if (report.decision === 'injected') lines.push(`injected ${id} (templates: ${report.templates.join(', ')})`);
+    else lines.push(`skipped ${id}: ${report.reason ?? 'unknown'}: ${report.detail ?? ''}`);
+    for (const warning of report.warnings) lines.push(`warning ${id}: ${warning}`);
+  }
+  return lines.map((line) => `${line}\n`).join('');
+}
+
+/** `--report json`: an array of every workload, with the fields documented in docs/cli.md. */
+export function formatJsonReport(reports: readonly WorkloadReport[]): string {
+  const rows = reports.map((r) => ({
+    file: r.file,
+    document: r.document,
+    kind: r.kind,
+    namespace: r.namespace,
+    name: r.name,
+    decision: r.decision,
+    reason: r.reason,
+    detail: r.detail,
+    templates: r.templates,
+    warnings: r.warnings,
+  }));
+  return `${JSON.stringify(rows, null, 2)}\n`;
+}
+
+/** `pillion inject: FILE: document N (line L): message`. */
+export function formatProblem(problem: ManifestProblem): string {
+  const where = [problem.file];
+  if (problem.document !== undefined) {
+    where.push(problem.line === undefined ? `document ${problem.document}` : `document ${problem.document} (line ${problem.line})`);
+  } else if (problem.line !== undefined) {
+    where.push(`line ${problem.line}`);
+  }
+  return `pillion inject: ${where.join(': ')}: ${problem.message}\n`;
+}

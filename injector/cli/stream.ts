@@ -1,0 +1,92 @@
+// Splitting a multi-document YAML stream into documents that remember their exact source bytes.
+//
+// `pillion inject` must give back every document it does not change byte for byte: comments,
+// `---` markers, `%YAML` directives, `...` terminators and a missing final newline included. The
+// yaml library's Document objects lose that text, so alongside them we keep a partition of the
+// source: document i owns the bytes from the end of document i-1 (after its `...`, if any) to the
+// end of its own body. Concatenating every region reproduces the source exactly, so an untouched
+// document is emitted as its region and nothing can drift.
+import { Composer, LineCounter, Parser } from 'yaml';
+import type { CST, Document } from 'yaml';
+
+export interface StreamDocument {
+  /** 1-based position in its file, as reported to the user. */
+  readonly index: number;
+  /** The exact source text this document owns (leading comments and directives included). */
+  readonly text: string;
+  /** Offset of `text` in the file. */
+  readonly offset: number;
+  readonly doc: Document.Parsed;
+}
+
+export interface ParsedStream {
+  /** File name as the user gave it (`<stdin>` for `-f -`). */
+  readonly file: string;
+  readonly source: string;
+  readonly documents: readonly StreamDocument[];
+  /** Source text that belongs to no document (a comments-only or empty file). */
+  readonly orphanText: string;
+  readonly lineCounter: LineCounter;
+  /** Errors found outside any document (only possible when there are no documents). */
+  readonly streamErrors: readonly { readonly message: string; readonly offset: number }[];
+}
+
+/** Collects the offsets where each document's region starts while the composer consumes tokens. */
+function* recordRegionStarts(tokens: Iterable<CST.Token>, starts: number[]): Generator<CST.Token> {
+  // Offset of the first token after the previous document (and its `...`): the start of the
+  // next document's region. The first document's region always starts at 0, so a file's
+  // leading comments and directives belong to its first document, as the composer sees them.
+  let pending: number | undefined = 0;
+  let previousWasDocument = false;
+  for (const token of tokens) {
+    if (token.type === 'document') {
+      starts.push(pending ?? token.offset);
+      pending = undefined;
+      previousWasDocument = true;
+    } else if (token.type === 'doc-end' && previousWasDocument) {
+      // `...` closes the document before it; it stays in that document's region.
+    } else {
+      pending ??= token.offset;
+      previousWasDocument = false;
+    }
+    yield token;
+  }
+}
+
+/**
+ * Parse `source` into documents with their source regions. YAML errors are left on each doc
+ * un-prettified (`error.pos` is an offset): the CLI prints its own file/document/line prefix.
+ */
+export function parseStream(file: string, source: string): ParsedStream {
+  const lineCounter = new LineCounter();
+  const parser = new Parser(lineCounter.addNewLine);
+  const composer = new Composer({ keepSourceTokens: false });
+  const starts: number[] = [];
+  const docs = Array.from(composer.compose(recordRegionStarts(parser.parse(source), starts)));
+  if (docs.length !== starts.length) {
+    // Would mean the composer and the token stream disagree about document boundaries.
+    throw new Error(`internal: ${docs.length} documents but ${starts.length} document tokens in ${file}`);
+  }
+  const documents = docs.map((doc, i): StreamDocument => {
+    const offset = i === 0 ? 0 : (starts[i] ?? 0);
+    const end = i + 1 < starts.length ? (starts[i + 1] ?? source.length) : source.length;
+    return { index: i + 1, text: source.slice(offset, end), offset, doc };
+  });
+  const streamErrors =
+    docs.length === 0
+      ? composer.streamInfo().errors.map((e) => ({ message: e.message, offset: e.pos[0] }))
+      : [];
+  return {
+    file,
+    source,
+    documents,
+    orphanText: docs.length === 0 ? source : '',
+    lineCounter,
+    streamErrors,
+  };
+}
+
+/** 1-based line of `offset` in the stream's file. */
+export function lineAt(stream: ParsedStream, offset: number): number {
+  return stream.lineCounter.linePos(offset).line;
+}

@@ -1,0 +1,227 @@
+// The admission webhook as a fastify app. It never listens: the server module (server.ts) owns
+// TLS, reloads and signals; tests drive this app with app.inject() and the server over real HTTPS.
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer, ServerOptions as HttpsOptions } from 'node:https';
+import fastify, { LogController } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyHttpsOptions, FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
+import { injectPod } from '../core/inject.js';
+import { InjectionError } from '../core/types.js';
+import type { InjectorSetup, InjectResult, JsonObject, InjectContext } from '../core/types.js';
+import { createWebhookMetrics } from './metrics.js';
+import type { AdmissionErrorKind, WebhookMetrics } from './metrics.js';
+import { unknownNamespaceLookup } from './namespace-lookup.js';
+import type { NamespaceLookup } from './namespace-lookup.js';
+import {
+  MalformedReviewError,
+  buildAllowedResponse,
+  buildDeniedResponse,
+  buildPatchedResponse,
+  describePod,
+  parsePodAdmission,
+  peekUid,
+} from './review.js';
+import type { AdmissionReviewResponse, PodAdmission } from './review.js';
+
+/** The API server caps an admission request at 3 MiB of object; allow that by default. */
+export const defaultBodyLimit = 3 * 1024 * 1024;
+
+export type InjectFn = (pod: JsonObject, ctx: InjectContext, setup: InjectorSetup) => InjectResult;
+
+/** Where the current injector setup (config + templates) comes from; undefined until loaded. */
+export interface SetupSource {
+  current(): InjectorSetup | undefined;
+}
+
+export interface Readiness {
+  readonly ready: boolean;
+  /** What is still missing, for the /readyz body. */
+  readonly waitingFor: readonly string[];
+}
+
+export interface InjectorAppDeps {
+  readonly setup: SetupSource;
+  readonly namespaceLookup?: NamespaceLookup;
+  /** Extra readiness conditions (the server adds "certificates loaded"). Setup is always checked. */
+  readonly readiness?: () => Readiness;
+  /** The injection function; the core's injectPod unless a test substitutes a failing one. */
+  readonly inject?: InjectFn;
+  readonly bodyLimit?: number;
+  /** fastify logger options, a pino logger, or false. Default: JSON logs at info on stderr. */
+  readonly logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
+  readonly metrics?: WebhookMetrics;
+  /** TLS options: given by the server module only. */
+  readonly https?: HttpsOptions;
+}
+
+export type InjectorApp = FastifyInstance<HttpServer | HttpsServer>;
+
+interface ErrorBody {
+  readonly statusCode: number;
+  readonly error: string;
+  readonly message: string;
+}
+
+/** Build the app. Routes: POST /inject, GET /healthz, GET /readyz, GET /metrics. */
+export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
+  const metrics = deps.metrics ?? createWebhookMetrics();
+  const lookup = deps.namespaceLookup ?? unknownNamespaceLookup;
+  const inject = deps.inject ?? injectPod;
+  const logOption = deps.logger ?? { level: 'info', stream: process.stderr };
+  const options: FastifyServerOptions = {
+    bodyLimit: deps.bodyLimit ?? defaultBodyLimit,
+    // One structured line per review (below) says more than fastify's two per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    // The API server's default webhook timeout is 10 s; a request still unanswered at 30 s is dead.
+    requestTimeout: 30_000,
+    ...(isLoggerInstance(logOption) ? { loggerInstance: logOption } : { logger: logOption }),
+  };
+  const app = (deps.https === undefined
+    ? fastify(options)
+    : fastify({ ...options, https: deps.https } as FastifyHttpsOptions<HttpsServer>)) as unknown as InjectorApp;
+
+  // Only JSON is an AdmissionReview; every other media type (text/plain included) gets 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { status, kind } = classifyError(error);
+    metrics.errors.inc({ kind });
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.warn({ code: error.code, reason: error.message }, 'rejected request');
+    return reply.code(status).send(errorBody(status, error.message));
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.routeOptions.url === '/inject') {
+      metrics.requests.inc();
+      metrics.duration.observe(reply.elapsedTime / 1000);
+    }
+    done();
+  });
+
+  app.post('/inject', async (request, reply) => {
+    let review: PodAdmission;
+    try {
+      review = parsePodAdmission(request.body);
+    } catch (error) {
+      if (!(error instanceof MalformedReviewError)) throw error;
+      metrics.errors.inc({ kind: 'malformed' });
+      request.log.warn({ uid: peekUid(request.body), reason: error.message }, 'malformed AdmissionReview');
+      return reply.code(400).send(errorBody(400, error.message));
+    }
+    const setup = deps.setup.current();
+    if (setup === undefined) {
+      // Cannot happen behind the server (it loads before listening); an HTTP error lets the API
+      // server's failurePolicy decide, as for an unreachable webhook.
+      metrics.errors.inc({ kind: 'not-ready' });
+      return reply.code(503).send(errorBody(503, 'injector configuration and templates are not loaded yet'));
+    }
+    const answer = await decide(review, setup, request.log);
+    return reply.code(200).send(answer);
+  });
+
+  async function decide(review: PodAdmission, setup: InjectorSetup, log: FastifyBaseLogger): Promise<AdmissionReviewResponse> {
+    const pod = describePod(review.object);
+    const logFields = { uid: review.uid, namespace: review.namespace, pod, operation: review.operation, dryRun: review.dryRun };
+    // Sidecars are added at creation only; updates, deletes and subresources pass untouched.
+    if (review.object === null || review.operation !== 'CREATE' || review.subResource !== undefined) {
+      countSkip('not-create');
+      log.info({ ...logFields, decision: 'skipped', reason: 'not-create' }, 'admission');
+      return buildAllowedResponse(review.uid, []);
+    }
+    const namespace = review.namespace ?? metadataNamespace(review.object);
+    const namespaceLabels = namespace === undefined ? undefined : await lookup.labelsOf(namespace);
+    let result: InjectResult;
+    try {
+      result = inject(review.object, { namespace, namespaceLabels, mode: 'policy' }, setup);
+    } catch (error) {
+      if (error instanceof InjectionError) {
+        countError('invalid-annotation');
+        const message = namingAnnotation(error);
+        log.info({ ...logFields, decision: 'denied', annotation: error.annotation, reason: message }, 'admission');
+        return buildDeniedResponse(review.uid, 400, message);
+      }
+      countError('internal');
+      log.error({ ...logFields, decision: 'error', err: error }, 'admission');
+      return buildDeniedResponse(review.uid, 500, `pillion injector internal error: ${errorMessage(error)}`);
+    }
+    if (result.kind === 'skipped') {
+      countSkip(result.reason);
+      log.info({ ...logFields, decision: 'skipped', reason: result.reason, detail: result.detail }, 'admission');
+      return buildAllowedResponse(review.uid, result.warnings);
+    }
+    metrics.injections.inc();
+    log.info({ ...logFields, decision: 'injected', templates: result.templates, warnings: result.warnings.length }, 'admission');
+    if (result.patch.length === 0) return buildAllowedResponse(review.uid, result.warnings);
+    return buildPatchedResponse(review.uid, JSON.stringify(result.patch), result.warnings);
+  }
+
+  function countSkip(reason: string): void {
+    metrics.skips.inc({ reason });
+  }
+  function countError(kind: AdmissionErrorKind): void {
+    metrics.errors.inc({ kind });
+  }
+
+  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
+
+  app.get('/readyz', (_request, reply) => {
+    const waitingFor: string[] = [];
+    if (deps.setup.current() === undefined) waitingFor.push('configuration and templates');
+    if (deps.readiness !== undefined) waitingFor.push(...deps.readiness().waitingFor);
+    return reply.code(waitingFor.length === 0 ? 200 : 503).send({ ready: waitingFor.length === 0, waitingFor });
+  });
+
+  app.get('/metrics', async (_request, reply: FastifyReply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  return app;
+}
+
+function isLoggerInstance(option: InjectorAppDeps['logger']): option is FastifyBaseLogger {
+  return typeof option === 'object' && option !== null && 'child' in option;
+}
+
+function classifyError(error: FastifyError): { status: number; kind: AdmissionErrorKind } {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, kind: 'too-large' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, kind: 'unsupported-media-type' };
+    default: {
+      // JSON syntax errors, empty bodies, bad Content-Length, __proto__ keys: the client's fault.
+      const status = error.statusCode ?? 500;
+      return status >= 400 && status < 500 ? { status, kind: 'malformed' } : { status: 500, kind: 'internal' };
+    }
+  }
+}
+
+const statusText: Record<number, string> = {
+  400: 'Bad Request',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+function errorBody(statusCode: number, message: string): ErrorBody {
+  return { statusCode, error: statusText[statusCode] ?? 'Error', message };
+}
+
+function metadataNamespace(pod: JsonObject): string | undefined {
+  const metadata = pod.metadata as JsonObject | undefined;
+  return typeof metadata?.namespace === 'string' ? metadata.namespace : undefined;
+}
+
+/** The denial message must name the annotation even if the core's message does not. */
+function namingAnnotation(error: InjectionError): string {
+  const annotation = error.annotation;
+  if (annotation === undefined || error.message.includes(annotation)) return error.message;
+  return `${annotation}: ${error.message}`;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

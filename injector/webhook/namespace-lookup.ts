@@ -1,0 +1,98 @@
+// Namespace labels for the injection decision (`pillion.dev/inject=enabled` on a namespace opts it
+// in). The AdmissionReview carries only the namespace's name, so the webhook asks the API server,
+// through a small TTL cache: a burst of pods from one Deployment rollout must not become a burst of
+// GETs, and a label change takes effect within one TTL.
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+
+export interface NamespaceLookup {
+  /** Labels of `namespace`, or undefined when they cannot be known (logged by the implementation). */
+  labelsOf(namespace: string): Promise<Readonly<Record<string, string>> | undefined>;
+}
+
+export interface LookupLogger {
+  warn(obj: object, msg: string): void;
+}
+
+/** Used when the webhook does not run in a cluster: namespace labels are always unknown. */
+export const unknownNamespaceLookup: NamespaceLookup = {
+  labelsOf: () => Promise.resolve(undefined),
+};
+
+/** Reads namespaces with CoreV1Api.readNamespace. Failures (RBAC, network) log and give undefined. */
+export function createKubeNamespaceLookup(api: Pick<CoreV1Api, 'readNamespace'>, log: LookupLogger): NamespaceLookup {
+  return {
+    async labelsOf(namespace) {
+      try {
+        const ns = await api.readNamespace({ name: namespace });
+        return ns.metadata?.labels ?? {};
+      } catch (error) {
+        log.warn({ namespace, err: String(error) }, 'namespace lookup failed; treating namespace labels as unknown');
+        return undefined;
+      }
+    },
+  };
+}
+
+/**
+ * The lookup to use at start-up: in-cluster (service account) when KUBERNETES_SERVICE_HOST is set,
+ * else none. Outside a cluster there is no API server to ask, so labels are unknown and only pod
+ * annotations/labels and the default policy decide.
+ */
+export function createDefaultNamespaceLookup(log: LookupLogger): NamespaceLookup {
+  if (process.env.KUBERNETES_SERVICE_HOST === undefined) {
+    log.warn({}, 'not running in a cluster (KUBERNETES_SERVICE_HOST unset): namespace labels are unknown');
+    return unknownNamespaceLookup;
+  }
+  const config = new KubeConfig();
+  config.loadFromCluster();
+  return createKubeNamespaceLookup(config.makeApiClient(CoreV1Api), log);
+}
+
+interface CacheEntry {
+  readonly expires: number;
+  readonly value: Promise<Readonly<Record<string, string>> | undefined>;
+}
+
+export interface CacheOptions {
+  /** How long an answer is reused. */
+  readonly ttlMs?: number;
+  /** How long an "unknown" answer is reused: short, so a transient API error heals quickly. */
+  readonly failureTtlMs?: number;
+  readonly maxEntries?: number;
+  /** Clock, injectable for tests. */
+  readonly now?: () => number;
+}
+
+/**
+ * Caches another lookup. Concurrent requests for one namespace share a single in-flight call.
+ * Bounded: when full, the oldest entry is dropped (Map keeps insertion order).
+ */
+export function createCachedNamespaceLookup(inner: NamespaceLookup, options: CacheOptions = {}): NamespaceLookup {
+  const ttlMs = options.ttlMs ?? 10_000;
+  const failureTtlMs = options.failureTtlMs ?? 1_000;
+  const maxEntries = options.maxEntries ?? 4096;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, CacheEntry>();
+  return {
+    labelsOf(namespace) {
+      const at = now();
+      const hit = cache.get(namespace);
+      if (hit !== undefined && hit.expires > at) return hit.value;
+      const value = inner.labelsOf(namespace).catch(() => undefined);
+      cache.delete(namespace);
+      if (cache.size >= maxEntries) {
+        const oldest = cache.keys().next();
+        if (oldest.done !== true) cache.delete(oldest.value);
+      }
+      const entry: CacheEntry = { expires: at + ttlMs, value };
+      cache.set(namespace, entry);
+      // An unknown answer is kept only briefly; the entry is replaced once the call settles.
+      void value.then((labels) => {
+        if (labels === undefined && cache.get(namespace) === entry) {
+          cache.set(namespace, { expires: now() + failureTtlMs, value });
+        }
+      });
+      return value;
+    },
+  };
+}

@@ -1,0 +1,167 @@
+// AdmissionReview (admission.k8s.io/v1) parsing and response building. Pure functions: no I/O,
+// no logging, so the app, the fuzz test and the benchmark all share one definition of "well-formed".
+import type { JsonObject } from '../core/types.js';
+
+export const admissionApiVersion = 'admission.k8s.io/v1';
+
+/** A request that is not a usable AdmissionReview for a Pod; answered with HTTP 400. */
+export class MalformedReviewError extends Error {
+  override name = 'MalformedReviewError';
+}
+
+/** The parts of an AdmissionReview request the webhook uses, checked. */
+export interface PodAdmission {
+  readonly uid: string;
+  readonly operation: string;
+  /** Namespace of the request (the API server always sets it for namespaced pods). */
+  readonly namespace: string | undefined;
+  readonly subResource: string | undefined;
+  readonly dryRun: boolean;
+  /** The pod as the API server has it; null for DELETE. */
+  readonly object: JsonObject | null;
+}
+
+export interface AdmissionStatus {
+  readonly code: number;
+  readonly message: string;
+  readonly reason?: string;
+}
+
+export interface AdmissionResponse {
+  readonly uid: string;
+  readonly allowed: boolean;
+  readonly patchType?: 'JSONPatch';
+  /** base64 of the JSON Patch document. */
+  readonly patch?: string;
+  readonly warnings?: readonly string[];
+  readonly status?: AdmissionStatus;
+}
+
+export interface AdmissionReviewResponse {
+  readonly apiVersion: typeof admissionApiVersion;
+  readonly kind: 'AdmissionReview';
+  readonly response: AdmissionResponse;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new MalformedReviewError(`request.${field} must be a string`);
+  return value;
+}
+
+/**
+ * Check an already JSON-parsed body. Throws MalformedReviewError naming the first problem.
+ * Only a Pod is accepted: the webhook is registered for pods, so anything else means a
+ * misconfigured MutatingWebhookConfiguration, which the operator should see as an error.
+ */
+export function parsePodAdmission(body: unknown): PodAdmission {
+  if (!isObject(body)) throw new MalformedReviewError('body must be a JSON object (an AdmissionReview)');
+  if (body.apiVersion !== admissionApiVersion) {
+    throw new MalformedReviewError(`apiVersion must be ${admissionApiVersion}, got ${describe(body.apiVersion)}`);
+  }
+  if (body.kind !== 'AdmissionReview') {
+    throw new MalformedReviewError(`kind must be AdmissionReview, got ${describe(body.kind)}`);
+  }
+  const request = body.request;
+  if (!isObject(request)) throw new MalformedReviewError('request is missing or not an object');
+  const uid = request.uid;
+  if (typeof uid !== 'string' || uid === '') throw new MalformedReviewError('request.uid is missing or empty');
+  const operation = optionalString(request.operation, 'operation') ?? 'CREATE';
+
+  // request.kind is the kind of the object as sent; a Pod is {group: '', version: 'v1', kind: 'Pod'}.
+  const kind = request.kind;
+  if (!isObject(kind) || kind.kind !== 'Pod' || (kind.group ?? '') !== '' || kind.version !== 'v1') {
+    throw new MalformedReviewError(`request.kind must be {group: "", version: v1, kind: Pod}, got ${describe(kind)}`);
+  }
+  const object = request.object;
+  if (operation === 'DELETE' && (object === null || object === undefined)) {
+    return { uid, operation, namespace: optionalString(request.namespace, 'namespace'), subResource: undefined, dryRun: false, object: null };
+  }
+  if (!isObject(object)) throw new MalformedReviewError('request.object is missing or not an object');
+  if (object.kind !== undefined && object.kind !== 'Pod') {
+    throw new MalformedReviewError(`request.object.kind must be Pod, got ${describe(object.kind)}`);
+  }
+  if (object.metadata !== undefined && !isObject(object.metadata)) {
+    throw new MalformedReviewError('request.object.metadata must be an object');
+  }
+  if (object.spec !== undefined && !isObject(object.spec)) {
+    throw new MalformedReviewError('request.object.spec must be an object');
+  }
+  return {
+    uid,
+    operation,
+    namespace: optionalString(request.namespace, 'namespace'),
+    subResource: optionalString(request.subResource, 'subResource'),
+    dryRun: request.dryRun === true,
+    object,
+  };
+}
+
+/** Best-effort uid of a body that failed validation, so logs can correlate it. */
+export function peekUid(body: unknown): string | undefined {
+  if (!isObject(body) || !isObject(body.request)) return undefined;
+  const uid = body.request.uid;
+  return typeof uid === 'string' ? uid : undefined;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? typeof value;
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Name used in logs: metadata.name, else generateName (ReplicaSet pods have only that), else "?". */
+export function describePod(pod: JsonObject | null): string {
+  const metadata = pod !== null && isObject(pod.metadata) ? pod.metadata : undefined;
+  if (metadata === undefined) return '?';
+  if (typeof metadata.name === 'string' && metadata.name !== '') return metadata.name;
+  if (typeof metadata.generateName === 'string' && metadata.generateName !== '') return `${metadata.generateName}*`;
+  return '?';
+}
+
+/** Kubernetes truncates long warnings anyway; keep them within its documented 256-character bound. */
+const maxWarningLength = 256;
+
+function clipWarnings(warnings: readonly string[]): readonly string[] | undefined {
+  if (warnings.length === 0) return undefined;
+  return warnings.map((w) => (w.length > maxWarningLength ? `${w.slice(0, maxWarningLength - 3)}...` : w));
+}
+
+function wrap(response: AdmissionResponse): AdmissionReviewResponse {
+  return { apiVersion: admissionApiVersion, kind: 'AdmissionReview', response };
+}
+
+/** Allowed with a JSON Patch (already serialised, so the caller decides how it is produced). */
+export function buildPatchedResponse(uid: string, patchJson: string, warnings: readonly string[]): AdmissionReviewResponse {
+  return wrap({
+    uid,
+    allowed: true,
+    patchType: 'JSONPatch',
+    patch: Buffer.from(patchJson, 'utf8').toString('base64'),
+    ...optionalWarnings(warnings),
+  });
+}
+
+/** Allowed unchanged (the pod was skipped). */
+export function buildAllowedResponse(uid: string, warnings: readonly string[]): AdmissionReviewResponse {
+  return wrap({ uid, allowed: true, ...optionalWarnings(warnings) });
+}
+
+/** Denied: the API server rejects the pod with `message` (shown to kubectl users). */
+export function buildDeniedResponse(uid: string, code: 400 | 500, message: string, warnings: readonly string[] = []): AdmissionReviewResponse {
+  return wrap({
+    uid,
+    allowed: false,
+    status: { code, message, reason: code === 400 ? 'BadRequest' : 'InternalError' },
+    ...optionalWarnings(warnings),
+  });
+}
+
+function optionalWarnings(warnings: readonly string[]): { warnings?: readonly string[] } {
+  const clipped = clipWarnings(warnings);
+  return clipped === undefined ? {} : { warnings: clipped };
+}

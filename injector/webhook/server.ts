@@ -1,0 +1,110 @@
+// The HTTPS server around the app: loads setup and certificates (start-up fails if either is
+// broken), listens, keeps both fresh while running, and closes gracefully.
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { buildInjectorApp } from './app.js';
+import type { InjectFn, InjectorApp, InjectorAppDeps } from './app.js';
+import { readCertificatePair, toSecureContextOptions, watchCertificates } from './certificates.js';
+import type { CertificateReloader } from './certificates.js';
+import { createWebhookMetrics } from './metrics.js';
+import type { NamespaceLookup } from './namespace-lookup.js';
+import { createCachedNamespaceLookup, createDefaultNamespaceLookup } from './namespace-lookup.js';
+import { loadSetup, watchSetup } from './setup-source.js';
+import type { ReloadableSetup, SetupFiles } from './setup-source.js';
+
+export interface WebhookServerOptions {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** 0 picks a free port (tests). */
+  readonly port?: number;
+  readonly host?: string;
+  readonly setupFiles?: SetupFiles;
+  readonly bodyLimit?: number;
+  /** Poll period for the file-change fallback. */
+  readonly pollMs?: number;
+  readonly logger?: InjectorAppDeps['logger'];
+  /** Default: in-cluster API lookup with a TTL cache, or "unknown" outside a cluster. */
+  readonly namespaceLookup?: NamespaceLookup;
+  readonly inject?: InjectFn;
+}
+
+export interface WebhookServer {
+  readonly app: InjectorApp;
+  readonly port: number;
+  readonly host: string;
+  readonly certificates: CertificateReloader;
+  readonly setup: ReloadableSetup;
+  /** Stop accepting, finish in-flight reviews, release watchers. Idempotent. */
+  close(): Promise<void>;
+}
+
+export const defaultPort = 9443;
+
+export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
+  const setupFiles = options.setupFiles ?? {};
+  // Both throw with the file named: a webhook that cannot inject or cannot do TLS must not start.
+  const initialSetup = loadSetup(setupFiles);
+  const initialPair = readCertificatePair(options.certFile, options.keyFile);
+
+  let closing = false;
+  let realLookup = options.namespaceLookup;
+  const namespaceLookup: NamespaceLookup = { labelsOf: (namespace) => realLookup?.labelsOf(namespace) ?? Promise.resolve(undefined) };
+  const app = buildInjectorApp({
+    setup: { current: () => setup.current() },
+    // Certificates and setup are loaded before the app exists; only a shutdown makes it unready.
+    readiness: () => (closing ? { ready: false, waitingFor: ['shutdown in progress'] } : { ready: true, waitingFor: [] }),
+    https: toSecureContextOptions(initialPair),
+    metrics: createWebhookMetrics({ processMetrics: true }),
+    ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.inject === undefined ? {} : { inject: options.inject }),
+    namespaceLookup,
+  });
+  // Built after the app so lookups log through the app's structured logger.
+  realLookup ??= createCachedNamespaceLookup(createDefaultNamespaceLookup(app.log));
+
+  const log = app.log.child({ component: 'reload' });
+  const tlsServer = app.server as HttpsServer;
+  const certificates = watchCertificates(
+    { certFile: options.certFile, keyFile: options.keyFile },
+    initialPair,
+    // New handshakes use the new context; connections already open keep theirs, so nothing in
+    // flight fails during a rotation.
+    (contextOptions) => tlsServer.setSecureContext(contextOptions),
+    log,
+    options.pollMs,
+  );
+  const setup = watchSetup(setupFiles, initialSetup, log, options.pollMs);
+  const stopWatching = (): void => {
+    certificates.close();
+    setup.close();
+  };
+
+  const host = options.host ?? '0.0.0.0';
+  try {
+    await app.listen({ port: options.port ?? defaultPort, host });
+  } catch (error) {
+    stopWatching();
+    await app.close();
+    throw error;
+  }
+  const address = app.server.address() as AddressInfo;
+  app.log.info({ port: address.port, host, fingerprint256: initialPair.fingerprint256, templates: initialSetup.templates.names }, 'pillion webhook listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    port: address.port,
+    host,
+    certificates,
+    setup,
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        stopWatching();
+        await app.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,90 @@
+// The Helm chart and the kustomize manifests describe the same installation: for the defaults
+// (and for each TLS mode against its overlay) `helm template` renders the same objects with the
+// same fields as `kubectl kustomize`, compared as parsed objects (embedded config YAML parsed too).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { indexObjects, lintHelm, normaliseObject, parseManifests, renderHelm, renderKustomize, requireHelm, requireKubectl, runFailing, injectorNamespace, helmKubeVersion } from './support/manifests.js';
+import { repoPath } from '../support/paths.js';
+
+function assertSameObjects(helmText: string, kustomizeText: string, what: string, onlyInKustomize: readonly string[] = []): void {
+  const fromHelm = indexObjects(parseManifests(helmText, `helm (${what})`));
+  const fromKustomize = indexObjects(parseManifests(kustomizeText, `kustomize (${what})`));
+  const helmKeys = [...fromHelm.keys()].sort();
+  const kustomizeKeys = [...fromKustomize.keys()].filter((k) => !onlyInKustomize.includes(k)).sort();
+  assert.deepEqual(helmKeys, kustomizeKeys, `${what}: the same set of objects`);
+  for (const key of onlyInKustomize) assert.ok(fromKustomize.has(key), `${what}: kustomize renders ${key}`);
+  for (const key of helmKeys) {
+    assert.deepEqual(normaliseObject(fromHelm.get(key)!), normaliseObject(fromKustomize.get(key)!), `${what}: ${key} differs between helm and kustomize`);
+  }
+}
+
+describe('helm chart vs kustomize', () => {
+  test('helm lint passes', (t) => {
+    const helm = requireHelm(t);
+    if (helm === undefined) return;
+    const out = lintHelm(helm);
+    assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  test('defaults render deploy/base (Helm leaves the release namespace to --create-namespace)', (t) => {
+    const helm = requireHelm(t);
+    const kubectl = requireKubectl(t);
+    if (helm === undefined || kubectl === undefined) return;
+    assertSameObjects(renderHelm(helm), renderKustomize(kubectl, 'base'), 'defaults', [`Namespace//${injectorNamespace}`]);
+  });
+
+  test('namespace.create=true renders exactly deploy/base', (t) => {
+    const helm = requireHelm(t);
+    const kubectl = requireKubectl(t);
+    if (helm === undefined || kubectl === undefined) return;
+    assertSameObjects(renderHelm(helm, ['namespace.create=true']), renderKustomize(kubectl, 'base'), 'namespace.create=true');
+  });
+
+  test('tls.mode=certManager renders deploy/cert-manager', (t) => {
+    const helm = requireHelm(t);
+    const kubectl = requireKubectl(t);
+    if (helm === undefined || kubectl === undefined) return;
+    assertSameObjects(renderHelm(helm, ['namespace.create=true', 'tls.mode=certManager']), renderKustomize(kubectl, 'cert-manager'), 'certManager');
+  });
+
+  test('tls.mode=selfSigned renders deploy/self-signed', (t) => {
+    const helm = requireHelm(t);
+    const kubectl = requireKubectl(t);
+    if (helm === undefined || kubectl === undefined) return;
+    assertSameObjects(renderHelm(helm, ['namespace.create=true', 'tls.mode=selfSigned']), renderKustomize(kubectl, 'self-signed'), 'selfSigned');
+  });
+
+  test('values change what they claim to: caBundle, annotation opt-in, failure policy, custom templates', (t) => {
+    const helm = requireHelm(t);
+    if (helm === undefined) return;
+    const ca = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
+    const objects = parseManifests(
+      renderHelm(helm, [`tls.caBundle=${ca}`, 'webhook.annotationOptIn=false', 'webhook.failurePolicy=Ignore', 'templates.configMap=my-templates']),
+      'helm (custom values)',
+    );
+    const config = objects.find((o) => o.kind === 'MutatingWebhookConfiguration') as unknown as { webhooks: { name: string; failurePolicy: string; clientConfig: { caBundle?: string } }[] };
+    assert.deepEqual(config.webhooks.map((w) => w.name), ['namespace.inject.pillion.dev', 'object.inject.pillion.dev']);
+    for (const w of config.webhooks) {
+      assert.equal(w.clientConfig.caBundle, ca);
+      assert.equal(w.failurePolicy, 'Ignore');
+    }
+    const deployment = objects.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { args: string[] }[]; volumes: { name: string; configMap?: { name: string } }[] } } } };
+    const pod = deployment.spec.template.spec;
+    assert.ok(pod.containers[0]?.args.includes('--templates=/etc/pillion/templates'));
+    assert.deepEqual(pod.volumes.find((v) => v.name === 'templates')?.configMap, { name: 'my-templates' });
+  });
+
+  test('bad values are refused with a message naming the value', (t) => {
+    const helm = requireHelm(t);
+    if (helm === undefined) return;
+    const base = [helm, 'template', 'pillion', repoPath('charts', 'pillion'), '--namespace', injectorNamespace, '--kube-version', helmKubeVersion];
+    for (const [set, message] of [
+      ['tls.mode=bogus', /tls\.mode must be secret, certManager or selfSigned, not "bogus"/],
+      ['webhook.failurePolicy=Maybe', /webhook\.failurePolicy must be Fail or Ignore/],
+      ['webhook.timeoutSeconds=60', /webhook\.timeoutSeconds must be between 1 and 30/],
+    ] as const) {
+      const { stderr } = runFailing([...base, '--set', set]);
+      assert.match(stderr, message, set);
+    }
+  });
+});
