@@ -138,8 +138,9 @@ function canonicalAddress(address: string, family: IpFamily): string {
 }
 
 // Linux interface names: 1-15 bytes, no '/', no whitespace, not '.' or '..'. We are stricter
-// (letters, digits and . _ - @ :) because these names end up as iptables arguments.
-const interfaceName = /^[A-Za-z0-9_.:@-]{1,15}$/;
+// (letters, digits and . _ -) because these names end up as iptables arguments; the kernel itself
+// refuses ":" (alias labels) and "/".
+const interfaceName = /^[A-Za-z0-9_.-]{1,15}$/;
 
 /** Parse a comma-separated list of network interface names. */
 export function parseInterfaceList(text: string): readonly string[] {
