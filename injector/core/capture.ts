@@ -13,27 +13,24 @@ import {
   parsePortSelection,
   ValueError,
 } from '../../init/values.js';
-import type { Cidr, CidrSelection, PortRange, PortSelection } from '../../init/values.js';
+import type { PortRange, PortSelection } from '../../init/values.js';
+import type { CaptureConfig } from '../../init/config.js';
 import { isPlainObject } from './render.js';
 import type { JsonObject } from './types.js';
 
-export interface CaptureSettings {
-  readonly proxyUid: number;
-  readonly proxyGid: number;
-  readonly outboundPort: number;
-  readonly inboundPort: number;
+/**
+ * What the pod's overrides decide about capture: the same fields as pillion-init's own config (one
+ * vocabulary), plus the proxy's own ports, which the injector always excludes from inbound capture.
+ */
+export type CaptureSettings = Pick<
+  CaptureConfig,
+  | 'proxyUid' | 'proxyGid' | 'outboundPort' | 'inboundPort' | 'inboundPorts' | 'excludeInboundPorts'
+  | 'outboundCidrs' | 'excludeOutboundCidrs' | 'outboundPorts' | 'excludeOutboundPorts'
+  | 'excludeInterfaces' | 'redirectDns' | 'dnsPort'
+> & {
   /** Ports the proxy itself serves (readiness, metrics): never captured inbound. */
   readonly proxyOwnPorts: readonly number[];
-  readonly inboundPorts: PortSelection;
-  readonly excludeInboundPorts: readonly PortRange[];
-  readonly outboundCidrs: CidrSelection;
-  readonly excludeOutboundCidrs: readonly Cidr[];
-  readonly outboundPorts: PortSelection;
-  readonly excludeOutboundPorts: readonly PortRange[];
-  readonly excludeInterfaces: readonly string[];
-  readonly redirectDns: boolean;
-  readonly dnsPort: number;
-}
+};
 
 /** values.yaml is wrong. `message` names the file and the key. */
 export class ValuesError extends Error {
