@@ -7,26 +7,33 @@ import fastify from 'fastify';
 import { injectPod } from '../injector/core/inject.js';
 import type { JsonObject } from '../injector/core/types.js';
 import { unknownNamespaceLookup } from '../injector/webhook/namespace-lookup.js';
-import { buildPatchedResponse } from '../injector/webhook/review.js';
+import { patchedAnswer, prepareReviewResponse } from '../injector/webhook/review.js';
 import { startWebhookServer } from '../injector/webhook/server.js';
 import { loadSetup } from '../injector/webhook/setup-source.js';
 
 const [mode, certFile = '', keyFile = '', podFile = ''] = process.argv.slice(2);
 
-async function startCeiling(): Promise<{ port: number; close: () => Promise<void> }> {
+interface Running {
+  port: number;
+  close: () => Promise<void>;
+  /** Counters to report on exit (pillion only): injections and decision-cache hits. */
+  counters?: () => Promise<Record<string, number>>;
+}
+
+async function startCeiling(): Promise<Running> {
   // The ceiling: the same TLS, fastify and JSON body parsing, answering a fixed AdmissionReview of
   // the same size as a real injection, with no decision made.
   const pod = JSON.parse(readFileSync(podFile, 'utf8')) as JsonObject;
   const result = injectPod(pod, { namespace: 'shop', namespaceLabels: undefined, mode: 'policy' }, loadSetup({}));
   if (result.kind !== 'injected') throw new Error('benchmark pod was not injected');
-  const fixed = JSON.stringify(buildPatchedResponse('fixed-uid', JSON.stringify(result.patch), result.warnings));
+  const fixed = prepareReviewResponse(patchedAnswer(JSON.stringify(result.patch), result.warnings))('705ab4f5-6393-11e8-b7cc-42010a800002');
   const app = fastify({ https: { cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2' }, logger: false });
   app.post('/inject', (_request, reply) => reply.type('application/json').send(fixed));
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
 }
 
-async function startPillion(): Promise<{ port: number; close: () => Promise<void> }> {
+async function startPillion(): Promise<Running> {
   const server = await startWebhookServer({
     certFile,
     keyFile,
@@ -34,16 +41,25 @@ async function startPillion(): Promise<{ port: number; close: () => Promise<void
     host: '127.0.0.1',
     logger: { level: 'info', stream: process.stderr },
     namespaceLookup: unknownNamespaceLookup,
+    // BENCH_DECISION_CACHE=0 measures pillion with the decision cache off.
+    ...(process.env.BENCH_DECISION_CACHE === undefined ? {} : { decisionCacheEntries: Number(process.env.BENCH_DECISION_CACHE) }),
   });
-  return { port: server.port, close: () => server.close() };
+  const counters = async (): Promise<Record<string, number>> => {
+    const text = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 'NaN');
+    return { injections: read('pillion_injections_total'), cacheHits: read('pillion_decision_cache_hits_total') };
+  };
+  return { port: server.port, close: () => server.close(), counters };
 }
 
 const server = mode === 'ceiling' ? await startCeiling() : await startPillion();
 process.stdout.write(JSON.stringify({ port: server.port }) + '\n');
 process.once('SIGTERM', () => {
-  void server.close().then(() => {
+  void (async () => {
+    const counters = (await server.counters?.()) ?? {};
+    await server.close();
     // resourceUsage().maxRSS is in kilobytes.
-    process.stdout.write(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
+    process.stdout.write(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024, ...counters }) + '\n');
     process.exit(0);
-  });
+  })();
 });

@@ -2,12 +2,16 @@
 // pillion webhook for a typical Deployment pod that gets injected, as a RATIO to a bare fastify
 // HTTPS route returning a fixed AdmissionReview (the ceiling), both measured in this run on this
 // machine; plus p99 at half of each server's peak rate and the server's peak RSS.
+// Two pillion workloads: "replicas" — the same pod every time with a fresh uid, as a ReplicaSet
+// scale-up sends it (answered from the decision cache after the first); "distinct" — every pod
+// different (a label counts up), so every review is rendered, merged and diffed from scratch.
 // Server, ceiling and load generator each run in their own process, on loopback only.
-// Env: BENCH_SECONDS (per phase, default 10), BENCH_CONNECTIONS (default 8).
+// Env: BENCH_SECONDS (per phase, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 8), BENCH_DECISION_CACHE
+// (entries; 0 turns pillion's decision cache off, to see the uncached cost on both workloads).
 // Table on stdout; JSON in bench/results/webhook-load.json; progress on stderr.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,8 +30,9 @@ interface LoadResult {
   maxMs: number;
 }
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const dist = repoPath('dist', 'bench');
 const podFile = repoPath('test', 'webhook', 'fixtures', 'deployment-pod.json');
 
@@ -47,8 +52,18 @@ async function nextJson<T>(lines: AsyncIterator<string>): Promise<T> {
   return JSON.parse(next.value) as T;
 }
 
-async function runLoad(port: number, ca: string, bodyFile: string, durationMs: number, rate?: number): Promise<LoadResult> {
-  const args = JSON.stringify({ port, ca, bodyFile, connections, durationMs, ...(rate === undefined ? {} : { rate }) });
+interface Workload {
+  readonly bodyFile: string;
+  readonly stamp: { uid: Stamp; seq?: Stamp };
+}
+
+interface Stamp {
+  offset: number;
+  width: number;
+}
+
+async function runLoad(port: number, ca: string, workload: Workload, durationMs: number, rate?: number): Promise<LoadResult> {
+  const args = JSON.stringify({ port, ca, ...workload, connections, durationMs, ...(rate === undefined ? {} : { rate }) });
   const child = spawn(process.execPath, [join(dist, 'webhook-loadgen.js'), args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const result = await nextJson<LoadResult>(jsonLines(child));
   await new Promise((r) => child.once('exit', r));
@@ -57,31 +72,139 @@ async function runLoad(port: number, ca: string, bodyFile: string, durationMs: n
 }
 
 interface ServerRun {
+  /** The round whose peak rate was the median of all rounds. */
   peak: LoadResult;
+  /** The half-peak run (at half the median peak) whose p99 was the median of all rounds. */
   halfPeak: LoadResult;
+  /** Median over rounds of this server's peak rate / the ceiling's peak rate in the same round. */
+  throughputRatio: number;
+  rounds: { peak: LoadResult[]; halfPeak: LoadResult[] };
   maxRssBytes: number;
+  /** Pillion only: pods injected, and how many of those answers came from the decision cache. */
+  injections?: number;
+  cacheHits?: number;
 }
 
-async function measureServer(mode: 'pillion' | 'ceiling', certFile: string, keyFile: string, ca: string, bodyFile: string): Promise<ServerRun> {
+interface Subject {
+  readonly name: string;
+  readonly mode: 'pillion' | 'ceiling';
+  readonly workload: Workload;
+}
+
+interface RunningServer {
+  readonly port: number;
+  /** SIGTERM, then the server's exit report. */
+  stop(): Promise<Pick<ServerRun, 'maxRssBytes' | 'injections' | 'cacheHits'>>;
+  kill(): void;
+}
+
+async function startServer(mode: Subject['mode'], certFile: string, keyFile: string): Promise<RunningServer> {
   const server = spawn(process.execPath, [join(dist, 'webhook-bench-server.js'), mode, certFile, keyFile, podFile], {
     stdio: ['ignore', 'pipe', 'ignore'], // pillion's info logs are written (as in production), then discarded
   });
+  const lines = jsonLines(server);
+  const { port } = await nextJson<{ port: number }>(lines);
+  return {
+    port,
+    async stop() {
+      server.kill('SIGTERM');
+      return nextJson(lines);
+    },
+    kill() {
+      if (server.exitCode === null) server.kill('SIGKILL');
+    },
+  };
+}
+
+function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (middle === undefined) throw new Error('no rounds');
+  return middle;
+}
+
+/**
+ * Every server runs at once (idle unless loaded) and the phases interleave round by round —
+ * ceiling, pillion, pillion, ceiling, … — so a slow spell of this shared machine hits all of them
+ * alike; medians over the rounds are reported.
+ */
+async function measure(subjects: readonly Subject[], certFile: string, keyFile: string, ca: string): Promise<ServerRun[]> {
+  const servers: RunningServer[] = [];
   try {
-    const lines = jsonLines(server);
-    const { port } = await nextJson<{ port: number }>(lines);
-    log(`${mode}: warm-up`);
-    await runLoad(port, ca, bodyFile, 2000);
-    log(`${mode}: peak, ${connections} keep-alive connections, ${seconds}s`);
-    const peak = await runLoad(port, ca, bodyFile, seconds * 1000);
-    const rate = Math.floor(peak.rps / 2);
-    log(`${mode}: half peak, ${rate}/s open loop, ${seconds}s`);
-    const halfPeak = await runLoad(port, ca, bodyFile, seconds * 1000, rate);
-    server.kill('SIGTERM');
-    const { maxRssBytes } = await nextJson<{ maxRssBytes: number }>(lines);
-    return { peak, halfPeak, maxRssBytes };
+    for (const subject of subjects) servers.push(await startServer(subject.mode, certFile, keyFile));
+    const at = (i: number): { subject: Subject; server: RunningServer } => ({ subject: subjects[i] as Subject, server: servers[i] as RunningServer });
+    for (let i = 0; i < subjects.length; i++) {
+      log(`${at(i).subject.name}: warm-up`);
+      await runLoad(at(i).server.port, ca, at(i).subject.workload, 2000);
+    }
+    const peaks: LoadResult[][] = subjects.map(() => []);
+    for (let round = 1; round <= rounds; round++) {
+      for (let i = 0; i < subjects.length; i++) {
+        log(`round ${round}/${rounds} ${at(i).subject.name}: peak, ${connections} keep-alive connections, ${seconds}s`);
+        peaks[i]?.push(await runLoad(at(i).server.port, ca, at(i).subject.workload, seconds * 1000));
+      }
+    }
+    const halves: LoadResult[][] = subjects.map(() => []);
+    for (let round = 1; round <= rounds; round++) {
+      for (let i = 0; i < subjects.length; i++) {
+        const rate = Math.floor(medianBy(peaks[i] ?? [], (r) => r.rps).rps / 2);
+        log(`round ${round}/${rounds} ${at(i).subject.name}: half peak, ${rate}/s open loop, ${seconds}s`);
+        halves[i]?.push(await runLoad(at(i).server.port, ca, at(i).subject.workload, seconds * 1000, rate));
+      }
+    }
+    const ceilingPeaks = peaks[0] ?? [];
+    const runs: ServerRun[] = [];
+    for (let i = 0; i < subjects.length; i++) {
+      const own = peaks[i] ?? [];
+      const ratios = own.map((r, round) => r.rps / (ceilingPeaks[round]?.rps ?? Number.NaN));
+      runs.push({
+        peak: medianBy(own, (r) => r.rps),
+        halfPeak: medianBy(halves[i] ?? [], (r) => r.p99Ms),
+        throughputRatio: medianBy(ratios, (r) => r),
+        rounds: { peak: own, halfPeak: halves[i] ?? [] },
+        ...(await at(i).server.stop()),
+      });
+    }
+    return runs;
   } finally {
-    if (server.exitCode === null) server.kill('SIGKILL');
+    for (const server of servers) server.kill();
   }
+}
+
+/**
+ * The review body as the API server writes it (Go struct field order: kind before apiVersion, uid
+ * first in the request), with a label whose value the load generator can count up. Returns where
+ * the uid's last 12 hex digits and that label value sit in the body.
+ */
+function writeReviewBody(file: string): { uid: Stamp; seq: Stamp } {
+  const pod = JSON.parse(readFileSync(podFile, 'utf8')) as { metadata: { labels: Record<string, string> } };
+  const seqValue = '00000000';
+  pod.metadata.labels['bench.pillion.dev/seq'] = seqValue;
+  const uid = '705ab4f5-6393-11e8-b7cc-000000000000';
+  const text = JSON.stringify({
+    kind: 'AdmissionReview',
+    apiVersion: 'admission.k8s.io/v1',
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      requestKind: { group: '', version: 'v1', kind: 'Pod' },
+      requestResource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'shop',
+      operation: 'CREATE',
+      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts', 'system:authenticated'] },
+      object: pod,
+      oldObject: null,
+      dryRun: false,
+      options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
+    },
+  });
+  writeFileSync(file, text);
+  // The body is ASCII, so string offsets are byte offsets.
+  return {
+    uid: { offset: text.indexOf(uid) + uid.length - 12, width: 12 },
+    seq: { offset: text.indexOf(`"bench.pillion.dev/seq":"${seqValue}"`) + '"bench.pillion.dev/seq":"'.length, width: seqValue.length },
+  };
 }
 
 const work = mkdtempSync(join(tmpdir(), `pillion-bench-${process.pid}-`));
@@ -92,40 +215,38 @@ try {
   const bodyFile = join(work, 'review.json');
   writeFileSync(certFile, generated.certPem);
   writeFileSync(keyFile, generated.keyPem);
-  const { readFileSync } = await import('node:fs');
-  const pod = JSON.parse(readFileSync(podFile, 'utf8')) as unknown;
-  writeFileSync(
-    bodyFile,
-    JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
-        kind: { group: '', version: 'v1', kind: 'Pod' },
-        resource: { group: '', version: 'v1', resource: 'pods' },
-        namespace: 'shop',
-        operation: 'CREATE',
-        userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
-        object: pod,
-        oldObject: null,
-        dryRun: false,
-      },
-    }),
-  );
+  const workload = writeReviewBody(bodyFile);
 
-  const ceiling = await measureServer('ceiling', certFile, keyFile, generated.caPem, bodyFile);
-  const pillion = await measureServer('pillion', certFile, keyFile, generated.caPem, bodyFile);
-  const ratio = pillion.peak.rps / ceiling.peak.rps;
+  const [ceiling, replicas, distinct] = await measure(
+    [
+      { name: 'ceiling', mode: 'ceiling', workload: { bodyFile, stamp: { uid: workload.uid } } },
+      { name: 'pillion replicas', mode: 'pillion', workload: { bodyFile, stamp: { uid: workload.uid } } },
+      { name: 'pillion distinct', mode: 'pillion', workload: { bodyFile, stamp: workload } },
+    ],
+    certFile,
+    keyFile,
+    generated.caPem,
+  );
+  if (ceiling === undefined || replicas === undefined || distinct === undefined) throw new Error('a server run is missing');
+  const ratio = (r: ServerRun): number => r.throughputRatio;
+  // The two workloads must be what they claim: replicas answered from the cache, distinct never.
+  const hitShare = (r: ServerRun): number => (r.cacheHits ?? Number.NaN) / (r.injections ?? Number.NaN);
+  const cacheOff = process.env.BENCH_DECISION_CACHE === '0';
+  if (cacheOff ? replicas.cacheHits !== 0 : !(hitShare(replicas) > 0.99)) {
+    throw new Error(`replicas workload: ${hitShare(replicas)} of answers were cache hits with the cache ${cacheOff ? 'off' : 'on'}`);
+  }
+  if (distinct.cacheHits !== 0) throw new Error(`distinct workload: ${distinct.cacheHits} cache hits, expected none`);
 
   const row = (name: string, r: ServerRun): string =>
-    [name.padEnd(22), r.peak.rps.toFixed(0).padStart(8), r.peak.p50Ms.toFixed(2).padStart(8), r.peak.p99Ms.toFixed(2).padStart(8),
-      r.halfPeak.p50Ms.toFixed(2).padStart(10), r.halfPeak.p99Ms.toFixed(2).padStart(10), (r.maxRssBytes / 2 ** 20).toFixed(0).padStart(8)].join(' ');
+    [name.padEnd(26), r.peak.rps.toFixed(0).padStart(8), `${(ratio(r) * 100).toFixed(0)}%`.padStart(7), r.peak.p50Ms.toFixed(2).padStart(8),
+      r.peak.p99Ms.toFixed(2).padStart(8), r.halfPeak.p50Ms.toFixed(2).padStart(10), r.halfPeak.p99Ms.toFixed(2).padStart(10),
+      (r.maxRssBytes / 2 ** 20).toFixed(0).padStart(8)].join(' ');
   const table = [
-    `webhook-load: ${connections} keep-alive TLS connections, ${seconds}s per phase, ${cpus().length} CPUs (server, ceiling and load generator share them)`,
-    `${'server'.padEnd(22)} ${'rev/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'½ p50 ms'.padStart(10)} ${'½ p99 ms'.padStart(10)} ${'RSS MiB'.padStart(8)}`,
+    `webhook-load: ${connections} keep-alive TLS connections, ${rounds} interleaved rounds of ${seconds}s per phase (medians), ${cpus().length} CPUs (servers and load generator share them)`,
+    `${'server'.padEnd(26)} ${'rev/s'.padStart(8)} ${'of ceil'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'½ p50 ms'.padStart(10)} ${'½ p99 ms'.padStart(10)} ${'RSS MiB'.padStart(8)}`,
     row('ceiling (fixed answer)', ceiling),
-    row('pillion webhook', pillion),
-    `pillion / ceiling throughput: ${(ratio * 100).toFixed(1)}%   p99 at half peak: ${pillion.halfPeak.p99Ms.toFixed(2)} ms (ceiling ${ceiling.halfPeak.p99Ms.toFixed(2)} ms)`,
+    row('pillion, replicas', replicas),
+    row('pillion, distinct pods', distinct),
   ].join('\n');
   process.stdout.write(table + '\n');
 
@@ -136,11 +257,12 @@ try {
     cpus: cpus().length,
     connections,
     secondsPerPhase: seconds,
+    rounds,
+    decisionCache: process.env.BENCH_DECISION_CACHE ?? 'default',
     pod: 'test/webhook/fixtures/deployment-pod.json (injected)',
     ceiling,
-    pillion,
-    throughputRatio: ratio,
-    p99AtHalfPeakMs: pillion.halfPeak.p99Ms,
+    replicas,
+    distinct,
   };
   mkdirSync(repoPath('bench', 'results'), { recursive: true });
   writeFileSync(repoPath('bench', 'results', 'webhook-load.json'), JSON.stringify(results, null, 2) + '\n');

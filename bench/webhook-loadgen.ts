@@ -4,7 +4,10 @@
 // for sub-millisecond reviews). With a target rate the loop is open: latency counts from the
 // scheduled send time, so a stalled server cannot hide its queueing (coordinated omission).
 //
-// argv[2]: JSON { port, ca, bodyFile, connections, durationMs, rate? }; result JSON on stdout.
+// Every request gets its own uid, as from the API server; with `stamp.seq` it also gets its own
+// pod (a label value counts up), so no two reviews are identical.
+//
+// argv[2]: JSON { port, ca, bodyFile, connections, durationMs, rate?, stamp }; result JSON on stdout.
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
@@ -17,14 +20,31 @@ interface Options {
   durationMs: number;
   /** Requests per second over all connections; absent = as fast as possible (closed loop). */
   rate?: number;
+  /** Where in the body to write per-request counters: `width` hex digits of the uid; decimal seq. */
+  stamp: { uid: Stamp; seq?: Stamp };
+}
+
+interface Stamp {
+  offset: number;
+  width: number;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as Options;
 const body = readFileSync(options.bodyFile);
-const request = Buffer.concat([
-  Buffer.from(`POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`),
-  body,
-]);
+const head = Buffer.from(`POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+let sent = 0;
+
+/** A fresh request (never a buffer still queued on a socket) with this request's counters. */
+function nextRequest(): Buffer {
+  const request = Buffer.concat([head, body]);
+  const n = sent++;
+  const write = (stamp: Stamp, text: string): void => {
+    request.write(text.padStart(stamp.width, '0').slice(-stamp.width), head.length + stamp.offset, 'latin1');
+  };
+  write(options.stamp.uid, n.toString(16));
+  if (options.stamp.seq !== undefined) write(options.stamp.seq, String(n));
+  return request;
+}
 
 const latenciesUs: number[] = [];
 let errors = 0;
@@ -71,7 +91,7 @@ function exchange(socket: TLSSocket): Promise<number> {
     socket.on('data', onData);
     socket.once('error', fail);
     socket.once('close', onClose);
-    socket.write(request);
+    socket.write(nextRequest());
   });
 }
 

@@ -19,6 +19,16 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# helm is a test peer only (test/deploy compares `helm template` with `kubectl kustomize`) and no
+# Debian package: build it once from the Go module proxy (~2 minutes, cached in ~/.cache/pillion).
+if ! bash scripts/get-helm.sh --check >/dev/null 2>&1; then
+  if command -v go >/dev/null; then
+    bash scripts/get-helm.sh >/dev/null || echo "setup: could not build helm; the helm-vs-kustomize tests will skip (fail under CI=true)" >&2
+  else
+    echo "setup: no Go toolchain, so no helm; the helm-vs-kustomize tests will skip (fail under CI=true)" >&2
+  fi
+fi
+
 # npm ci only when the lockfile changed since the last install.
 stamp=node_modules/.pillion-lock-stamp
 if [[ ! -f $stamp ]] || ! cmp -s package-lock.json "$stamp"; then

@@ -1,7 +1,8 @@
 // injectPod(): the single place that decides and performs injection, for the webhook and for
 // `pillion inject`. Pure and synchronous: the input pod is never modified; the result is a new
-// pod, the RFC 6902 patch from input to result, and warnings. Cost is linear in the pod's size
-// (one copy, one merge pass, one diff pass); template rendering does not depend on the pod.
+// pod, the RFC 6902 patch from input to result, and warnings. The result pod shares unchanged
+// subtrees with the input (treat both as read-only). Cost is linear in the size of what changes;
+// template rendering does not depend on the pod and is cached per template set.
 import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import type { CaptureSettings } from './capture.js';
 import { resolveNativeSidecar } from './config.js';
@@ -10,7 +11,7 @@ import { parseOverrides, statusKey } from './overrides.js';
 import type { PodOverrides } from './overrides.js';
 import { createPatch } from './patch.js';
 import { decideInjection } from './policy.js';
-import { cloneJson, isPlainObject } from './render.js';
+import { cloneJson, deepFreeze, isPlainObject } from './render.js';
 import { formatStatus, stripInjection } from './status.js';
 import { renderTemplate } from './templates.js';
 import type { InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet } from './types.js';
@@ -61,10 +62,9 @@ function namesOf(list: readonly unknown[]): string[] {
 }
 
 /** Render the chosen templates and layer them: a later template overlays an earlier one. */
-function renderFragment(set: TemplateSet, names: readonly string[], overrides: PodOverrides, settings: CaptureSettings): JsonObject {
+function renderFragment(set: TemplateSet, names: readonly string[], logLevel: string | undefined, initArgs: readonly string[]): JsonObject {
   let values = set.values;
-  if (overrides.logLevel !== undefined) values = { ...values, proxy: { ...mapOf(values, 'proxy'), logLevel: overrides.logLevel } };
-  const initArgs = formatInitArgs(settings);
+  if (logLevel !== undefined) values = { ...values, proxy: { ...mapOf(values, 'proxy'), logLevel } };
   let fragment: JsonObject = {};
   for (const name of names) {
     const template = set.templates.get(name);
@@ -74,18 +74,45 @@ function renderFragment(set: TemplateSet, names: readonly string[], overrides: P
   return fragment;
 }
 
-/** Resource and image overrides act on the rendered proxy container, whatever the template. */
-function applyProxyOverrides(fragment: JsonObject, overrides: PodOverrides, warnings: string[]): void {
+// A fragment depends only on the template set and the few inputs below, not on the pod, so the
+// webhook renders it once per distinct combination instead of once per pod (rendering is most of
+// injectPod's cost). Entries are frozen; everything downstream copies before it writes. The bound
+// keeps a stream of pods with ever-different override annotations from growing the cache.
+const fragmentCacheLimit = 64;
+const fragmentCache = new WeakMap<TemplateSet, Map<string, JsonObject>>();
+
+function cachedFragment(set: TemplateSet, names: readonly string[], logLevel: string | undefined, initArgs: readonly string[]): JsonObject {
+  let cache = fragmentCache.get(set);
+  if (cache === undefined) {
+    cache = new Map();
+    fragmentCache.set(set, cache);
+  }
+  // JSON of the inputs is an unambiguous key whatever characters they hold.
+  const key = JSON.stringify([names, logLevel ?? null, initArgs]);
+  let fragment = cache.get(key);
+  if (fragment === undefined) {
+    fragment = deepFreeze(renderFragment(set, names, logLevel, initArgs));
+    if (cache.size >= fragmentCacheLimit) cache.clear();
+    cache.set(key, fragment);
+  }
+  return fragment;
+}
+
+/**
+ * Resource and image overrides act on the rendered proxy container, whatever the template.
+ * Returns the fragment itself when there is nothing to change, else a changed copy.
+ */
+function applyProxyOverrides(cached: JsonObject, overrides: PodOverrides, warnings: string[]): JsonObject {
+  const wantsResources = Object.keys(overrides.resources.requests).length + Object.keys(overrides.resources.limits).length > 0;
+  if (!wantsResources && overrides.proxyImage === undefined) return cached;
+  const fragment = cloneJson(cached);
   const spec = mapOf(fragment, 'spec');
   const proxy = [...listOf(spec, 'containers'), ...listOf(spec, 'initContainers')].find(
     (c): c is JsonObject => isPlainObject(c) && c.name === proxyContainerName,
   );
-  const wantsResources = Object.keys(overrides.resources.requests).length + Object.keys(overrides.resources.limits).length > 0;
   if (proxy === undefined) {
-    if (wantsResources || overrides.proxyImage !== undefined) {
-      warnings.push(`proxy overrides ignored: the selected templates have no ${proxyContainerName} container`);
-    }
-    return;
+    warnings.push(`proxy overrides ignored: the selected templates have no ${proxyContainerName} container`);
+    return fragment;
   }
   if (overrides.proxyImage !== undefined) proxy.image = overrides.proxyImage;
   if (wantsResources) {
@@ -94,6 +121,7 @@ function applyProxyOverrides(fragment: JsonObject, overrides: PodOverrides, warn
     if (Object.keys(overrides.resources.limits).length > 0) layer.limits = overrides.resources.limits;
     proxy.resources = overlay(proxy.resources, layer);
   }
+  return fragment;
 }
 
 interface Placement {
@@ -193,11 +221,12 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
   const overrides = parseOverrides(mapOf(metadata, 'annotations'), templates.names, config.allowImageOverride, warnings);
   const templateNames = overrides.templates ?? config.defaultTemplates;
   const settings: CaptureSettings = { ...captureDefaults(templates), ...overrides.capture };
-  const fragment = renderFragment(templates, templateNames, overrides, settings);
-  applyProxyOverrides(fragment, overrides, warnings);
+  const rendered = cachedFragment(templates, templateNames, overrides.logLevel, formatInitArgs(settings));
+  const fragment = applyProxyOverrides(rendered, overrides, warnings);
 
-  // Work on a private copy: the result must not share (mutable) structure with the input.
-  let base: JsonObject = cloneJson(pod);
+  // Nothing below writes to the input: new objects are built along the changed paths and unchanged
+  // subtrees are shared with it, which also lets the diff skip them by identity.
+  let base: JsonObject = pod;
   if (decision.previous !== undefined) {
     warnings.push(`re-injecting: pod was injected with template version ${decision.previous.version}, now ${templates.version}`);
     base = stripInjection(base, decision.previous);

@@ -6,6 +6,7 @@ import type { Operation } from 'fast-json-patch';
 import { isPlainObject } from './render.js';
 
 export function escapePointer(key: string): string {
+  if (!key.includes('~') && !key.includes('/')) return key;
   return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
@@ -32,6 +33,7 @@ export function createPatch(from: unknown, to: unknown, skip: ReadonlySet<string
 }
 
 function diffInto(ops: Operation[], from: unknown, to: unknown, path: string, skip: ReadonlySet<string>): void {
+  if (from === to) return; // shared, hence unchanged, subtree
   if (isPlainObject(from) && isPlainObject(to)) {
     for (const key of Object.keys(from)) {
       const child = `${path}/${escapePointer(key)}`;

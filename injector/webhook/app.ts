@@ -11,19 +11,22 @@ import { createWebhookMetrics } from './metrics.js';
 import type { AdmissionErrorKind, WebhookMetrics } from './metrics.js';
 import { unknownNamespaceLookup } from './namespace-lookup.js';
 import type { NamespaceLookup } from './namespace-lookup.js';
+import { createDecisionCache } from './decision-cache.js';
+import { defaultBodyLimit } from './defaults.js';
+import type { DecisionCache, Verdict } from './decision-cache.js';
 import {
   MalformedReviewError,
-  buildAllowedResponse,
-  buildDeniedResponse,
-  buildPatchedResponse,
+  allowedAnswer,
+  deniedAnswer,
   describePod,
   parsePodAdmission,
+  patchedAnswer,
   peekUid,
+  prepareReviewResponse,
 } from './review.js';
-import type { AdmissionReviewResponse, PodAdmission } from './review.js';
+import type { AdmissionAnswer, PodAdmission } from './review.js';
 
-/** The API server caps an admission request at 3 MiB of object; allow that by default. */
-export const defaultBodyLimit = 3 * 1024 * 1024;
+export { defaultBodyLimit } from './defaults.js';
 
 export type InjectFn = (pod: JsonObject, ctx: InjectContext, setup: InjectorSetup) => InjectResult;
 
@@ -49,6 +52,8 @@ export interface InjectorAppDeps {
   /** fastify logger options, a pino logger, or false. Default: JSON logs at info on stderr. */
   readonly logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
   readonly metrics?: WebhookMetrics;
+  /** Remembered decisions for identical reviews; default: createDecisionCache() with its bound. */
+  readonly decisionCache?: DecisionCache;
   /** TLS options: given by the server module only. */
   readonly https?: HttpsOptions;
 }
@@ -66,6 +71,7 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
   const metrics = deps.metrics ?? createWebhookMetrics();
   const lookup = deps.namespaceLookup ?? unknownNamespaceLookup;
   const inject = deps.inject ?? injectPod;
+  const cache = deps.decisionCache ?? createDecisionCache();
   const logOption = deps.logger ?? { level: 'info', stream: process.stderr };
   const options: FastifyServerOptions = {
     bodyLimit: deps.bodyLimit ?? defaultBodyLimit,
@@ -81,7 +87,15 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
 
   // Only JSON is an AdmissionReview; every other media type (text/plain included) gets 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // The raw text is kept for the decision cache's key (see decision-cache.ts).
+  const rawBodies = new WeakMap<object, string>();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // parseAs 'string' always hands over text; the Buffer arm of the type is for 'buffer'.
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    rawBodies.set(request, text);
+    void parseJson(request, text, done);
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, kind } = classifyError(error);
@@ -116,44 +130,68 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
       metrics.errors.inc({ kind: 'not-ready' });
       return reply.code(503).send(errorBody(503, 'injector configuration and templates are not loaded yet'));
     }
-    const answer = await decide(review, setup, request.log);
-    return reply.code(200).send(answer);
+    const { verdict, cached } = await decide(review, setup, rawBodies.get(request));
+    record(verdict, review, cached, request.log);
+    return reply.code(200).type('application/json; charset=utf-8').send(verdict.encode(review.uid));
   });
 
-  async function decide(review: PodAdmission, setup: InjectorSetup, log: FastifyBaseLogger): Promise<AdmissionReviewResponse> {
-    const pod = describePod(review.object);
-    const logFields = { uid: review.uid, namespace: review.namespace, pod, operation: review.operation, dryRun: review.dryRun };
+  async function decide(review: PodAdmission, setup: InjectorSetup, rawBody: string | undefined): Promise<{ verdict: Verdict; cached: boolean }> {
     // Sidecars are added at creation only; updates, deletes and subresources pass untouched.
     if (review.object === null || review.operation !== 'CREATE' || review.subResource !== undefined) {
-      countSkip('not-create');
-      log.info({ ...logFields, decision: 'skipped', reason: 'not-create' }, 'admission');
-      return buildAllowedResponse(review.uid, []);
+      return { verdict: notCreate, cached: false };
     }
-    const namespace = review.namespace ?? metadataNamespace(review.object);
+    const object = review.object;
+    const namespace = review.namespace ?? metadataNamespace(object);
     const namespaceLabels = namespace === undefined ? undefined : await lookup.labelsOf(namespace);
+    const inputs = { object, namespace, namespaceLabels, operation: review.operation, subResource: review.subResource };
+    const key = cache.keyOf(setup, rawBody === undefined ? inputs : { ...inputs, rawBody });
+    const known = cache.get(key);
+    if (known !== undefined) {
+      metrics.cacheHits.inc();
+      return { verdict: known, cached: true };
+    }
+    const verdict = decideFresh(object, { namespace, namespaceLabels, mode: 'policy' }, setup);
+    // An internal error may be transient (or a bug being fixed by a reload): never remember it.
+    if (verdict.decision !== 'error') cache.set(key, verdict);
+    return { verdict, cached: false };
+  }
+
+  function decideFresh(pod: JsonObject, ctx: InjectContext, setup: InjectorSetup): Verdict {
     let result: InjectResult;
     try {
-      result = inject(review.object, { namespace, namespaceLabels, mode: 'policy' }, setup);
+      result = inject(pod, ctx, setup);
     } catch (error) {
       if (error instanceof InjectionError) {
-        countError('invalid-annotation');
         const message = namingAnnotation(error);
-        log.info({ ...logFields, decision: 'denied', annotation: error.annotation, reason: message }, 'admission');
-        return buildDeniedResponse(review.uid, 400, message);
+        return verdictOf('denied', deniedAnswer(400, message), { annotation: error.annotation, reason: message }, 'invalid-annotation');
       }
-      countError('internal');
-      log.error({ ...logFields, decision: 'error', err: error }, 'admission');
-      return buildDeniedResponse(review.uid, 500, `pillion injector internal error: ${errorMessage(error)}`);
+      const answer = deniedAnswer(500, `pillion injector internal error: ${errorMessage(error)}`);
+      return verdictOf('error', answer, { err: error }, 'internal');
     }
     if (result.kind === 'skipped') {
-      countSkip(result.reason);
-      log.info({ ...logFields, decision: 'skipped', reason: result.reason, detail: result.detail }, 'admission');
-      return buildAllowedResponse(review.uid, result.warnings);
+      return verdictOf('skipped', allowedAnswer(result.warnings), { reason: result.reason, detail: result.detail }, result.reason);
     }
-    metrics.injections.inc();
-    log.info({ ...logFields, decision: 'injected', templates: result.templates, warnings: result.warnings.length }, 'admission');
-    if (result.patch.length === 0) return buildAllowedResponse(review.uid, result.warnings);
-    return buildPatchedResponse(review.uid, JSON.stringify(result.patch), result.warnings);
+    const answer = result.patch.length === 0 ? allowedAnswer(result.warnings) : patchedAnswer(JSON.stringify(result.patch), result.warnings);
+    return verdictOf('injected', answer, { templates: result.templates, warnings: result.warnings.length });
+  }
+
+  /** Count and log one answered review, whether decided now or remembered. */
+  function record(verdict: Verdict, review: PodAdmission, cached: boolean, log: FastifyBaseLogger): void {
+    const fields = {
+      uid: review.uid,
+      namespace: review.namespace,
+      pod: describePod(review.object),
+      operation: review.operation,
+      dryRun: review.dryRun,
+      decision: verdict.decision,
+      cached,
+      ...verdict.log,
+    };
+    if (verdict.decision === 'injected') metrics.injections.inc();
+    else if (verdict.decision === 'skipped') countSkip(verdict.reason ?? 'unknown');
+    else countError(verdict.decision === 'error' ? 'internal' : 'invalid-annotation');
+    if (verdict.decision === 'error') log.error(fields, 'admission');
+    else log.info(fields, 'admission');
   }
 
   function countSkip(reason: string): void {
@@ -178,6 +216,12 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
   });
 
   return app;
+}
+
+const notCreate: Verdict = verdictOf('skipped', allowedAnswer([]), { reason: 'not-create' }, 'not-create');
+
+function verdictOf(decision: Verdict['decision'], answer: AdmissionAnswer, log: Record<string, unknown>, reason?: string): Verdict {
+  return { decision, log, encode: prepareReviewResponse(answer), ...(reason === undefined ? {} : { reason }) };
 }
 
 function isLoggerInstance(option: InjectorAppDeps['logger']): option is FastifyBaseLogger {

@@ -7,9 +7,8 @@ import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { parsePort } from '../../init/values.js';
-import { defaultBodyLimit } from './app.js';
+import { defaultBodyLimit, defaultDecisionCacheEntries, defaultPort } from './defaults.js';
 import type { WebhookConfigurationClient } from './self-signed.js';
-import { defaultPort, startWebhookServer } from './server.js';
 import type { WebhookServer } from './server.js';
 
 export const exitCodes = { ok: 0, startFailed: 1, usage: 2 } as const;
@@ -27,6 +26,7 @@ interface WebhookFlags {
   service?: string;
   namespace?: string;
   bodyLimit: number;
+  decisionCache: number;
   pollInterval: number;
   logLevel: string;
 }
@@ -38,6 +38,11 @@ function parsePortFlag(text: string): number {
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
+}
+
+function parseCount(text: string): number {
+  if (!/^(0|[1-9][0-9]{0,6})$/.test(text)) throw new InvalidArgumentError(`expected a whole number from 0 to 9999999, got "${text}"`);
+  return Number(text);
 }
 
 function parsePositiveInt(text: string): number {
@@ -72,6 +77,7 @@ export function registerWebhookCommand(program: Command, deps: WebhookCommandDep
     .option('--service <name>', 'Service name in front of the webhook (--self-signed certificate name)')
     .option('--namespace <ns>', 'namespace of that Service (--self-signed certificate name)')
     .option('--body-limit <bytes>', 'largest accepted request body', parsePositiveInt, defaultBodyLimit)
+    .option('--decision-cache <entries>', 'identical pods (replicas) remembered for a fast answer; 0 disables', parseCount, defaultDecisionCacheEntries)
     .option('--poll-interval <ms>', 'period of the file-change polling fallback', parsePositiveInt, 10_000)
     .option('--log-level <level>', `log level (${logLevels.join(', ')})`, parseLogLevel, 'info')
     .action(async (flags: WebhookFlags) => {
@@ -102,6 +108,8 @@ async function runWebhook(command: Command, flags: WebhookFlags, deps: WebhookCo
   checkFlags(command, flags);
   let server: WebhookServer;
   try {
+    // Loaded here, not at the top: fastify and the Kubernetes client would slow every other command.
+    const { startWebhookServer } = await import('./server.js');
     const files = flags.selfSigned === true ? await prepareSelfSigned(flags, deps) : { certFile: flags.cert ?? '', keyFile: flags.key ?? '' };
     server = await startWebhookServer({
       ...files,
@@ -109,6 +117,7 @@ async function runWebhook(command: Command, flags: WebhookFlags, deps: WebhookCo
       host: flags.host,
       setupFiles: { configFile: flags.config, templatesDir: flags.templates, valuesFile: flags.values },
       bodyLimit: flags.bodyLimit,
+      decisionCacheEntries: flags.decisionCache,
       pollMs: flags.pollInterval,
       logger: { level: flags.logLevel, stream: process.stderr },
     });

@@ -18,6 +18,7 @@ export interface WebhookMetrics {
   readonly skips: Counter<'reason'>;
   readonly errors: Counter<'kind'>;
   readonly duration: Histogram;
+  readonly cacheHits: Counter;
 }
 
 /**
@@ -53,6 +54,11 @@ export function createWebhookMetrics(options: { processMetrics?: boolean } = {})
       name: 'pillion_admission_errors_total',
       help: 'Requests answered with an error or a denial, by kind.',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    cacheHits: new Counter({
+      name: 'pillion_decision_cache_hits_total',
+      help: 'Reviews answered from a remembered decision for an identical pod (e.g. ReplicaSet replicas).',
       registers: [registry],
     }),
     duration: new Histogram({

@@ -131,34 +131,40 @@ function clipWarnings(warnings: readonly string[]): readonly string[] | undefine
   return warnings.map((w) => (w.length > maxWarningLength ? `${w.slice(0, maxWarningLength - 3)}...` : w));
 }
 
-function wrap(response: AdmissionResponse): AdmissionReviewResponse {
-  return { apiVersion: admissionApiVersion, kind: 'AdmissionReview', response };
+/** A response without its uid: what a decision produces, the same for every identical review. */
+export type AdmissionAnswer = Omit<AdmissionResponse, 'uid'>;
+
+/** A whole AdmissionReview response body for `uid`. */
+export type ReviewEncoder = (uid: string) => string;
+
+/**
+ * Serialise `answer` once; the encoder then only splices in each request's uid. The API server
+ * needs the uid echoed, and everything else of a cached decision is the same text every time.
+ */
+export function prepareReviewResponse(answer: AdmissionAnswer): ReviewEncoder {
+  const head = `{"apiVersion":${JSON.stringify(admissionApiVersion)},"kind":"AdmissionReview","response":{"uid":`;
+  const rest = JSON.stringify(answer); // "{...}" — its fields follow the uid
+  const tail = rest === '{}' ? '}}' : `,${rest.slice(1)}}`;
+  return (uid) => head + JSON.stringify(uid) + tail;
 }
 
 /** Allowed with a JSON Patch (already serialised, so the caller decides how it is produced). */
-export function buildPatchedResponse(uid: string, patchJson: string, warnings: readonly string[]): AdmissionReviewResponse {
-  return wrap({
-    uid,
-    allowed: true,
-    patchType: 'JSONPatch',
-    patch: Buffer.from(patchJson, 'utf8').toString('base64'),
-    ...optionalWarnings(warnings),
-  });
+export function patchedAnswer(patchJson: string, warnings: readonly string[]): AdmissionAnswer {
+  return { allowed: true, patchType: 'JSONPatch', patch: Buffer.from(patchJson, 'utf8').toString('base64'), ...optionalWarnings(warnings) };
 }
 
 /** Allowed unchanged (the pod was skipped). */
-export function buildAllowedResponse(uid: string, warnings: readonly string[]): AdmissionReviewResponse {
-  return wrap({ uid, allowed: true, ...optionalWarnings(warnings) });
+export function allowedAnswer(warnings: readonly string[]): AdmissionAnswer {
+  return { allowed: true, ...optionalWarnings(warnings) };
 }
 
 /** Denied: the API server rejects the pod with `message` (shown to kubectl users). */
-export function buildDeniedResponse(uid: string, code: 400 | 500, message: string, warnings: readonly string[] = []): AdmissionReviewResponse {
-  return wrap({
-    uid,
+export function deniedAnswer(code: 400 | 500, message: string, warnings: readonly string[] = []): AdmissionAnswer {
+  return {
     allowed: false,
     status: { code, message, reason: code === 400 ? 'BadRequest' : 'InternalError' },
     ...optionalWarnings(warnings),
-  });
+  };
 }
 
 function optionalWarnings(warnings: readonly string[]): { warnings?: readonly string[] } {

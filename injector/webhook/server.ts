@@ -6,6 +6,8 @@ import { buildInjectorApp } from './app.js';
 import type { InjectFn, InjectorApp, InjectorAppDeps } from './app.js';
 import { readCertificatePair, toSecureContextOptions, watchCertificates } from './certificates.js';
 import type { CertificateReloader } from './certificates.js';
+import { createDecisionCache } from './decision-cache.js';
+import { defaultPort } from './defaults.js';
 import { createWebhookMetrics } from './metrics.js';
 import type { NamespaceLookup } from './namespace-lookup.js';
 import { createCachedNamespaceLookup, createDefaultNamespaceLookup } from './namespace-lookup.js';
@@ -20,6 +22,8 @@ export interface WebhookServerOptions {
   readonly host?: string;
   readonly setupFiles?: SetupFiles;
   readonly bodyLimit?: number;
+  /** Bound of the decision cache (see decision-cache.ts); 0 disables it. */
+  readonly decisionCacheEntries?: number;
   /** Poll period for the file-change fallback. */
   readonly pollMs?: number;
   readonly logger?: InjectorAppDeps['logger'];
@@ -38,7 +42,7 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-export const defaultPort = 9443;
+export { defaultPort } from './defaults.js';
 
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const setupFiles = options.setupFiles ?? {};
@@ -55,6 +59,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     readiness: () => (closing ? { ready: false, waitingFor: ['shutdown in progress'] } : { ready: true, waitingFor: [] }),
     https: toSecureContextOptions(initialPair),
     metrics: createWebhookMetrics({ processMetrics: true }),
+    decisionCache: createDecisionCache(options.decisionCacheEntries),
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.inject === undefined ? {} : { inject: options.inject }),

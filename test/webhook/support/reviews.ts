@@ -22,9 +22,10 @@ export function podWithAnnotations(annotations: Record<string, string>, namespac
 
 export function buildReview(pod: JsonObject | null, options: { uid?: string; namespace?: string; operation?: string } = {}): JsonObject {
   const metadata = (pod?.metadata ?? {}) as JsonObject;
+  // Field order as the API server writes it (Go struct order), which the decision cache relies on.
   return {
-    apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
+    apiVersion: 'admission.k8s.io/v1',
     request: {
       uid: options.uid ?? randomUUID(),
       kind: { group: '', version: 'v1', kind: 'Pod' },

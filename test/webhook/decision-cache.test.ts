@@ -1,0 +1,189 @@
+// The decision cache: identical reviews (ReplicaSet replicas) are answered from memory, and
+// nothing that could change a decision — pod, namespace labels, operation, setup — is ever
+// answered from another review's entry.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { buildInjectorApp } from '../../injector/webhook/app.js';
+import type { InjectFn, InjectorAppDeps } from '../../injector/webhook/app.js';
+import { createDecisionCache } from '../../injector/webhook/decision-cache.js';
+import type { Verdict } from '../../injector/webhook/decision-cache.js';
+import { allowedAnswer, deniedAnswer, patchedAnswer, prepareReviewResponse } from '../../injector/webhook/review.js';
+import { loadSetup } from '../../injector/webhook/setup-source.js';
+import { injectPod } from '../../injector/core/inject.js';
+import type { JsonObject } from '../../injector/core/types.js';
+import { applyPatchTo, buildReview, decodePatch, hasProxy, loadDeploymentPod, podWithAnnotations, readAnswer } from './support/reviews.js';
+
+const setup = loadSetup({});
+
+function makeApp(extra: Partial<InjectorAppDeps> = {}) {
+  return buildInjectorApp({ setup: { current: () => setup }, logger: false, ...extra });
+}
+
+type App = ReturnType<typeof makeApp>;
+
+async function post(app: App, body: string) {
+  return app.inject({ method: 'POST', url: '/inject', headers: { 'content-type': 'application/json' }, payload: body });
+}
+
+async function cacheHits(app: App): Promise<number> {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  return Number(/^pillion_decision_cache_hits_total (\d+)$/m.exec(text)?.[1]);
+}
+
+/** An inject function that counts its calls, so a test sees which answers were computed. */
+function countingInject(): { inject: InjectFn; calls: () => number } {
+  let calls = 0;
+  return { inject: (pod, ctx, s) => (calls++, injectPod(pod, ctx, s)), calls: () => calls };
+}
+
+describe('prepareReviewResponse', () => {
+  const answers = {
+    patched: patchedAnswer('[{"op":"add","path":"/x","value":1}]', ['a "quoted" warning']),
+    allowed: allowedAnswer([]),
+    denied: deniedAnswer(400, 'pillion.dev/x: bad "value" \\ here'),
+  };
+  for (const [name, answer] of Object.entries(answers)) {
+    test(`${name}: the text is exactly the AdmissionReview of the answer with the uid`, () => {
+      const encode = prepareReviewResponse(answer);
+      for (const uid of ['705ab4f5-6393-11e8-b7cc-42010a800002', 'a"b\\c\u2028d', '']) {
+        assert.deepEqual(JSON.parse(encode(uid)), { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, ...answer } });
+      }
+    });
+  }
+});
+
+describe('createDecisionCache', () => {
+  const verdict = (n: number): Verdict => ({ decision: 'skipped', reason: `r${n}`, log: {}, encode: () => String(n) });
+
+  test('keeps at most maxEntries, dropping the least recently used', () => {
+    const cache = createDecisionCache(2);
+    cache.set('a', verdict(1));
+    cache.set('b', verdict(2));
+    assert.equal(cache.get('a')?.reason, 'r1'); // a is now the most recent
+    cache.set('c', verdict(3));
+    assert.equal(cache.size, 2);
+    assert.equal(cache.get('b'), undefined, 'b was least recently used');
+    assert.equal(cache.get('a')?.reason, 'r1');
+    assert.equal(cache.get('c')?.reason, 'r3');
+  });
+
+  test('0 entries disables it', () => {
+    const cache = createDecisionCache(0);
+    cache.set('a', verdict(1));
+    assert.equal(cache.get('a'), undefined);
+    assert.equal(cache.size, 0);
+  });
+
+  test('keys differ for each input that can change a decision, and for another setup', () => {
+    const cache = createDecisionCache();
+    const pod = loadDeploymentPod();
+    const base = { object: pod, namespace: 'shop', namespaceLabels: { a: 'b' }, operation: 'CREATE', subResource: undefined };
+    const key = cache.keyOf(setup, base);
+    const other = loadSetup({});
+    const variants = [
+      cache.keyOf(setup, { ...base, object: podWithAnnotations({ 'pillion.dev/inject': 'disabled' }) }),
+      cache.keyOf(setup, { ...base, namespace: 'other' }),
+      cache.keyOf(setup, { ...base, namespaceLabels: { a: 'c' } }),
+      cache.keyOf(setup, { ...base, namespaceLabels: undefined }),
+      cache.keyOf(setup, { ...base, operation: 'UPDATE' }),
+      cache.keyOf(setup, { ...base, subResource: 'status' }),
+      cache.keyOf(other, base),
+    ];
+    for (const variant of variants) assert.notEqual(variant, key);
+    assert.equal(cache.keyOf(setup, { ...base, object: loadDeploymentPod() }), key, 'an equal pod gives the same key');
+  });
+});
+
+describe('POST /inject with the decision cache', () => {
+  test('replicas: the second identical pod is answered from the cache with its own uid and the same patch', async (t) => {
+    const counting = countingInject();
+    const app = makeApp({ inject: counting.inject });
+    t.after(() => app.close());
+    const pod = loadDeploymentPod();
+    const first = readAnswer((await post(app, JSON.stringify(buildReview(pod, { uid: 'uid-replica-1' })))).body, 'uid-replica-1');
+    const second = readAnswer((await post(app, JSON.stringify(buildReview(pod, { uid: 'uid-replica-2' })))).body, 'uid-replica-2');
+    assert.equal(counting.calls(), 1, 'injected once');
+    assert.equal(await cacheHits(app), 1);
+    assert.equal(second.patch, first.patch);
+    assert.ok(hasProxy(applyPatchTo(pod, decodePatch(second))));
+  });
+
+  test('a body in another field order is answered the same way (exact but slower key)', async (t) => {
+    const counting = countingInject();
+    const app = makeApp({ inject: counting.inject });
+    t.after(() => app.close());
+    const pod = loadDeploymentPod();
+    const apiServerOrder = buildReview(pod, { uid: 'uid-order-1' });
+    const reordered = { apiVersion: apiServerOrder.apiVersion, kind: apiServerOrder.kind, request: { ...(apiServerOrder.request as JsonObject), uid: 'uid-order-2' } };
+    const a = readAnswer((await post(app, JSON.stringify(apiServerOrder))).body, 'uid-order-1');
+    const b = readAnswer((await post(app, JSON.stringify(reordered))).body, 'uid-order-2');
+    const c = readAnswer((await post(app, JSON.stringify({ ...reordered, request: { ...reordered.request, uid: 'uid-order-3' } }))).body, 'uid-order-3');
+    assert.equal(b.patch, a.patch);
+    assert.equal(c.patch, a.patch);
+    assert.equal(counting.calls(), 2, 'each key form is computed once, then remembered');
+  });
+
+  test('a different pod, or the same pod under changed namespace labels, is decided afresh', async (t) => {
+    let labels: Record<string, string> = {};
+    const counting = countingInject();
+    const app = makeApp({ inject: counting.inject, namespaceLookup: { labelsOf: () => Promise.resolve(labels) } });
+    t.after(() => app.close());
+    const pod = podWithAnnotations({});
+    const skipped = readAnswer((await post(app, JSON.stringify(buildReview(pod, { uid: 'u1' })))).body, 'u1');
+    assert.equal(skipped.patch, undefined, 'no opt-in yet');
+    labels = { 'pillion.dev/inject': 'enabled' };
+    const injected = readAnswer((await post(app, JSON.stringify(buildReview(pod, { uid: 'u2' })))).body, 'u2');
+    assert.notEqual(injected.patch, undefined, 'namespace label now opts the same pod in');
+    const optedOut = readAnswer((await post(app, JSON.stringify(buildReview(podWithAnnotations({ 'pillion.dev/inject': 'disabled' }), { uid: 'u3' })))).body, 'u3');
+    assert.equal(optedOut.patch, undefined);
+    assert.equal(counting.calls(), 3);
+    assert.equal(await cacheHits(app), 0);
+  });
+
+  test('a new setup (templates or config reloaded) is never answered from the old one', async (t) => {
+    let current = setup;
+    const counting = countingInject();
+    const app = buildInjectorApp({ setup: { current: () => current }, logger: false, inject: counting.inject });
+    t.after(() => app.close());
+    const pod = loadDeploymentPod();
+    await post(app, JSON.stringify(buildReview(pod, { uid: 'a' })));
+    current = loadSetup({});
+    await post(app, JSON.stringify(buildReview(pod, { uid: 'b' })));
+    assert.equal(counting.calls(), 2);
+  });
+
+  test('invalid annotations are denied every time; internal errors are never remembered', async (t) => {
+    let fail = true;
+    const app = makeApp({
+      inject: (pod, ctx, s) => {
+        if (fail) throw new Error('template exploded');
+        return injectPod(pod, ctx, s);
+      },
+    });
+    t.after(() => app.close());
+    const pod = loadDeploymentPod();
+    const broken = readAnswer((await post(app, JSON.stringify(buildReview(pod, { uid: 'e1' })))).body, 'e1');
+    assert.equal(broken.allowed, false);
+    fail = false;
+    const fine = readAnswer((await post(app, JSON.stringify(buildReview(pod, { uid: 'e2' })))).body, 'e2');
+    assert.equal(fine.allowed, true, 'the failure was not cached');
+
+    const bad = podWithAnnotations({ 'pillion.dev/inject': 'enabled', 'pillion.dev/proxy-cpu': 'lots' });
+    for (const uid of ['d1', 'd2']) {
+      const denied = readAnswer((await post(app, JSON.stringify(buildReview(bad, { uid })))).body, uid);
+      assert.equal(denied.allowed, false);
+      assert.match(denied.status?.message ?? '', /pillion\.dev\/proxy-cpu/);
+    }
+    assert.equal(await cacheHits(app), 1, 'the second denial came from the cache');
+  });
+
+  test('--decision-cache 0: every review is computed', async (t) => {
+    const counting = countingInject();
+    const app = makeApp({ inject: counting.inject, decisionCache: createDecisionCache(0) });
+    t.after(() => app.close());
+    const pod = loadDeploymentPod();
+    for (const uid of ['x1', 'x2', 'x3']) await post(app, JSON.stringify(buildReview(pod, { uid })));
+    assert.equal(counting.calls(), 3);
+    assert.equal(await cacheHits(app), 0);
+  });
+});
