@@ -101,23 +101,28 @@ async function runConnection(index: number): Promise<void> {
   const intervalUs = perConnectionRate === undefined ? 0 : 1e6 / perConnectionRate;
   // Stagger open-loop connections so they do not all fire together.
   let nextUs = nowUs() + (intervalUs * index) / options.connections;
+  let lastDoneUs = 0;
   while (Date.now() < stopAt) {
     let startUs = nowUs();
     if (intervalUs > 0) {
-      if (startUs < nextUs) {
-        // Ahead of schedule: sleep (no busy-wait: the server needs the CPU) and time from the
-        // actual send, so our own timer lateness is not blamed on the server.
-        await new Promise((r) => setTimeout(r, Math.max(0, Math.round((nextUs - startUs) / 1000))));
-        startUs = nowUs();
-      } else {
-        // Behind schedule because the server was slow: time from when we SHOULD have sent.
+      if (lastDoneUs > nextUs) {
+        // The previous answer came after this request's slot: the server made it late, so time it
+        // from when it SHOULD have been sent (no coordinated omission).
         startUs = nextUs;
+      } else {
+        // On time so far: wait for the slot (no busy-wait: the server needs the CPU) and time from
+        // the actual send, so our own timer's oversleep is not blamed on the server.
+        if (startUs < nextUs) await new Promise((r) => setTimeout(r, Math.max(0, Math.round((nextUs - startUs) / 1000))));
+        startUs = nowUs();
       }
       nextUs += intervalUs;
+      // Our own lateness (timer oversleep) must not snowball into a backlog charged to the server.
+      nextUs = Math.max(nextUs, startUs);
     }
     try {
       const status = await exchange(socket);
-      latenciesUs.push(nowUs() - startUs);
+      lastDoneUs = nowUs();
+      latenciesUs.push(lastDoneUs - startUs);
       if (status !== 200) non200 += 1;
     } catch {
       errors += 1;
