@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { matchesSelector } from './support/label-selector.js';
 import type { LabelSelector } from './support/label-selector.js';
-import { findObject, parseManifests, renderHelm, renderKustomize, requireHelm, requireKubectl } from './support/manifests.js';
+import { findObject, helmObjects, kustomizeObjects } from './support/manifests.js';
 import type { K8sObject } from './support/manifests.js';
 
 interface Probe { httpGet?: { path: string; port: string | number; scheme?: string } }
@@ -34,22 +34,12 @@ interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; reso
 const selfSignedVariants = new Set(['deploy/self-signed', 'helm tls.mode=selfSigned']);
 
 const variants: Record<string, (t: TestContext) => K8sObject[] | undefined> = {
-  'deploy/base': (t) => kustomize(t, 'base'),
-  'deploy/cert-manager': (t) => kustomize(t, 'cert-manager'),
-  'deploy/self-signed': (t) => kustomize(t, 'self-signed'),
-  'helm defaults': (t) => helm(t, []),
-  'helm tls.mode=selfSigned': (t) => helm(t, ['tls.mode=selfSigned']),
+  'deploy/base': (t) => kustomizeObjects(t, 'base'),
+  'deploy/cert-manager': (t) => kustomizeObjects(t, 'cert-manager'),
+  'deploy/self-signed': (t) => kustomizeObjects(t, 'self-signed'),
+  'helm defaults': (t) => helmObjects(t, []),
+  'helm tls.mode=selfSigned': (t) => helmObjects(t, ['tls.mode=selfSigned']),
 };
-
-function kustomize(t: TestContext, variant: string): K8sObject[] | undefined {
-  const kubectl = requireKubectl(t);
-  return kubectl === undefined ? undefined : parseManifests(renderKustomize(kubectl, variant), `deploy/${variant}`);
-}
-
-function helm(t: TestContext, sets: string[]): K8sObject[] | undefined {
-  const bin = requireHelm(t);
-  return bin === undefined ? undefined : parseManifests(renderHelm(bin, sets), `helm template ${sets.join(' ')}`);
-}
 
 function deploymentOf(objects: K8sObject[]): Deployment {
   return findObject(objects, 'Deployment', 'pillion-injector') as unknown as Deployment;

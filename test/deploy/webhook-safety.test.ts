@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { matchesSelector } from './support/label-selector.js';
 import type { LabelSelector, Labels } from './support/label-selector.js';
-import { findObject, injectorNamespace, parseManifests, renderHelm, renderKustomize, requireHelm, requireKubectl } from './support/manifests.js';
+import { findObject, helmObjects, injectorNamespace, kustomizeObjects } from './support/manifests.js';
 import type { K8sObject } from './support/manifests.js';
 
 interface Webhook {
@@ -27,23 +27,13 @@ interface Webhook {
 type Render = (t: TestContext) => K8sObject[] | undefined;
 
 const variants: Record<string, Render> = {
-  'deploy/base': (t) => kustomize(t, 'base'),
-  'deploy/cert-manager': (t) => kustomize(t, 'cert-manager'),
-  'deploy/self-signed': (t) => kustomize(t, 'self-signed'),
-  'helm defaults': (t) => helm(t, []),
-  'helm tls.mode=certManager': (t) => helm(t, ['tls.mode=certManager']),
-  'helm tls.mode=selfSigned': (t) => helm(t, ['tls.mode=selfSigned']),
+  'deploy/base': (t) => kustomizeObjects(t, 'base'),
+  'deploy/cert-manager': (t) => kustomizeObjects(t, 'cert-manager'),
+  'deploy/self-signed': (t) => kustomizeObjects(t, 'self-signed'),
+  'helm defaults': (t) => helmObjects(t, []),
+  'helm tls.mode=certManager': (t) => helmObjects(t, ['tls.mode=certManager']),
+  'helm tls.mode=selfSigned': (t) => helmObjects(t, ['tls.mode=selfSigned']),
 };
-
-function kustomize(t: TestContext, variant: string): K8sObject[] | undefined {
-  const kubectl = requireKubectl(t);
-  return kubectl === undefined ? undefined : parseManifests(renderKustomize(kubectl, variant), `deploy/${variant}`);
-}
-
-function helm(t: TestContext, sets: string[]): K8sObject[] | undefined {
-  const bin = requireHelm(t);
-  return bin === undefined ? undefined : parseManifests(renderHelm(bin, sets), `helm template ${sets.join(' ')}`);
-}
 
 function webhooksOf(objects: K8sObject[]): Webhook[] {
   const config = findObject(objects, 'MutatingWebhookConfiguration', 'pillion-injector');

@@ -157,3 +157,15 @@ export function renderHelm(helm: string, sets: readonly string[] = []): string {
 export function lintHelm(helm: string): string {
   return run([helm, 'lint', repoPath('charts', 'pillion'), '--namespace', injectorNamespace, '--kube-version', helmKubeVersion], 'helm lint');
 }
+
+/** deploy/<variant> rendered by kubectl's kustomize and parsed; undefined when the test skipped. */
+export function kustomizeObjects(t: TestContext, variant: string): K8sObject[] | undefined {
+  const kubectl = requireKubectl(t);
+  return kubectl === undefined ? undefined : parseManifests(renderKustomize(kubectl, variant), `deploy/${variant}`);
+}
+
+/** `helm template` of the chart with `--set` values, parsed; undefined when the test skipped. */
+export function helmObjects(t: TestContext, sets: readonly string[]): K8sObject[] | undefined {
+  const bin = requireHelm(t);
+  return bin === undefined ? undefined : parseManifests(renderHelm(bin, sets), `helm template ${sets.join(' ')}`);
+}
