@@ -6,11 +6,23 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import type { TestContext } from 'node:test';
 import { connect } from 'node:tls';
 import { pillionBin } from '../support/paths.js';
 import { waitFor } from './support/https-client.js';
 import { buildReview, decodePatch, loadDeploymentPod, readAnswer } from './support/reviews.js';
 import { createTestCa, issueServingPair, makeTempDir } from './support/tls.js';
+
+/** A temporary folder (removed after the test) holding tls.crt and tls.key from a test CA. */
+function servingFiles(t: TestContext): { dir: string; ca: ReturnType<typeof createTestCa> } {
+  const tmp = makeTempDir('webhook-cmd');
+  t.after(tmp.remove);
+  const ca = createTestCa(tmp.dir);
+  const pair = issueServingPair(ca);
+  writeFileSync(join(tmp.dir, 'tls.crt'), pair.certPem);
+  writeFileSync(join(tmp.dir, 'tls.key'), pair.keyPem);
+  return { dir: tmp.dir, ca };
+}
 
 function runWebhook(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [pillionBin, 'webhook', ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } });
@@ -50,12 +62,7 @@ describe('pillion webhook command', () => {
   });
 
   test('a broken --config exits 1 naming the file and key', (t) => {
-    const tmp = makeTempDir('webhook-cmd');
-    t.after(tmp.remove);
-    const ca = createTestCa(tmp.dir);
-    const pair = issueServingPair(ca);
-    writeFileSync(join(tmp.dir, 'tls.crt'), pair.certPem);
-    writeFileSync(join(tmp.dir, 'tls.key'), pair.keyPem);
+    const tmp = servingFiles(t);
     writeFileSync(join(tmp.dir, 'config.yaml'), 'defaultPolicy: sometimes\n');
     const run = runWebhook(['--cert', join(tmp.dir, 'tls.crt'), '--key', join(tmp.dir, 'tls.key'), '--port', '0', '--config', join(tmp.dir, 'config.yaml')]);
     assert.equal(run.status, 1);
@@ -84,12 +91,7 @@ describe('pillion webhook command', () => {
   });
 
   test('SIGTERM stops accepting, completes the in-flight review, and exits 0', async (t) => {
-    const tmp = makeTempDir('webhook-cmd');
-    t.after(tmp.remove);
-    const ca = createTestCa(tmp.dir);
-    const pair = issueServingPair(ca);
-    writeFileSync(join(tmp.dir, 'tls.crt'), pair.certPem);
-    writeFileSync(join(tmp.dir, 'tls.key'), pair.keyPem);
+    const tmp = servingFiles(t);
     const child: ChildProcess = spawn(process.execPath, [pillionBin, 'webhook', '--cert', join(tmp.dir, 'tls.crt'), '--key', join(tmp.dir, 'tls.key'), '--port', '0', '--host', '127.0.0.1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -112,7 +114,7 @@ describe('pillion webhook command', () => {
 
     // An in-flight review: headers and half the body now, the rest after SIGTERM.
     const body = Buffer.from(JSON.stringify(buildReview(loadDeploymentPod(), { uid: 'in-flight' })));
-    const socket = connect({ host: '127.0.0.1', port, ca: ca.certPem, servername: 'localhost' });
+    const socket = connect({ host: '127.0.0.1', port, ca: tmp.ca.certPem, servername: 'localhost' });
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', resolve);
       socket.once('error', reject);
@@ -129,7 +131,7 @@ describe('pillion webhook command', () => {
     assert.ok(await waitFor(() => stderr.includes('shutting down'), 5000), 'shutdown began');
     // No new connections once draining began.
     const refused = await new Promise<string>((resolve) => {
-      const probe = connect({ host: '127.0.0.1', port, ca: ca.certPem, servername: 'localhost' }, () => {
+      const probe = connect({ host: '127.0.0.1', port, ca: tmp.ca.certPem, servername: 'localhost' }, () => {
         probe.destroy();
         resolve('connected');
       });
