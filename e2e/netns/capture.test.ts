@@ -21,35 +21,15 @@ function binariesFor(backend: Backend): string[] {
 }
 
 // Pre-existing rules that have nothing to do with Pillion: apply and cleanup must leave them alone.
+function unrelatedRules(destination: string): { text: string; lines: string[] } {
+  const filter = ['-A INPUT -p tcp -m tcp --dport 4445 -j ACCEPT'];
+  const nat = ['-A E2E_UNRELATED -p tcp -m tcp --dport 4444 -j RETURN', `-A OUTPUT -d ${destination} -p tcp -j E2E_UNRELATED`];
+  return { text: ['*filter', ...filter, 'COMMIT', '*nat', ':E2E_UNRELATED - [0:0]', ...nat, 'COMMIT', ''].join('\n'), lines: [...filter, ...nat] };
+}
+
 const unrelated: Record<Family, { text: string; lines: string[] }> = {
-  4: {
-    text: [
-      '*filter',
-      '-A INPUT -p tcp -m tcp --dport 4445 -j ACCEPT',
-      'COMMIT',
-      '*nat',
-      ':E2E_UNRELATED - [0:0]',
-      '-A E2E_UNRELATED -p tcp -m tcp --dport 4444 -j RETURN',
-      '-A OUTPUT -d 198.51.100.7/32 -p tcp -j E2E_UNRELATED',
-      'COMMIT',
-      '',
-    ].join('\n'),
-    lines: ['-A INPUT -p tcp -m tcp --dport 4445 -j ACCEPT', '-A E2E_UNRELATED -p tcp -m tcp --dport 4444 -j RETURN', '-A OUTPUT -d 198.51.100.7/32 -p tcp -j E2E_UNRELATED'],
-  },
-  6: {
-    text: [
-      '*filter',
-      '-A INPUT -p tcp -m tcp --dport 4445 -j ACCEPT',
-      'COMMIT',
-      '*nat',
-      ':E2E_UNRELATED - [0:0]',
-      '-A E2E_UNRELATED -p tcp -m tcp --dport 4444 -j RETURN',
-      '-A OUTPUT -d 2001:db8::7/128 -p tcp -j E2E_UNRELATED',
-      'COMMIT',
-      '',
-    ].join('\n'),
-    lines: ['-A INPUT -p tcp -m tcp --dport 4445 -j ACCEPT', '-A E2E_UNRELATED -p tcp -m tcp --dport 4444 -j RETURN', '-A OUTPUT -d 2001:db8::7/128 -p tcp -j E2E_UNRELATED'],
-  },
+  4: unrelatedRules('198.51.100.7/32'),
+  6: unrelatedRules('2001:db8::7/128'),
 };
 
 type ConfigName = 'default' | 'excludes' | 'includes' | 'dns';
