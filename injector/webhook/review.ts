@@ -37,12 +37,6 @@ export interface AdmissionResponse {
   readonly status?: AdmissionStatus;
 }
 
-export interface AdmissionReviewResponse {
-  readonly apiVersion: typeof admissionApiVersion;
-  readonly kind: 'AdmissionReview';
-  readonly response: AdmissionResponse;
-}
-
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
