@@ -11,12 +11,14 @@
 // Table on stdout; JSON in bench/results/webhook-load.json; progress on stderr.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { generateSelfSignedCertificates } from '../injector/webhook/self-signed.js';
+import type { JsonObject } from '../injector/core/types.js';
 import { repoPath } from '../test/support/paths.js';
+import { buildReview, loadDeploymentPod } from '../test/webhook/support/reviews.js';
 
 interface LoadResult {
   requests: number;
@@ -172,33 +174,16 @@ async function measure(subjects: readonly Subject[], certFile: string, keyFile: 
 }
 
 /**
- * The review body as the API server writes it (Go struct field order: kind before apiVersion, uid
- * first in the request), with a label whose value the load generator can count up. Returns where
+ * The review body as the API server writes it (the tests' buildReview: Go struct field order), with
+ * a label whose value the load generator can count up. Returns where
  * the uid's last 12 hex digits and that label value sit in the body.
  */
 function writeReviewBody(file: string): { uid: Stamp; seq: Stamp } {
-  const pod = JSON.parse(readFileSync(podFile, 'utf8')) as { metadata: { labels: Record<string, string> } };
+  const pod = loadDeploymentPod();
   const seqValue = '00000000';
-  pod.metadata.labels['bench.pillion.dev/seq'] = seqValue;
+  ((pod.metadata as JsonObject).labels as JsonObject)['bench.pillion.dev/seq'] = seqValue;
   const uid = '705ab4f5-6393-11e8-b7cc-000000000000';
-  const text = JSON.stringify({
-    kind: 'AdmissionReview',
-    apiVersion: 'admission.k8s.io/v1',
-    request: {
-      uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      requestKind: { group: '', version: 'v1', kind: 'Pod' },
-      requestResource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: 'shop',
-      operation: 'CREATE',
-      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts', 'system:authenticated'] },
-      object: pod,
-      oldObject: null,
-      dryRun: false,
-      options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
-    },
-  });
+  const text = JSON.stringify(buildReview(pod, { uid, namespace: 'shop' }));
   writeFileSync(file, text);
   // The body is ASCII, so string offsets are byte offsets.
   return {
@@ -228,7 +213,6 @@ try {
     generated.caPem,
   );
   if (ceiling === undefined || replicas === undefined || distinct === undefined) throw new Error('a server run is missing');
-  const ratio = (r: ServerRun): number => r.throughputRatio;
   // The two workloads must be what they claim: replicas answered from the cache, distinct never.
   const hitShare = (r: ServerRun): number => (r.cacheHits ?? Number.NaN) / (r.injections ?? Number.NaN);
   const cacheOff = process.env.BENCH_DECISION_CACHE === '0';
@@ -238,7 +222,7 @@ try {
   if (distinct.cacheHits !== 0) throw new Error(`distinct workload: ${distinct.cacheHits} cache hits, expected none`);
 
   const row = (name: string, r: ServerRun): string =>
-    [name.padEnd(26), r.peak.rps.toFixed(0).padStart(8), `${(ratio(r) * 100).toFixed(0)}%`.padStart(7), r.peak.p50Ms.toFixed(2).padStart(8),
+    [name.padEnd(26), r.peak.rps.toFixed(0).padStart(8), `${(r.throughputRatio * 100).toFixed(0)}%`.padStart(7), r.peak.p50Ms.toFixed(2).padStart(8),
       r.peak.p99Ms.toFixed(2).padStart(8), r.halfPeak.p50Ms.toFixed(2).padStart(10), r.halfPeak.p99Ms.toFixed(2).padStart(10),
       (r.maxRssBytes / 2 ** 20).toFixed(0).padStart(8)].join(' ');
   const table = [
