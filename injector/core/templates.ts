@@ -102,8 +102,31 @@ function readHoldCommand(values: JsonObject, file: string): readonly string[] {
   return Object.freeze(command);
 }
 
-/** Read and check every template in `dir` (sync: done once at start-up). */
-export function loadTemplates(dir: string = bundledTemplatesDir): TemplateSet {
+/**
+ * Values overrides merge like Helm values: mappings merge key by key, anything else (lists,
+ * scalars) replaces the default outright, so a list is never half-merged.
+ */
+export function mergeValues(base: unknown, top: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(top)) return top;
+  const out: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(top)) out[key] = mergeValues(base[key], value);
+  return out;
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new TemplateError(`${file}: cannot read the ${what}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/**
+ * Read and check every template in `dir` (sync: done once at start-up). `overridesFile` (the
+ * `--values` flag) is merged over the folder's values.yaml with mergeValues; the merged values get
+ * the same checks, and the override's text is part of the template version recorded on pods.
+ */
+export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?: string): TemplateSet {
   let entries: string[];
   try {
     entries = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
@@ -111,12 +134,25 @@ export function loadTemplates(dir: string = bundledTemplatesDir): TemplateSet {
     throw new TemplateError(`${dir}: cannot read the templates folder: ${(error as Error).message}`);
   }
   const hash = createHash('sha256');
-  const valuesFile = join(dir, 'values.yaml');
-  if (!entries.includes('values.yaml')) throw new TemplateError(`${valuesFile}: missing (every template folder needs values.yaml)`);
-  const valuesText = readFileSync(valuesFile, 'utf8');
+  const folderValuesFile = join(dir, 'values.yaml');
+  if (!entries.includes('values.yaml')) throw new TemplateError(`${folderValuesFile}: missing (every template folder needs values.yaml)`);
+  const valuesText = readFileSync(folderValuesFile, 'utf8');
   hash.update(`values.yaml\0${valuesText}\0`);
-  const values = parseYamlFile(valuesFile, valuesText);
-  if (!isPlainObject(values)) throw new TemplateError(`${valuesFile}: expected a mapping of values`);
+  const folderValues = parseYamlFile(folderValuesFile, valuesText);
+  if (!isPlainObject(folderValues)) throw new TemplateError(`${folderValuesFile}: expected a mapping of values`);
+  let values: JsonObject = folderValues;
+  // Problems found in the merged values may come from either file: name both.
+  let valuesFile = folderValuesFile;
+  if (overridesFile !== undefined) {
+    const overridesText = readText(overridesFile, 'values file');
+    hash.update(`--values\0${overridesText}\0`);
+    const overrides = parseYamlFile(overridesFile, overridesText);
+    if (overrides !== null && overrides !== undefined && !isPlainObject(overrides)) {
+      throw new TemplateError(`${overridesFile}: expected a mapping of values`);
+    }
+    values = mergeValues(values, overrides ?? {}) as JsonObject;
+    valuesFile = `${overridesFile} (merged over ${folderValuesFile})`;
+  }
   deepFreeze(values);
   let initArgs: string[];
   try {

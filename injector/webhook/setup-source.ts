@@ -3,13 +3,11 @@
 // working one: it is logged and the last good setup stays in force, so a typo in a ConfigMap edit
 // cannot stop pod creation in the cluster.
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { defaultInjectorConfig, parseInjectorConfig } from '../core/config.js';
 import { bundledTemplatesDir, loadTemplates } from '../core/templates.js';
-import type { InjectorSetup, JsonObject } from '../core/types.js';
+import type { InjectorSetup } from '../core/types.js';
 import type { SetupSource } from './app.js';
 import { watchForChanges } from './file-watch.js';
 import type { Watch } from './file-watch.js';
@@ -32,60 +30,8 @@ export class SetupError extends Error {
 export function loadSetup(files: SetupFiles): InjectorSetup {
   const config = files.configFile === undefined ? defaultInjectorConfig : parseInjectorConfig(readText(files.configFile), files.configFile);
   const dir = files.templatesDir ?? bundledTemplatesDir;
-  const templates = files.valuesFile === undefined ? loadTemplates(dir) : loadTemplatesWithValues(dir, files.valuesFile);
+  const templates = loadTemplates(dir, files.valuesFile);
   return Object.freeze({ config, templates });
-}
-
-/**
- * The core reads values.yaml from the template folder and validates it there; to apply an
- * override through exactly that validation (and have it change the template version recorded on
- * pods), we load from a private copy of the folder whose values.yaml is the merged result.
- */
-function loadTemplatesWithValues(dir: string, valuesFile: string): ReturnType<typeof loadTemplates> {
-  const override = parseYamlMapping(readText(valuesFile), valuesFile);
-  const base = parseYamlMapping(readText(join(dir, 'values.yaml')), join(dir, 'values.yaml'));
-  const work = mkdtempSync(join(tmpdir(), 'pillion-values-'));
-  try {
-    for (const entry of readdirSync(dir)) {
-      if (entry.endsWith('.yaml') && entry !== 'values.yaml') copyFileSync(join(dir, entry), join(work, entry));
-    }
-    writeFileSync(join(work, 'values.yaml'), stringifyYaml(mergeValues(base, override)));
-    try {
-      return loadTemplates(work);
-    } catch (error) {
-      // Name the user's files, not our private copy.
-      const message = (error instanceof Error ? error.message : String(error)).split(work).join(`${dir} (with values from ${valuesFile})`);
-      throw new SetupError(message);
-    }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-}
-
-/** Deep merge: mappings merge key by key; lists and scalars in `override` replace. */
-export function mergeValues(base: JsonObject, override: JsonObject): JsonObject {
-  const out: JsonObject = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    const prior = out[key];
-    out[key] = isMapping(prior) && isMapping(value) ? mergeValues(prior, value) : value;
-  }
-  return out;
-}
-
-function isMapping(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function parseYamlMapping(text: string, file: string): JsonObject {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { prettyErrors: false, uniqueKeys: true });
-  } catch (error) {
-    throw new SetupError(`${file}: not valid YAML: ${(error as Error).message}`);
-  }
-  if (doc === null || doc === undefined) return {};
-  if (!isMapping(doc)) throw new SetupError(`${file}: expected a mapping of values`);
-  return doc;
 }
 
 function readText(file: string): string {

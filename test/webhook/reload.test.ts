@@ -4,7 +4,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { watchForChanges } from '../../injector/webhook/file-watch.js';
-import { loadSetup, mergeValues } from '../../injector/webhook/setup-source.js';
+import { mergeValues } from '../../injector/core/templates.js';
+import { buildSetup } from '../../injector/cli/setup.js';
+import { loadSetup } from '../../injector/webhook/setup-source.js';
 import { injectPod } from '../../injector/core/inject.js';
 import { waitFor } from './support/https-client.js';
 import { loadDeploymentPod } from './support/reviews.js';
@@ -24,8 +26,13 @@ test('--values merges over values.yaml, reaches the injected pod and changes the
   // Other values under proxy survive the merge.
   assert.equal((custom.templates.values.proxy as { uid: number }).uid, 1337);
 
+  // Both front ends load --values through the core: the same files give the same template version.
+  assert.equal(buildSetup({ valuesFile, templatesDir: undefined, configFile: undefined, kubeVersion: undefined }).templates.version, custom.templates.version);
+
   writeFileSync(valuesFile, 'proxy:\n  uid: root\n');
-  assert.throws(() => loadSetup({ valuesFile }), (error: Error) => error.message.includes(valuesFile) && !error.message.includes('pillion-values-'));
+  assert.throws(() => loadSetup({ valuesFile }), (error: Error) => error.message.includes(valuesFile) && error.message.includes('proxy.uid'));
+  writeFileSync(valuesFile, '- a list\n');
+  assert.throws(() => loadSetup({ valuesFile }), new RegExp(`${valuesFile}: expected a mapping of values`));
 });
 
 test('mergeValues merges mappings and replaces lists and scalars', () => {
