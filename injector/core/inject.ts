@@ -24,15 +24,22 @@ export const initContainerName = 'pillion-init';
 /** Patch paths never emitted: the API server owns these. */
 const untouchable = new Set(['/metadata/managedFields', '/status']);
 
-const captureDefaultsCache = new WeakMap<TemplateSet, CaptureSettings>();
+interface CaptureDefaults {
+  readonly settings: CaptureSettings;
+  /** The init container's argv for the defaults, formatted once: most pods override nothing. */
+  readonly initArgs: readonly string[];
+}
 
-function captureDefaults(set: TemplateSet): CaptureSettings {
-  let settings = captureDefaultsCache.get(set);
-  if (settings === undefined) {
-    settings = readCaptureDefaults(set.values, `${set.dir}/values.yaml`);
-    captureDefaultsCache.set(set, settings);
+const captureDefaultsCache = new WeakMap<TemplateSet, CaptureDefaults>();
+
+function captureDefaults(set: TemplateSet): CaptureDefaults {
+  let defaults = captureDefaultsCache.get(set);
+  if (defaults === undefined) {
+    const settings = readCaptureDefaults(set.values, `${set.dir}/values.yaml`);
+    defaults = { settings, initArgs: Object.freeze(formatInitArgs(settings)) };
+    captureDefaultsCache.set(set, defaults);
   }
-  return settings;
+  return defaults;
 }
 
 function checkPodShape(pod: unknown): asserts pod is JsonObject & { spec: JsonObject } {
@@ -146,8 +153,13 @@ function assembleSpec(userSpec: JsonObject, fragmentSpec: JsonObject, placement:
   for (const item of [...userInit, ...userContainers]) {
     if (isPlainObject(item) && nameOf(item) !== undefined) userByName.set(nameOf(item) as string, item);
   }
-  // A user container with a template container's name customises it: user fields win.
-  const merge = (t: JsonObject): JsonObject => overlay(t, userByName.get(nameOf(t) ?? '')) as JsonObject;
+  // A user container with a template container's name customises it: user fields win. Without
+  // one, the (frozen, cached) template container itself goes into the pod: nothing downstream
+  // writes to it, and the answer's serialiser reuses its JSON text (see json-text.ts).
+  const merge = (t: JsonObject): JsonObject => {
+    const user = userByName.get(nameOf(t) ?? '');
+    return user === undefined ? t : (overlay(t, user) as JsonObject);
+  };
   const templateNames = new Set([...namesOf(templateInit), ...namesOf(templateContainers)]);
   const notTemplate = (item: unknown): boolean => !(isPlainObject(item) && templateNames.has(nameOf(item) ?? ''));
 
@@ -220,8 +232,9 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
 
   const overrides = parseOverrides(mapOf(metadata, 'annotations'), templates.names, config.allowImageOverride, warnings);
   const templateNames = overrides.templates ?? config.defaultTemplates;
-  const settings: CaptureSettings = { ...captureDefaults(templates), ...overrides.capture };
-  const rendered = cachedFragment(templates, templateNames, overrides.logLevel, formatInitArgs(settings));
+  const defaults = captureDefaults(templates);
+  const initArgs = Object.keys(overrides.capture).length === 0 ? defaults.initArgs : formatInitArgs({ ...defaults.settings, ...overrides.capture });
+  const rendered = cachedFragment(templates, templateNames, overrides.logLevel, initArgs);
   const fragment = applyProxyOverrides(rendered, overrides, warnings);
 
   // Nothing below writes to the input: new objects are built along the changed paths and unchanged

@@ -5,6 +5,7 @@ import type { Server as HttpsServer, ServerOptions as HttpsOptions } from 'node:
 import fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyHttpsOptions, FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
 import { injectPod } from '../core/inject.js';
+import { stringifyJson } from '../core/json-text.js';
 import { InjectionError } from '../core/types.js';
 import type { InjectorSetup, InjectResult, JsonObject, InjectContext } from '../core/types.js';
 import { createWebhookMetrics } from './metrics.js';
@@ -171,7 +172,7 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
     if (result.kind === 'skipped') {
       return verdictOf('skipped', allowedAnswer(result.warnings), { reason: result.reason, detail: result.detail }, result.reason);
     }
-    const answer = result.patch.length === 0 ? allowedAnswer(result.warnings) : patchedAnswer(JSON.stringify(result.patch), result.warnings);
+    const answer = result.patch.length === 0 ? allowedAnswer(result.warnings) : patchedAnswer(stringifyJson(result.patch), result.warnings);
     return verdictOf('injected', answer, { templates: result.templates, warnings: result.warnings.length });
   }
 

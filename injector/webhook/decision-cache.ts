@@ -6,7 +6,7 @@
 // Correctness rests on the key holding every input of the decision: the pod object, the
 // namespace and its labels, the operation and subresource, and the setup (config + templates) in
 // force. The request uid is deliberately outside it; it is spliced into the answer per request.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { InjectorSetup, JsonObject } from '../core/types.js';
 import { defaultDecisionCacheEntries } from './defaults.js';
 import type { ReviewEncoder } from './review.js';
@@ -60,18 +60,15 @@ export function createDecisionCache(maxEntries: number = defaultDecisionCacheEnt
         id = nextSetupId++;
         setupIds.set(setup, id);
       }
-      const hash = createHash('sha256');
       // JSON of the labels never holds a raw newline, so "\n" separates the parts unambiguously.
-      hash.update(JSON.stringify(inputs.namespaceLabels ?? null)).update('\n');
+      const labels = JSON.stringify(inputs.namespaceLabels ?? null);
       const prefix = inputs.rawBody === undefined ? null : apiServerPrefix.exec(inputs.rawBody);
-      if (prefix !== null && inputs.rawBody !== undefined) {
-        hash.update('raw\n').update(inputs.rawBody.slice(prefix[0].length));
-      } else {
+      const review = prefix !== null && inputs.rawBody !== undefined
+        ? `raw\n${inputs.rawBody.slice(prefix[0].length)}`
         // JSON of a fixed-shape array is unambiguous whatever the strings hold.
-        hash.update('parsed\n').update(JSON.stringify([inputs.namespace ?? null, inputs.operation, inputs.subResource ?? null, inputs.object]));
-      }
+        : `parsed\n${JSON.stringify([inputs.namespace ?? null, inputs.operation, inputs.subResource ?? null, inputs.object])}`;
       // SHA-256 keeps keys small and makes a collision between two different pods infeasible.
-      return `${id}:${hash.digest('base64')}`;
+      return `${id}:${hash('sha256', `${labels}\n${review}`, 'base64')}`;
     },
     get(key) {
       const verdict = entries.get(key);

@@ -6,6 +6,7 @@ import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { defaultInjectorConfig } from '../../../injector/core/config.js';
 import { injectPod } from '../../../injector/core/inject.js';
+import { stringifyJson } from '../../../injector/core/json-text.js';
 import { knownAnnotations } from '../../../injector/core/overrides.js';
 import { renderTree } from '../../../injector/core/render.js';
 import type { InjectContext, InjectorSetup, JsonObject } from '../../../injector/core/types.js';
@@ -82,6 +83,8 @@ test('patch applied to the input equals the injected pod; input untouched; re-in
       if (result.kind !== 'injected') return;
       const applied = fastJsonPatch.applyPatch(structuredClone(pod), structuredClone(result.patch) as Operation[], true, true);
       assert.deepEqual(applied.newDocument, result.pod);
+      // The webhook serialises the patch reusing the template containers' cached text.
+      assert.equal(stringifyJson(result.patch), JSON.stringify(result.patch));
       for (const op of result.patch) assert.ok(!/^\/(status|metadata\/managedFields)(\/|$)/.test(op.path), op.path);
       assert.deepEqual(result.pod.status, pod.status);
       const again = injectPod(result.pod, candidate, s);

@@ -1,0 +1,47 @@
+// stringifyJson must write exactly what JSON.stringify writes, whichever subtrees are frozen.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { stringifyJson } from '../../../injector/core/json-text.js';
+import { deepFreeze } from '../../../injector/core/render.js';
+
+/** A copy of `value` in which each object or array is frozen (deeply) when `pick` says so. */
+function freezeSome(value: unknown, pick: () => boolean): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const copy: unknown = Array.isArray(value)
+    ? value.map((item) => freezeSome(item, pick))
+    : Object.fromEntries(Object.entries(value).map(([key, item]) => [key, freezeSome(item, pick)]));
+  return pick() ? deepFreeze(copy) : copy;
+}
+
+test('stringifyJson equals JSON.stringify for JSON data with frozen subtrees anywhere, twice in a row', () => {
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 7 }), fc.infiniteStream(fc.boolean()), (value, coins) => {
+      const data = freezeSome(value, () => coins.next().value as boolean);
+      const expected = JSON.stringify(data);
+      assert.equal(stringifyJson(data), expected);
+      assert.equal(stringifyJson(data), expected, 'reused text differs');
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('stringifyJson leaves out undefined object fields and writes null for undefined array items, as JSON.stringify does', () => {
+  const data = { a: undefined, b: [1, undefined, { c: undefined, d: 'x' }], e: deepFreeze({ f: undefined, g: [undefined] }) };
+  assert.equal(stringifyJson(data), JSON.stringify(data));
+  assert.equal(stringifyJson(undefined), 'null');
+});
+
+test('a frozen subtree is serialised once and its text reused wherever it appears again', () => {
+  let reads = 0;
+  // A getter counts how often the subtree is actually serialised (JSON.stringify calls it each time).
+  const shared = Object.freeze({
+    get name(): string {
+      reads += 1;
+      return 'pillion-proxy';
+    },
+  });
+  assert.equal(stringifyJson([{ value: [shared] }]), '[{"value":[{"name":"pillion-proxy"}]}]');
+  assert.equal(stringifyJson({ other: shared, n: 1 }), '{"other":{"name":"pillion-proxy"},"n":1}');
+  assert.equal(reads, 1);
+});
