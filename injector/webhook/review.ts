@@ -128,21 +128,23 @@ function clipWarnings(warnings: readonly string[]): readonly string[] | undefine
 /** A response without its uid: what a decision produces, the same for every identical review. */
 export type AdmissionAnswer = Omit<AdmissionResponse, 'uid'>;
 
-/** A whole AdmissionReview response body for `uid`. */
-export type ReviewEncoder = (uid: string) => string;
+/** A whole AdmissionReview response body for `uid`, as UTF-8 bytes. */
+export type ReviewEncoder = (uid: string) => Buffer;
+
+const responseHead = Buffer.from(`{"apiVersion":${JSON.stringify(admissionApiVersion)},"kind":"AdmissionReview","response":{"uid":`);
 
 /**
- * Serialise `answer` once; the encoder then only splices in each request's uid. The API server
- * needs the uid echoed, and everything else of a cached decision is the same text every time.
+ * Serialise and encode `answer` once; the encoder then only splices in each request's uid. The
+ * API server needs the uid echoed, and everything else of a cached decision is the same bytes
+ * every time, so a repeat answer costs a copy instead of a UTF-8 encoding of the whole patch.
  */
 export function prepareReviewResponse(answer: AdmissionAnswer): ReviewEncoder {
-  const head = `{"apiVersion":${JSON.stringify(admissionApiVersion)},"kind":"AdmissionReview","response":{"uid":`;
   const { patch, ...others } = answer;
   let fields = JSON.stringify(others).slice(1, -1); // the fields that follow the uid
   // Base64 never needs JSON escaping: appending it spares JSON.stringify a scan of the whole patch.
   if (patch !== undefined) fields += `${fields === '' ? '' : ','}"patch":"${patch}"`;
-  const tail = fields === '' ? '}}' : `,${fields}}}`;
-  return (uid) => head + JSON.stringify(uid) + tail;
+  const tail = Buffer.from(fields === '' ? '}}' : `,${fields}}}`);
+  return (uid) => Buffer.concat([responseHead, Buffer.from(JSON.stringify(uid)), tail]);
 }
 
 /** Allowed with a JSON Patch (already serialised, so the caller decides how it is produced). */

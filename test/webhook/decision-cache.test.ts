@@ -46,14 +46,14 @@ describe('prepareReviewResponse', () => {
     test(`${name}: the text is exactly the AdmissionReview of the answer with the uid`, () => {
       const encode = prepareReviewResponse(answer);
       for (const uid of ['705ab4f5-6393-11e8-b7cc-42010a800002', 'a"b\\c\u2028d', '']) {
-        assert.deepEqual(JSON.parse(encode(uid)), { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, ...answer } });
+        assert.deepEqual(JSON.parse(encode(uid).toString('utf8')), { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, ...answer } });
       }
     });
   }
 });
 
 describe('createDecisionCache', () => {
-  const verdict = (n: number): Verdict => ({ decision: 'skipped', reason: `r${n}`, log: {}, encode: () => String(n) });
+  const verdict = (n: number): Verdict => ({ decision: 'skipped', reason: `r${n}`, log: {}, encode: () => Buffer.from(String(n)) });
 
   test('keeps at most maxEntries, dropping the least recently used', () => {
     const cache = createDecisionCache(2);
