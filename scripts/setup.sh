@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # One-shot, idempotent set-up: Debian packages the tests and the demo need, then npm packages.
 # Safe to re-run; does nothing when everything is already present.
+# --test-peers also builds the upstream programs only the tests use (helm, kube-apiserver, etcd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+test_peers=0
+case "${1:-}" in
+  '') ;;
+  --test-peers) test_peers=1 ;;
+  *) echo "setup: unknown argument: $1 (usage: setup.sh [--test-peers])" >&2; exit 2 ;;
+esac
 
 debs=(iptables nftables haproxy iproute2 containernetworking-plugins openssl python3 procps)
 missing=()
@@ -19,13 +27,26 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# helm is a test peer only (test/deploy compares `helm template` with `kubectl kustomize`) and no
-# Debian package: build it once from the Go module proxy (~2 minutes, cached in ~/.cache/pillion).
-if ! bash scripts/get-helm.sh --check >/dev/null 2>&1; then
-  if command -v go >/dev/null; then
-    bash scripts/get-helm.sh >/dev/null || echo "setup: could not build helm; the helm-vs-kustomize tests will skip (fail under CI=true)" >&2
-  else
-    echo "setup: no Go toolchain, so no helm; the helm-vs-kustomize tests will skip (fail under CI=true)" >&2
+if ((test_peers)); then
+  # helm is a test peer only (test/deploy compares `helm template` with `kubectl kustomize`) and no
+  # Debian package: build it once from the Go module proxy (~2 minutes, cached in ~/.cache/pillion).
+  if ! bash scripts/get-helm.sh --check >/dev/null 2>&1; then
+    if command -v go >/dev/null; then
+      bash scripts/get-helm.sh >/dev/null || echo "setup: could not build helm; the helm-vs-kustomize tests will skip (fail under CI=true)" >&2
+    else
+      echo "setup: no Go toolchain, so no helm; the helm-vs-kustomize tests will skip (fail under CI=true)" >&2
+    fi
+  fi
+
+  # kube-apiserver and etcd are test peers only (e2e/cluster runs the webhook behind a real API
+  # server) and no Debian package either: built once from the Go module proxy (~10 minutes on two
+  # cores, cached in ~/.cache/pillion).
+  if ! bash scripts/get-kube-apiserver.sh --check >/dev/null 2>&1; then
+    if command -v go >/dev/null; then
+      bash scripts/get-kube-apiserver.sh >/dev/null || echo "setup: could not build kube-apiserver/etcd; the real-API-server e2e test will skip (fail under CI=true)" >&2
+    else
+      echo "setup: no Go toolchain, so no kube-apiserver; the real-API-server e2e test will skip (fail under CI=true)" >&2
+    fi
   fi
 fi
 

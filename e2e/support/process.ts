@@ -9,6 +9,8 @@ export interface ServiceOptions {
   /** Resolve start() only once a stdout line matches; the service's own "I am listening" signal. */
   readonly ready?: RegExp;
   readonly readyTimeoutMs?: number;
+  /** Environment of the process; this process's own when absent. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 type Waiter = { match: (line: string) => boolean; resolve: (line: string) => void };
@@ -56,7 +58,7 @@ export class Service {
   static async start(name: string, argv: readonly string[], options: ServiceOptions = {}): Promise<Service> {
     const [file, ...args] = argv;
     if (file === undefined) throw new Error('Service.start: empty argv');
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
     const service = new Service(name, child);
     await new Promise<void>((resolve, reject) => {
       child.once('error', reject);

@@ -34,17 +34,21 @@ export function createKubeNamespaceLookup(api: Pick<CoreV1Api, 'readNamespace'>,
 }
 
 /**
- * The lookup to use at start-up: in-cluster (service account) when KUBERNETES_SERVICE_HOST is set,
- * else none. Outside a cluster there is no API server to ask, so labels are unknown and only pod
- * annotations/labels and the default policy decide.
+ * The lookup to use at start-up: in-cluster (service account) when KUBERNETES_SERVICE_HOST is set;
+ * else the kubeconfig KUBECONFIG names (a webhook run outside the cluster, as in development or
+ * the real-API-server e2e test); else none, so labels are unknown and only pod annotations/labels
+ * and the default policy decide.
  */
 export function createDefaultNamespaceLookup(log: LookupLogger): NamespaceLookup {
-  if (process.env.KUBERNETES_SERVICE_HOST === undefined) {
-    log.warn({}, 'not running in a cluster (KUBERNETES_SERVICE_HOST unset): namespace labels are unknown');
+  const config = new KubeConfig();
+  if ((process.env.KUBERNETES_SERVICE_HOST ?? '') !== '') {
+    config.loadFromCluster();
+  } else if ((process.env.KUBECONFIG ?? '') !== '') {
+    config.loadFromDefault();
+  } else {
+    log.warn({}, 'not in a cluster and no KUBECONFIG: namespace labels are unknown');
     return unknownNamespaceLookup;
   }
-  const config = new KubeConfig();
-  config.loadFromCluster();
   return createKubeNamespaceLookup(config.makeApiClient(CoreV1Api), log);
 }
 

@@ -1,0 +1,152 @@
+// A real Kubernetes control plane for e2e tests: upstream etcd and kube-apiserver (built from the
+// Go module proxy by scripts/get-kube-apiserver.sh, run by scripts/setup.sh), listening on
+// loopback only, with a temporary data directory and a static admin token. No scheduler, no
+// controller-manager, no kubelet: pods are stored, never run — which is all admission needs.
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { repoPath } from '../../test/support/paths.js';
+import { registerExitCleanup } from './exit-cleanup.js';
+import { Service } from './process.js';
+
+const inCI = process.env.CI === 'true';
+
+/** Directory holding kube-apiserver and etcd; skip with a reason on a laptop, fail under CI=true. */
+export function requireControlPlaneBinaries(t: TestContext): string | undefined {
+  const found = spawnSync('bash', [repoPath('scripts', 'get-kube-apiserver.sh'), '--check'], { encoding: 'utf8' });
+  if (found.status === 0 && found.stdout.trim() !== '') return found.stdout.trim();
+  const reason = 'needs kube-apiserver and etcd (run scripts/get-kube-apiserver.sh once, about 10 minutes)';
+  if (inCI) throw new Error(`CI=true but this test would skip: ${reason}`);
+  console.error(`# skipping ${t.name}: ${reason}`);
+  t.skip(reason);
+  return undefined;
+}
+
+/** A free loopback TCP port (the kernel's pick; released just before the server claims it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface KubectlResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface ControlPlane {
+  /** Work directory (data, certificates, kubeconfigs); removed by stop(). */
+  readonly dir: string;
+  /** kubeconfig of the system:masters admin. */
+  readonly adminKubeconfig: string;
+  /** Run kubectl against this API server (argv, no shell); `input` goes to its stdin. */
+  kubectl(args: readonly string[], options?: { input?: string; kubeconfig?: string }): KubectlResult;
+  /** kubectl that must succeed; returns stdout. */
+  kubectlOk(args: readonly string[], options?: { input?: string; kubeconfig?: string }): string;
+  /** A kubeconfig file that authenticates with `token` (e.g. a service account's). */
+  writeKubeconfig(name: string, token: string): string;
+  /** API server first (it drains against etcd), then etcd; then the directory. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+function kubeconfigText(server: string, caFile: string, token: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    'current-context': 'e2e',
+    clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority': caFile } }],
+    users: [{ name: 'e2e', user: { token } }],
+    contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'e2e' } }],
+  });
+}
+
+export async function startControlPlane(binDir: string, kubectlBin: string): Promise<ControlPlane> {
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-e2e-apiserver-'));
+  const unregisterDir = registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const services: Service[] = [];
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    // etcd stopped first leaves the API server retrying for tens of seconds; the reverse is quick.
+    for (const service of [...services].reverse()) await service.stop();
+    rmSync(dir, { recursive: true, force: true });
+    unregisterDir();
+  };
+  try {
+    const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    const peerUrl = `http://127.0.0.1:${etcdPeer}`;
+    services.push(
+      await Service.start('etcd', [join(binDir, 'etcd'), '--name=e2e', `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`, `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`, `--initial-cluster=e2e=${peerUrl}`, '--unsafe-no-fsync']),
+    );
+
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    writeFileSync(join(dir, 'sa.key'), privateKey, { mode: 0o600 });
+    writeFileSync(join(dir, 'sa.pub'), publicKey);
+    const adminToken = randomBytes(24).toString('hex');
+    writeFileSync(join(dir, 'tokens.csv'), `${adminToken},e2e-admin,e2e-admin,system:masters\n`, { mode: 0o600 });
+    const certDir = join(dir, 'certs');
+    services.push(
+      await Service.start('kube-apiserver', [join(binDir, 'kube-apiserver'), `--etcd-servers=${etcdUrl}`,
+        '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`, `--cert-dir=${certDir}`,
+        '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(dir, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(dir, 'sa.key')}`, `--token-auth-file=${join(dir, 'tokens.csv')}`,
+        '--authorization-mode=RBAC', '--service-cluster-ip-range=10.0.0.0/24', '--endpoint-reconciler-type=none']),
+    );
+
+    const server = `https://127.0.0.1:${apiPort}`;
+    // The API server writes its self-signed serving certificate here at start-up.
+    const caFile = join(certDir, 'apiserver.crt');
+    const writeKubeconfig = (name: string, token: string): string => {
+      const file = join(dir, `${name}.kubeconfig`);
+      writeFileSync(file, kubeconfigText(server, caFile, token), { mode: 0o600 });
+      return file;
+    };
+    const adminKubeconfig = writeKubeconfig('admin', adminToken);
+    const kubectl = (args: readonly string[], options: { input?: string; kubeconfig?: string } = {}): KubectlResult => {
+      const result = spawnSync(kubectlBin, ['--kubeconfig', options.kubeconfig ?? adminKubeconfig, ...args], {
+        encoding: 'utf8',
+        input: options.input ?? '',
+        timeout: 60_000,
+      });
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    };
+    const kubectlOk = (args: readonly string[], options: { input?: string; kubeconfig?: string } = {}): string => {
+      const result = kubectl(args, options);
+      if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+      return result.stdout;
+    };
+
+    // Ready = every readiness check of the API server passes (etcd reachable, bootstrap done).
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ready = kubectl(['get', '--raw', '/readyz']);
+      if (ready.status === 0 && ready.stdout.trim() === 'ok') break;
+      const apiserver = services[1];
+      if (apiserver !== undefined && !apiserver.alive) throw new Error(`kube-apiserver exited: ${apiserver.stderr.slice(-2000)}`);
+      if (Date.now() > deadline) throw new Error(`kube-apiserver not ready within 60 s: ${ready.stderr.trim()} ${apiserver?.stderr.slice(-2000) ?? ''}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return { dir, adminKubeconfig, kubectl, kubectlOk, writeKubeconfig, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
