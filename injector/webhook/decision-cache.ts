@@ -1,7 +1,8 @@
 // Remembered admission decisions. A ReplicaSet, Job or StatefulSet scale-up sends the API server's
 // webhook call once per replica with the same pod (generateName, no name, no uid yet), and the
-// decision is a pure function of what the key below covers — so the second replica onward costs a
-// hash and a lookup instead of a render, a merge, a diff and two serialisations.
+// decision is a pure function of what the key below covers — so from the third replica on (the
+// second stores it) a review costs a hash and a lookup instead of a render, a merge, a diff and
+// two serialisations.
 //
 // Correctness rests on the key holding every input of the decision: the pod object, the
 // namespace and its labels, the operation and subresource, and the setup (config + templates) in
@@ -47,9 +48,15 @@ export interface DecisionCache {
 }
 
 
-/** A least-recently-used cache of at most `maxEntries` verdicts; 0 disables it (never stores). */
+/**
+ * A least-recently-used cache of at most `maxEntries` verdicts, each stored the second time its
+ * key is set (see set); 0 disables it (never stores).
+ */
 export function createDecisionCache(maxEntries: number = defaultDecisionCacheEntries): DecisionCache {
   const entries = new Map<string, Verdict>();
+  // Keys (about 60 bytes each) of answers computed once and not yet stored.
+  const seenOnce = new Set<string>();
+  const seenOnceLimit = 4 * maxEntries;
   // Setups are replaced, never mutated, on reload: a new object means new templates or config.
   const setupIds = new WeakMap<InjectorSetup, number>();
   let nextSetupId = 0;
@@ -81,6 +88,18 @@ export function createDecisionCache(maxEntries: number = defaultDecisionCacheEnt
     },
     set(key, verdict) {
       if (maxEntries <= 0) return;
+      // Only a key seen before earns an entry: a pod that never repeats (a one-replica workload, a
+      // bare pod) would otherwise hold its answer until evicted, and a stream of them keeps the
+      // heap churning through old-generation collections for nothing. The cost is one more
+      // computed answer per repeated pod; the third replica onward is served from memory.
+      if (!seenOnce.delete(key)) {
+        seenOnce.add(key);
+        if (seenOnce.size > seenOnceLimit) {
+          const oldest = seenOnce.values().next();
+          if (oldest.done !== true) seenOnce.delete(oldest.value);
+        }
+        return;
+      }
       entries.delete(key);
       entries.set(key, verdict);
       if (entries.size > maxEntries) {

@@ -55,12 +55,33 @@ describe('prepareReviewResponse', () => {
 describe('createDecisionCache', () => {
   const verdict = (n: number): Verdict => ({ decision: 'skipped', reason: `r${n}`, log: {}, encode: () => Buffer.from(String(n)) });
 
+  /** Set twice: the first set of a key only notes it (see the next test). */
+  const store = (cache: ReturnType<typeof createDecisionCache>, key: string, v: Verdict): void => {
+    cache.set(key, v);
+    cache.set(key, v);
+  };
+
+  test('a key is stored the second time it is set, so answers that never repeat take no entry', () => {
+    const cache = createDecisionCache(4);
+    cache.set('once', verdict(1));
+    assert.equal(cache.get('once'), undefined);
+    assert.equal(cache.size, 0);
+    cache.set('once', verdict(1));
+    assert.equal(cache.get('once')?.reason, 'r1');
+    // The note of keys seen once is bounded (4 x maxEntries): the oldest notes are forgotten.
+    cache.set('first', verdict(2));
+    for (let i = 0; i < 16; i++) cache.set(`other-${i}`, verdict(3));
+    cache.set('first', verdict(2));
+    assert.equal(cache.get('first'), undefined, 'the note of "first" was dropped, so this set only noted it again');
+    assert.equal(cache.size, 1);
+  });
+
   test('keeps at most maxEntries, dropping the least recently used', () => {
     const cache = createDecisionCache(2);
-    cache.set('a', verdict(1));
-    cache.set('b', verdict(2));
+    store(cache, 'a', verdict(1));
+    store(cache, 'b', verdict(2));
     assert.equal(cache.get('a')?.reason, 'r1'); // a is now the most recent
-    cache.set('c', verdict(3));
+    store(cache, 'c', verdict(3));
     assert.equal(cache.size, 2);
     assert.equal(cache.get('b'), undefined, 'b was least recently used');
     assert.equal(cache.get('a')?.reason, 'r1');
@@ -69,7 +90,7 @@ describe('createDecisionCache', () => {
 
   test('0 entries disables it', () => {
     const cache = createDecisionCache(0);
-    cache.set('a', verdict(1));
+    store(cache, 'a', verdict(1));
     assert.equal(cache.get('a'), undefined);
     assert.equal(cache.size, 0);
   });
@@ -95,17 +116,20 @@ describe('createDecisionCache', () => {
 });
 
 describe('POST /inject with the decision cache', () => {
-  test('replicas: the second identical pod is answered from the cache with its own uid and the same patch', async (t) => {
+  test('replicas: from the third identical pod on, answers come from the cache with their own uid and the same patch', async (t) => {
     const counting = countingInject();
     const app = makeApp({ inject: counting.inject });
     t.after(() => app.close());
     const pod = loadDeploymentPod();
-    const first = readAnswer((await post(app, JSON.stringify(buildReview(pod, { uid: 'uid-replica-1' })))).body, 'uid-replica-1');
-    const second = readAnswer((await post(app, JSON.stringify(buildReview(pod, { uid: 'uid-replica-2' })))).body, 'uid-replica-2');
-    assert.equal(counting.calls(), 1, 'injected once');
-    assert.equal(await cacheHits(app), 1);
-    assert.equal(second.patch, first.patch);
-    assert.ok(hasProxy(applyPatchTo(pod, decodePatch(second))));
+    const answers = [];
+    for (const uid of ['uid-replica-1', 'uid-replica-2', 'uid-replica-3', 'uid-replica-4']) {
+      answers.push(readAnswer((await post(app, JSON.stringify(buildReview(pod, { uid })))).body, uid));
+    }
+    assert.equal(counting.calls(), 2, 'computed for the first two, which stores it');
+    assert.equal(await cacheHits(app), 2);
+    for (const answer of answers) assert.equal(answer.patch, answers[0]?.patch);
+    const last = answers.at(-1);
+    assert.ok(last !== undefined && hasProxy(applyPatchTo(pod, decodePatch(last))));
   });
 
   test('a body in another field order is answered the same way (exact but slower key)', async (t) => {
@@ -115,12 +139,14 @@ describe('POST /inject with the decision cache', () => {
     const pod = loadDeploymentPod();
     const apiServerOrder = buildReview(pod, { uid: 'uid-order-1' });
     const reordered = { apiVersion: apiServerOrder.apiVersion, kind: apiServerOrder.kind, request: { ...(apiServerOrder.request as JsonObject), uid: 'uid-order-2' } };
-    const a = readAnswer((await post(app, JSON.stringify(apiServerOrder))).body, 'uid-order-1');
-    const b = readAnswer((await post(app, JSON.stringify(reordered))).body, 'uid-order-2');
-    const c = readAnswer((await post(app, JSON.stringify({ ...reordered, request: { ...reordered.request, uid: 'uid-order-3' } }))).body, 'uid-order-3');
-    assert.equal(b.patch, a.patch);
-    assert.equal(c.patch, a.patch);
-    assert.equal(counting.calls(), 2, 'each key form is computed once, then remembered');
+    const answers = [];
+    for (const [i, body] of [apiServerOrder, apiServerOrder, reordered, reordered, reordered].entries()) {
+      const uid = `uid-order-${i}`;
+      answers.push(readAnswer((await post(app, JSON.stringify({ ...body, request: { ...(body.request as JsonObject), uid } }))).body, uid));
+    }
+    for (const answer of answers) assert.equal(answer.patch, answers[0]?.patch);
+    assert.equal(counting.calls(), 4, 'each key form is computed twice (the second stores it), then remembered');
+    assert.equal(await cacheHits(app), 1);
   });
 
   test('a different pod, or the same pod under changed namespace labels, is decided afresh', async (t) => {
@@ -169,12 +195,12 @@ describe('POST /inject with the decision cache', () => {
     assert.equal(fine.allowed, true, 'the failure was not cached');
 
     const bad = podWithAnnotations({ 'pillion.dev/inject': 'enabled', 'pillion.dev/proxy-cpu': 'lots' });
-    for (const uid of ['d1', 'd2']) {
+    for (const uid of ['d1', 'd2', 'd3']) {
       const denied = readAnswer((await post(app, JSON.stringify(buildReview(bad, { uid })))).body, uid);
       assert.equal(denied.allowed, false);
       assert.match(denied.status?.message ?? '', /pillion\.dev\/proxy-cpu/);
     }
-    assert.equal(await cacheHits(app), 1, 'the second denial came from the cache');
+    assert.equal(await cacheHits(app), 1, 'the third denial came from the cache');
   });
 
   test('--decision-cache 0: every review is computed', async (t) => {
