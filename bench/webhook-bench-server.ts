@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import fastify from 'fastify';
 import { injectPod } from '../injector/core/inject.js';
 import type { JsonObject } from '../injector/core/types.js';
+import { createWebhookMetrics } from '../injector/webhook/metrics.js';
 import { unknownNamespaceLookup } from '../injector/webhook/namespace-lookup.js';
 import { patchedAnswer, prepareReviewResponse } from '../injector/webhook/review.js';
 import { startWebhookServer } from '../injector/webhook/server.js';
@@ -22,13 +23,20 @@ interface Running {
 
 async function startCeiling(): Promise<Running> {
   // The ceiling: the same TLS, fastify and JSON body parsing, answering a fixed AdmissionReview of
-  // the same size as a real injection, with no decision made.
+  // the same size as a real injection, with no decision made (and the same latency histogram).
   const pod = JSON.parse(readFileSync(podFile, 'utf8')) as JsonObject;
   const result = injectPod(pod, { namespace: 'shop', namespaceLabels: undefined, mode: 'policy' }, loadSetup({}));
   if (result.kind !== 'injected') throw new Error('benchmark pod was not injected');
   const fixed = prepareReviewResponse(patchedAnswer(JSON.stringify(result.patch), result.warnings))('705ab4f5-6393-11e8-b7cc-42010a800002');
   const app = fastify({ https: { cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2' }, logger: false });
   app.post('/inject', (_request, reply) => reply.type('application/json').send(fixed));
+  // The same latency histogram as pillion's, so server-side latency is measured alike on both.
+  const metrics = createWebhookMetrics();
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.routeOptions.url === '/inject') metrics.duration.observe(reply.elapsedTime / 1000);
+    done();
+  });
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
 }

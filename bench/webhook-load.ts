@@ -18,9 +18,11 @@ import { createInterface } from 'node:readline';
 import { generateSelfSignedCertificates } from '../injector/webhook/self-signed.js';
 import type { JsonObject } from '../injector/core/types.js';
 import { repoPath } from '../test/support/paths.js';
+import { sendHttps } from '../test/webhook/support/https-client.js';
 import { buildReview, loadDeploymentPod } from '../test/webhook/support/reviews.js';
 
-interface LoadResult {
+/** What the load generator saw (client side: TLS, both event loops, the kernel, the server). */
+interface ClientResult {
   requests: number;
   errors: number;
   non200: number;
@@ -30,6 +32,17 @@ interface LoadResult {
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** p99 of the load generator's own event-loop delay: how late it was to see answers. */
+  clientLoopDelayP99Ms: number;
+}
+
+interface LoadResult extends ClientResult {
+  /**
+   * Server side, from the server's pillion_admission_duration_seconds histogram over this phase
+   * (request received to answer sent): the upper bound of the bucket holding the quantile.
+   */
+  serverP50AtMostMs: number;
+  serverP99AtMostMs: number;
 }
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -65,12 +78,36 @@ interface Stamp {
 }
 
 async function runLoad(port: number, ca: string, workload: Workload, durationMs: number, rate?: number): Promise<LoadResult> {
+  const before = await scrapeLatencyBuckets(port, ca);
   const args = JSON.stringify({ port, ca, ...workload, connections, durationMs, ...(rate === undefined ? {} : { rate }) });
   const child = spawn(process.execPath, [join(dist, 'webhook-loadgen.js'), args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const result = await nextJson<LoadResult>(jsonLines(child));
+  const result = await nextJson<ClientResult>(jsonLines(child));
   await new Promise((r) => child.once('exit', r));
   if (result.errors > 0 || result.non200 > 0) throw new Error(`load run had ${result.errors} errors and ${result.non200} non-200 answers`);
-  return result;
+  const after = await scrapeLatencyBuckets(port, ca);
+  return { ...result, serverP50AtMostMs: bucketQuantileMs(before, after, 0.5), serverP99AtMostMs: bucketQuantileMs(before, after, 0.99) };
+}
+
+/** Cumulative counts of the server's latency histogram buckets, by upper bound in seconds. */
+async function scrapeLatencyBuckets(port: number, ca: string): Promise<Map<number, number>> {
+  const answer = await sendHttps({ port, ca, method: 'GET', path: '/metrics' });
+  if (answer.status !== 200) throw new Error(`GET /metrics answered ${answer.status}`);
+  const buckets = new Map<number, number>();
+  for (const match of answer.body.matchAll(/^pillion_admission_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
+    buckets.set(match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2]));
+  }
+  if (buckets.size === 0) throw new Error('the server exposes no pillion_admission_duration_seconds histogram');
+  return buckets;
+}
+
+/** Upper bound (ms) of the first bucket holding `q` of the requests counted between two scrapes. */
+function bucketQuantileMs(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  for (const bound of bounds) {
+    if ((after.get(bound) ?? 0) - (before.get(bound) ?? 0) >= q * total) return bound * 1000;
+  }
+  return Infinity;
 }
 
 interface ServerRun {
@@ -224,13 +261,14 @@ try {
   const row = (name: string, r: ServerRun): string =>
     [name.padEnd(26), r.peak.rps.toFixed(0).padStart(8), `${(r.throughputRatio * 100).toFixed(0)}%`.padStart(7), r.peak.p50Ms.toFixed(2).padStart(8),
       r.peak.p99Ms.toFixed(2).padStart(8), r.halfPeak.p50Ms.toFixed(2).padStart(10), r.halfPeak.p99Ms.toFixed(2).padStart(10),
-      (r.maxRssBytes / 2 ** 20).toFixed(0).padStart(8)].join(' ');
+      `≤${r.halfPeak.serverP99AtMostMs}`.padStart(12), r.halfPeak.clientLoopDelayP99Ms.toFixed(2).padStart(10), (r.maxRssBytes / 2 ** 20).toFixed(0).padStart(8)].join(' ');
   const table = [
     `webhook-load: ${connections} keep-alive TLS connections, ${rounds} interleaved rounds of ${seconds}s per phase (medians), ${cpus().length} CPUs (servers and load generator share them)`,
-    `${'server'.padEnd(26)} ${'rev/s'.padStart(8)} ${'of ceil'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'½ p50 ms'.padStart(10)} ${'½ p99 ms'.padStart(10)} ${'RSS MiB'.padStart(8)}`,
+    `${'server'.padEnd(26)} ${'rev/s'.padStart(8)} ${'of ceil'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'½ p50 ms'.padStart(10)} ${'½ p99 ms'.padStart(10)} ${'½ srv p99'.padStart(12)} ${'½ gen lag'.padStart(10)} ${'RSS MiB'.padStart(8)}`,
     row('ceiling (fixed answer)', ceiling),
     row('pillion, replicas', replicas),
     row('pillion, distinct pods', distinct),
+    '(½: open loop at half the peak rate; srv p99: server-side, bucket bound of its own latency histogram; gen lag: p99 of the load generator\'s event-loop delay)',
   ].join('\n');
   process.stdout.write(table + '\n');
 

@@ -9,6 +9,7 @@
 //
 // argv[2]: JSON { port, ca, bodyFile, connections, durationMs, rate?, stamp }; result JSON on stdout.
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 
@@ -139,6 +140,9 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
+// How late this process's own event loop runs: the part of its latencies that is not the server's.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 const started = Date.now();
 stopAt = started + options.durationMs;
 await Promise.all(Array.from({ length: options.connections }, (_, i) => runConnection(i)));
@@ -155,5 +159,6 @@ process.stdout.write(
     p90Ms: percentile(sorted, 90) / 1000,
     p99Ms: percentile(sorted, 99) / 1000,
     maxMs: (sorted.at(-1) ?? Number.NaN) / 1000,
+    clientLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
   }) + '\n',
 );
