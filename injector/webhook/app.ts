@@ -3,7 +3,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer, ServerOptions as HttpsOptions } from 'node:https';
 import fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyError, FastifyHttpsOptions, FastifyInstance, FastifyReply, FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyHttpsOptions, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { injectPod } from '../core/inject.js';
 import { stringifyJson } from '../core/json-text.js';
 import { InjectionError } from '../core/types.js';
@@ -12,7 +12,7 @@ import { createWebhookMetrics } from './metrics.js';
 import type { AdmissionErrorKind, WebhookMetrics } from './metrics.js';
 import { unknownNamespaceLookup } from './namespace-lookup.js';
 import type { NamespaceLookup } from './namespace-lookup.js';
-import { createDecisionCache } from './decision-cache.js';
+import { createDecisionCache, readRawReview } from './decision-cache.js';
 import { defaultBodyLimit } from './defaults.js';
 import type { DecisionCache, Verdict } from './decision-cache.js';
 import {
@@ -86,17 +86,20 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
     ? fastify(options)
     : fastify({ ...options, https: deps.https } as FastifyHttpsOptions<HttpsServer>)) as unknown as InjectorApp;
 
-  // Only JSON is an AdmissionReview; every other media type (text/plain included) gets 415.
+  // Only JSON is an AdmissionReview; every other media type (text/plain included) gets 415. The
+  // body is handed over as text and parsed by the route: a repeated review is answered from the
+  // decision cache without being parsed at all (see answerRemembered).
   app.removeAllContentTypeParsers();
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  // The raw text is kept for the decision cache's key (see decision-cache.ts).
-  const rawBodies = new WeakMap<object, string>();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     // parseAs 'string' always hands over text; the Buffer arm of the type is for 'buffer'.
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    rawBodies.set(request, text);
-    void parseJson(request, text, done);
+    done(null, typeof body === 'string' ? body : body.toString('utf8'));
   });
+  /** fastify's JSON parsing (400 on syntax errors, an empty body or __proto__ keys), as a promise. */
+  const parseBody = (request: FastifyRequest, text: string): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      void parseJson(request, text, (error, value) => (error === null ? resolve(value) : reject(error)));
+    });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, kind } = classifyError(error);
@@ -115,79 +118,87 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
   });
 
   app.post('/inject', async (request, reply) => {
+    const text = request.body as string;
+    const setup = deps.setup.current();
+    const raw = readRawReview(text);
+    let rawAttempt: RawAttempt | undefined;
+    if (setup !== undefined && raw?.namespace !== undefined) {
+      const namespaceLabels = await lookup.labelsOf(raw.namespace);
+      rawAttempt = { namespace: raw.namespace, namespaceLabels, key: cache.rawKeyOf(setup, namespaceLabels, raw.suffix) };
+      // The body is the API server's prefix (checked) and a suffix identical to that of a review
+      // parsed, checked and decided before: answer it without parsing.
+      const known = cache.get(rawAttempt.key);
+      if (known !== undefined) {
+        metrics.cacheHits.inc();
+        record(known, { uid: raw.uid, namespace: raw.namespace, ...known.subject }, true, request.log);
+        return reply.code(200).type(answerType).send(known.encode(raw.uid));
+      }
+    }
     let review: PodAdmission;
+    const body = await parseBody(request, text);
     try {
-      review = parsePodAdmission(request.body);
+      review = parsePodAdmission(body);
     } catch (error) {
       if (!(error instanceof MalformedReviewError)) throw error;
       metrics.errors.inc({ kind: 'malformed' });
-      request.log.warn({ uid: peekUid(request.body), reason: error.message }, 'malformed AdmissionReview');
+      request.log.warn({ uid: peekUid(body), reason: error.message }, 'malformed AdmissionReview');
       return reply.code(400).send(errorBody(400, error.message));
     }
-    const setup = deps.setup.current();
     if (setup === undefined) {
       // Cannot happen behind the server (it loads before listening); an HTTP error lets the API
       // server's failurePolicy decide, as for an unreachable webhook.
       metrics.errors.inc({ kind: 'not-ready' });
       return reply.code(503).send(errorBody(503, 'injector configuration and templates are not loaded yet'));
     }
-    const { verdict, cached } = await decide(review, setup, rawBodies.get(request));
-    record(verdict, review, cached, request.log);
-    return reply.code(200).type('application/json; charset=utf-8').send(verdict.encode(review.uid));
+    const { verdict, cached } = await decide(review, setup, rawAttempt);
+    record(verdict, { uid: review.uid, namespace: review.namespace, ...subjectOf(review) }, cached, request.log);
+    return reply.code(200).type(answerType).send(verdict.encode(review.uid));
   });
 
-  async function decide(review: PodAdmission, setup: InjectorSetup, rawBody: string | undefined): Promise<{ verdict: Verdict; cached: boolean }> {
+  async function decide(review: PodAdmission, setup: InjectorSetup, rawAttempt: RawAttempt | undefined): Promise<{ verdict: Verdict; cached: boolean }> {
     // Sidecars are added at creation only; updates, deletes and subresources pass untouched.
     if (review.object === null || review.operation !== 'CREATE' || review.subResource !== undefined) {
       return { verdict: notCreate, cached: false };
     }
     const object = review.object;
     const namespace = review.namespace ?? metadataNamespace(object);
-    const namespaceLabels = namespace === undefined ? undefined : await lookup.labelsOf(namespace);
-    const inputs = { object, namespace, namespaceLabels, operation: review.operation, subResource: review.subResource };
-    const key = cache.keyOf(setup, rawBody === undefined ? inputs : { ...inputs, rawBody });
+    // The raw key stands for this review only if the namespace read from the text is the real one.
+    const raw = rawAttempt !== undefined && rawAttempt.namespace === namespace ? rawAttempt : undefined;
+    const namespaceLabels = raw !== undefined ? raw.namespaceLabels : namespace === undefined ? undefined : await lookup.labelsOf(namespace);
+    const key = raw?.key ?? cache.keyOf(setup, namespaceLabels, { object, namespace, operation: review.operation, subResource: review.subResource });
     const known = cache.get(key);
     if (known !== undefined) {
       metrics.cacheHits.inc();
       return { verdict: known, cached: true };
     }
-    const verdict = decideFresh(object, { namespace, namespaceLabels, mode: 'policy' }, setup);
+    const verdict = decideFresh(object, { namespace, namespaceLabels, mode: 'policy' }, setup, subjectOf(review));
     // An internal error may be transient (or a bug being fixed by a reload): never remember it.
     if (verdict.decision !== 'error') cache.set(key, verdict);
     return { verdict, cached: false };
   }
 
-  function decideFresh(pod: JsonObject, ctx: InjectContext, setup: InjectorSetup): Verdict {
+  function decideFresh(pod: JsonObject, ctx: InjectContext, setup: InjectorSetup, subject: Verdict['subject']): Verdict {
     let result: InjectResult;
     try {
       result = inject(pod, ctx, setup);
     } catch (error) {
       if (error instanceof InjectionError) {
         const message = namingAnnotation(error);
-        return verdictOf('denied', deniedAnswer(400, message), { annotation: error.annotation, reason: message }, 'invalid-annotation');
+        return verdictOf('denied', deniedAnswer(400, message), { annotation: error.annotation, reason: message }, subject, 'invalid-annotation');
       }
       const answer = deniedAnswer(500, `pillion injector internal error: ${errorMessage(error)}`);
-      return verdictOf('error', answer, { err: error }, 'internal');
+      return verdictOf('error', answer, { err: error }, subject, 'internal');
     }
     if (result.kind === 'skipped') {
-      return verdictOf('skipped', allowedAnswer(result.warnings), { reason: result.reason, detail: result.detail }, result.reason);
+      return verdictOf('skipped', allowedAnswer(result.warnings), { reason: result.reason, detail: result.detail }, subject, result.reason);
     }
     const answer = result.patch.length === 0 ? allowedAnswer(result.warnings) : patchedAnswer(stringifyJson(result.patch), result.warnings);
-    return verdictOf('injected', answer, { templates: result.templates, warnings: result.warnings.length });
+    return verdictOf('injected', answer, { templates: result.templates, warnings: result.warnings.length }, subject);
   }
 
   /** Count and log one answered review, whether decided now or remembered. */
-  function record(verdict: Verdict, review: PodAdmission, cached: boolean, log: FastifyBaseLogger): void {
-    const fields = {
-      uid: review.uid,
-      namespace: review.namespace,
-      pod: describePod(review.object),
-      operation: review.operation,
-      dryRun: review.dryRun,
-      decision: verdict.decision,
-      cached,
-      ...verdict.log,
-    };
+  function record(verdict: Verdict, request: Record<string, unknown>, cached: boolean, log: FastifyBaseLogger): void {
+    const fields = { ...request, decision: verdict.decision, cached, ...verdict.log };
     if (verdict.decision === 'injected') metrics.injections.inc();
     else if (verdict.decision === 'skipped') countSkip(verdict.reason ?? 'unknown');
     else countError(verdict.decision === 'error' ? 'internal' : 'invalid-annotation');
@@ -219,10 +230,24 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
   return app;
 }
 
-const notCreate: Verdict = verdictOf('skipped', allowedAnswer([]), { reason: 'not-create' }, 'not-create');
+const answerType = 'application/json; charset=utf-8';
 
-function verdictOf(decision: Verdict['decision'], answer: AdmissionAnswer, log: Record<string, unknown>, reason?: string): Verdict {
-  return { decision, log, encode: prepareReviewResponse(answer), ...(reason === undefined ? {} : { reason }) };
+/** A raw-body key tried before parsing, with what it was computed from. */
+interface RawAttempt {
+  readonly namespace: string;
+  readonly namespaceLabels: Readonly<Record<string, string>> | undefined;
+  readonly key: string;
+}
+
+const notCreate: Verdict = verdictOf('skipped', allowedAnswer([]), { reason: 'not-create' }, {}, 'not-create');
+
+/** Log fields of a review besides uid and namespace (the same for every identical review). */
+function subjectOf(review: PodAdmission): Verdict['subject'] {
+  return { pod: describePod(review.object), operation: review.operation, dryRun: review.dryRun };
+}
+
+function verdictOf(decision: Verdict['decision'], answer: AdmissionAnswer, log: Record<string, unknown>, subject: Verdict['subject'], reason?: string): Verdict {
+  return { decision, log, subject, encode: prepareReviewResponse(answer), ...(reason === undefined ? {} : { reason }) };
 }
 
 function isLoggerInstance(option: InjectorAppDeps['logger']): option is FastifyBaseLogger {

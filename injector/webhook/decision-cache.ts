@@ -19,34 +19,63 @@ export interface Verdict {
   readonly reason?: string;
   /** Decision-specific structured log fields. */
   readonly log: Readonly<Record<string, unknown>>;
+  /**
+   * Log fields of the request it was decided for (pod name, operation, dry run). For a verdict
+   * stored under a raw key (rawKeyOf) they hold for every request that finds it there.
+   */
+  readonly subject: Readonly<Record<string, unknown>>;
   readonly encode: ReviewEncoder;
 }
 
+/** The parsed inputs of a decision (for bodies not in the API server's field order). */
 export interface DecisionInputs {
   readonly object: JsonObject;
   readonly namespace: string | undefined;
-  readonly namespaceLabels: Readonly<Record<string, string>> | undefined;
   readonly operation: string;
   readonly subResource: string | undefined;
-  /** The request body as received, if known: hashing it spares re-serialising the pod. */
-  readonly rawBody?: string;
 }
 
 // The API server (Go's encoding/json, struct field order) starts every AdmissionReview like this.
 // When a body starts so and the uid is plain UUID characters, everything after the uid's closing
-// quote determines the parsed review apart from request.uid — which no decision depends on — so
-// that suffix can stand for the inputs without serialising the pod again. Any other body takes the
-// slower, equally exact path of serialising the parsed inputs.
-const apiServerPrefix = /^\{"kind":"AdmissionReview","apiVersion":"admission\.k8s\.io\/v1","request":\{"uid":"[0-9A-Za-z-]{1,64}"/;
+// quote (the suffix) determines the parsed review apart from request.uid — which no decision
+// depends on — so the suffix can stand for the inputs without parsing or serialising the pod.
+// Any other body takes the slower, equally exact path of serialising the parsed inputs.
+const apiServerPrefix = /^\{"kind":"AdmissionReview","apiVersion":"admission\.k8s\.io\/v1","request":\{"uid":"([0-9A-Za-z-]{1,64})"/;
+// In that order request.namespace follows only uid, kind, resource, subResource, requestKind,
+// requestResource, requestSubResource and name, none of which has a "namespace" key, and a quote
+// inside a JSON string is escaped: the first match is request.namespace. (If a body lacks it, the
+// match may be something else; the app stores verdicts under raw keys only when the namespace
+// read here is the one the decision used, so a wrong read can only miss, never mislead.)
+const requestNamespace = /,"namespace":"([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)"/;
+
+/** A body in the API server's field order, read without parsing it. */
+export interface RawReview {
+  readonly uid: string;
+  /** request.namespace as read from the text (see requestNamespace); undefined if not found. */
+  readonly namespace: string | undefined;
+  /** Everything after the uid. */
+  readonly suffix: string;
+}
+
+export function readRawReview(body: string): RawReview | undefined {
+  const prefix = apiServerPrefix.exec(body);
+  const uid = prefix?.[1];
+  if (prefix === null || uid === undefined) return undefined;
+  const suffix = body.slice(prefix[0].length);
+  return { uid, namespace: requestNamespace.exec(suffix)?.[1], suffix };
+}
+
+type NamespaceLabels = Readonly<Record<string, string>> | undefined;
 
 export interface DecisionCache {
-  /** Key for these inputs under `setup`; distinct setups never share keys. */
-  keyOf(setup: InjectorSetup, inputs: DecisionInputs): string;
+  /** Key of a raw body's suffix under `setup` and the namespace's labels. */
+  rawKeyOf(setup: InjectorSetup, namespaceLabels: NamespaceLabels, suffix: string): string;
+  /** Key of parsed inputs; never equal to a raw key. Distinct setups never share keys. */
+  keyOf(setup: InjectorSetup, namespaceLabels: NamespaceLabels, inputs: DecisionInputs): string;
   get(key: string): Verdict | undefined;
   set(key: string, verdict: Verdict): void;
   readonly size: number;
 }
-
 
 /**
  * A least-recently-used cache of at most `maxEntries` verdicts, each stored the second time its
@@ -60,22 +89,23 @@ export function createDecisionCache(maxEntries: number = defaultDecisionCacheEnt
   // Setups are replaced, never mutated, on reload: a new object means new templates or config.
   const setupIds = new WeakMap<InjectorSetup, number>();
   let nextSetupId = 0;
+  const keyFor = (setup: InjectorSetup, namespaceLabels: NamespaceLabels, review: string): string => {
+    let id = setupIds.get(setup);
+    if (id === undefined) {
+      id = nextSetupId++;
+      setupIds.set(setup, id);
+    }
+    // JSON of the labels never holds a raw newline, so "\n" separates the parts unambiguously.
+    // SHA-256 keeps keys small and makes a collision between two different pods infeasible.
+    return `${id}:${hash('sha256', `${JSON.stringify(namespaceLabels ?? null)}\n${review}`, 'base64')}`;
+  };
   return {
-    keyOf(setup, inputs) {
-      let id = setupIds.get(setup);
-      if (id === undefined) {
-        id = nextSetupId++;
-        setupIds.set(setup, id);
-      }
-      // JSON of the labels never holds a raw newline, so "\n" separates the parts unambiguously.
-      const labels = JSON.stringify(inputs.namespaceLabels ?? null);
-      const prefix = inputs.rawBody === undefined ? null : apiServerPrefix.exec(inputs.rawBody);
-      const review = prefix !== null && inputs.rawBody !== undefined
-        ? `raw\n${inputs.rawBody.slice(prefix[0].length)}`
-        // JSON of a fixed-shape array is unambiguous whatever the strings hold.
-        : `parsed\n${JSON.stringify([inputs.namespace ?? null, inputs.operation, inputs.subResource ?? null, inputs.object])}`;
-      // SHA-256 keeps keys small and makes a collision between two different pods infeasible.
-      return `${id}:${hash('sha256', `${labels}\n${review}`, 'base64')}`;
+    rawKeyOf(setup, namespaceLabels, suffix) {
+      return keyFor(setup, namespaceLabels, `raw\n${suffix}`);
+    },
+    keyOf(setup, namespaceLabels, inputs) {
+      // JSON of a fixed-shape array is unambiguous whatever the strings hold.
+      return keyFor(setup, namespaceLabels, `parsed\n${JSON.stringify([inputs.namespace ?? null, inputs.operation, inputs.subResource ?? null, inputs.object])}`);
     },
     get(key) {
       const verdict = entries.get(key);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildInjectorApp } from '../../injector/webhook/app.js';
 import type { InjectFn, InjectorAppDeps } from '../../injector/webhook/app.js';
-import { createDecisionCache } from '../../injector/webhook/decision-cache.js';
+import { createDecisionCache, readRawReview } from '../../injector/webhook/decision-cache.js';
 import type { Verdict } from '../../injector/webhook/decision-cache.js';
 import { allowedAnswer, deniedAnswer, patchedAnswer, prepareReviewResponse } from '../../injector/webhook/review.js';
 import { loadSetup } from '../../injector/webhook/setup-source.js';
@@ -53,7 +53,7 @@ describe('prepareReviewResponse', () => {
 });
 
 describe('createDecisionCache', () => {
-  const verdict = (n: number): Verdict => ({ decision: 'skipped', reason: `r${n}`, log: {}, encode: () => Buffer.from(String(n)) });
+  const verdict = (n: number): Verdict => ({ decision: 'skipped', reason: `r${n}`, log: {}, subject: {}, encode: () => Buffer.from(String(n)) });
 
   /** Set twice: the first set of a key only notes it (see the next test). */
   const store = (cache: ReturnType<typeof createDecisionCache>, key: string, v: Verdict): void => {
@@ -98,20 +98,45 @@ describe('createDecisionCache', () => {
   test('keys differ for each input that can change a decision, and for another setup', () => {
     const cache = createDecisionCache();
     const pod = loadDeploymentPod();
-    const base = { object: pod, namespace: 'shop', namespaceLabels: { a: 'b' }, operation: 'CREATE', subResource: undefined };
-    const key = cache.keyOf(setup, base);
+    const labels = { a: 'b' };
+    const base = { object: pod, namespace: 'shop', operation: 'CREATE', subResource: undefined };
+    const key = cache.keyOf(setup, labels, base);
     const other = loadSetup({});
+    const suffix = JSON.stringify(pod);
     const variants = [
-      cache.keyOf(setup, { ...base, object: podWithAnnotations({ 'pillion.dev/inject': 'disabled' }) }),
-      cache.keyOf(setup, { ...base, namespace: 'other' }),
-      cache.keyOf(setup, { ...base, namespaceLabels: { a: 'c' } }),
-      cache.keyOf(setup, { ...base, namespaceLabels: undefined }),
-      cache.keyOf(setup, { ...base, operation: 'UPDATE' }),
-      cache.keyOf(setup, { ...base, subResource: 'status' }),
-      cache.keyOf(other, base),
+      cache.keyOf(setup, labels, { ...base, object: podWithAnnotations({ 'pillion.dev/inject': 'disabled' }) }),
+      cache.keyOf(setup, labels, { ...base, namespace: 'other' }),
+      cache.keyOf(setup, { a: 'c' }, base),
+      cache.keyOf(setup, undefined, base),
+      cache.keyOf(setup, labels, { ...base, operation: 'UPDATE' }),
+      cache.keyOf(setup, labels, { ...base, subResource: 'status' }),
+      cache.keyOf(other, labels, base),
+      cache.rawKeyOf(setup, labels, suffix),
+      cache.rawKeyOf(setup, labels, `${suffix} `),
+      cache.rawKeyOf(setup, { a: 'c' }, suffix),
+      cache.rawKeyOf(other, labels, suffix),
     ];
-    for (const variant of variants) assert.notEqual(variant, key);
-    assert.equal(cache.keyOf(setup, { ...base, object: loadDeploymentPod() }), key, 'an equal pod gives the same key');
+    assert.equal(new Set([key, ...variants]).size, variants.length + 1, 'all keys distinct');
+    assert.equal(cache.keyOf(setup, labels, { ...base, object: loadDeploymentPod() }), key, 'an equal pod gives the same key');
+    assert.equal(cache.rawKeyOf(setup, { a: 'b' }, suffix), cache.rawKeyOf(setup, labels, suffix), 'equal text and labels give the same raw key');
+  });
+});
+
+describe('readRawReview', () => {
+  test('reads uid, request.namespace and the suffix of a body in the API server\'s field order, without parsing', () => {
+    const text = JSON.stringify(buildReview(loadDeploymentPod(), { uid: '705ab4f5-6393-11e8-b7cc-42010a800002', namespace: 'shop' }));
+    const raw = readRawReview(text);
+    assert.equal(raw?.uid, '705ab4f5-6393-11e8-b7cc-42010a800002');
+    assert.equal(raw?.namespace, 'shop');
+    assert.equal(text.endsWith(raw?.suffix ?? '-'), true);
+    assert.ok(raw !== undefined && text.length - raw.suffix.length < 120, 'the suffix starts right after the uid');
+  });
+
+  test('gives up on any other shape: field order, uid characters', () => {
+    const review = buildReview(loadDeploymentPod(), { uid: 'u1' });
+    assert.equal(readRawReview(JSON.stringify({ apiVersion: review.apiVersion, kind: review.kind, request: review.request })), undefined);
+    assert.equal(readRawReview(JSON.stringify(buildReview(loadDeploymentPod(), { uid: 'u"1' }))), undefined);
+    assert.equal(readRawReview(` ${JSON.stringify(review)}`), undefined);
   });
 });
 
@@ -164,6 +189,27 @@ describe('POST /inject with the decision cache', () => {
     assert.equal(optedOut.patch, undefined);
     assert.equal(counting.calls(), 3);
     assert.equal(await cacheHits(app), 0);
+  });
+
+  test('a namespace misread from the raw text never stands for the real one (no stale answer after a relabel)', async (t) => {
+    // No request.namespace, and a pod label named "namespace" before metadata.namespace: the text
+    // reading finds "evil", the decision uses "shop". Only shop's labels may decide.
+    const labels: Record<string, Record<string, string>> = { evil: { 'pillion.dev/inject': 'enabled' }, shop: {} };
+    const counting = countingInject();
+    const app = makeApp({ inject: counting.inject, namespaceLookup: { labelsOf: (ns) => Promise.resolve(labels[ns] ?? {}) } });
+    t.after(() => app.close());
+    const pod: JsonObject = { apiVersion: 'v1', kind: 'Pod', metadata: { labels: { app: 'web', namespace: 'evil' }, namespace: 'shop', generateName: 'web-' }, spec: loadDeploymentPod().spec };
+    const body = (uid: string): string => {
+      const review = buildReview(pod, { uid });
+      delete (review.request as JsonObject).namespace;
+      return JSON.stringify(review);
+    };
+    assert.equal(readRawReview(body('probe'))?.namespace, 'evil', 'the test body misleads the text reading');
+    for (const uid of ['m1', 'm2', 'm3']) {
+      assert.equal(readAnswer((await post(app, body(uid))).body, uid).patch, undefined, 'shop does not opt in');
+    }
+    labels.shop = { 'pillion.dev/inject': 'enabled' };
+    assert.notEqual(readAnswer((await post(app, body('m4'))).body, 'm4').patch, undefined, 'relabelled shop opts in at once');
   });
 
   test('a new setup (templates or config reloaded) is never answered from the old one', async (t) => {
