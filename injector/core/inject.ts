@@ -207,13 +207,11 @@ function assembleSpec(userSpec: JsonObject, fragmentSpec: JsonObject, placement:
 
 /** Layer template metadata (annotations, labels) under the user's; report which keys were added. */
 function assembleMap(user: JsonObject, template: JsonObject): { map: JsonObject; added: string[] } {
+  const added = Object.keys(template).filter((key) => !Object.hasOwn(user, key));
+  // Nothing added: the user's own map, shared, so the diff skips it by identity.
+  if (added.length === 0) return { map: user, added };
   const map: JsonObject = { ...user };
-  const added: string[] = [];
-  for (const [key, value] of Object.entries(template)) {
-    if (Object.hasOwn(user, key)) continue;
-    map[key] = value;
-    added.push(key);
-  }
+  for (const key of added) map[key] = template[key];
   return { map, added };
 }
 
@@ -254,7 +252,7 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
   const fragmentMetadata = mapOf(fragment, 'metadata');
   const annotations = assembleMap(mapOf(baseMetadata, 'annotations'), mapOf(fragmentMetadata, 'annotations'));
   const labels = assembleMap(mapOf(baseMetadata, 'labels'), mapOf(fragmentMetadata, 'labels'));
-  annotations.map[statusKey] = formatStatus({
+  const status = formatStatus({
     version: templates.version,
     templates: [...templateNames],
     containers: placed.containers,
@@ -263,8 +261,8 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
     annotations: annotations.added,
     labels: labels.added,
   });
-  const newMetadata: JsonObject = { ...baseMetadata, annotations: annotations.map };
-  if (labels.added.length > 0 || baseMetadata.labels !== undefined) newMetadata.labels = labels.map;
+  const newMetadata: JsonObject = { ...baseMetadata, annotations: { ...annotations.map, [statusKey]: status } };
+  if (labels.added.length > 0) newMetadata.labels = labels.map;
   const result: JsonObject = { ...base, metadata: newMetadata, spec: placed.spec };
   return {
     kind: 'injected',

@@ -36,14 +36,16 @@ function diffInto(ops: Operation[], from: unknown, to: unknown, path: string, sk
   if (from === to) return; // shared, hence unchanged, subtree
   if (isPlainObject(from) && isPlainObject(to)) {
     for (const key of Object.keys(from)) {
+      if (Object.hasOwn(to, key)) continue;
       const child = `${path}/${escapePointer(key)}`;
-      if (skip.has(child)) continue;
-      if (!Object.hasOwn(to, key)) ops.push({ op: 'remove', path: child });
+      if (!skip.has(child)) ops.push({ op: 'remove', path: child });
     }
     for (const [key, value] of Object.entries(to)) {
+      const present = Object.hasOwn(from, key);
+      if (present && from[key] === value) continue; // shared: no path to build
       const child = `${path}/${escapePointer(key)}`;
       if (skip.has(child)) continue;
-      if (!Object.hasOwn(from, key)) ops.push({ op: 'add', path: child, value });
+      if (!present) ops.push({ op: 'add', path: child, value });
       else diffInto(ops, from[key], value, child, skip);
     }
     return;
