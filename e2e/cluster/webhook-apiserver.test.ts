@@ -16,7 +16,8 @@ import { pillionBin, repoPath } from '../../test/support/paths.js';
 import { parseManifests, renderHelm, renderKustomize, requireHelm, requireKubectl } from '../../test/deploy/support/manifests.js';
 import type { K8sObject } from '../../test/deploy/support/manifests.js';
 import { sendHttps } from '../../test/webhook/support/https-client.js';
-import { freePort, requireControlPlaneBinaries, startControlPlane } from '../support/control-plane.js';
+import { freePort } from '../../test/support/ports.js';
+import { requireControlPlaneBinaries, startControlPlane } from '../support/control-plane.js';
 import type { ControlPlane } from '../support/control-plane.js';
 import { Service } from '../support/process.js';
 

@@ -5,13 +5,13 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { repoPath } from '../../test/support/paths.js';
 import { registerExitCleanup } from './exit-cleanup.js';
 import { Service } from './process.js';
+import { freePort } from '../../test/support/ports.js';
 
 const inCI = process.env.CI === 'true';
 
@@ -26,17 +26,6 @@ export function requireControlPlaneBinaries(t: TestContext): string | undefined 
   return undefined;
 }
 
-/** A free loopback TCP port (the kernel's pick; released just before the server claims it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface KubectlResult {
   readonly status: number | null;

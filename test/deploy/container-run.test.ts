@@ -9,7 +9,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -20,6 +19,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { pillionBin } from '../support/paths.js';
 import { inCI } from '../support/privileges.js';
 import { findObject, findOnPath, parseManifests, renderKustomize, requireKubectl } from './support/manifests.js';
+import { freePort } from '../support/ports.js';
 
 const serviceName = 'pillion-injector.pillion-system.svc';
 
@@ -49,16 +49,6 @@ function makeCertificates(dir: string): { ca: Buffer; cert: Buffer; key: Buffer 
   return { ca: readFileSync(join(dir, 'ca.crt')), cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')) };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 interface Reply { status: number; body: string }
 
