@@ -88,7 +88,7 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
 
   // Only JSON is an AdmissionReview; every other media type (text/plain included) gets 415. The
   // body is handed over as text and parsed by the route: a repeated review is answered from the
-  // decision cache without being parsed at all (see answerRemembered).
+  // decision cache without being parsed at all (see lookUpRaw).
   app.removeAllContentTypeParsers();
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -120,19 +120,12 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
   app.post('/inject', async (request, reply) => {
     const text = request.body as string;
     const setup = deps.setup.current();
-    const raw = readRawReview(text);
-    let rawAttempt: RawAttempt | undefined;
-    if (setup !== undefined && raw?.namespace !== undefined) {
-      const namespaceLabels = await lookup.labelsOf(raw.namespace);
-      rawAttempt = { namespace: raw.namespace, namespaceLabels, key: cache.rawKeyOf(setup, namespaceLabels, raw.suffix) };
-      // The body is the API server's prefix (checked) and a suffix identical to that of a review
-      // parsed, checked and decided before: answer it without parsing.
-      const known = cache.get(rawAttempt.key);
-      if (known !== undefined) {
-        metrics.cacheHits.inc();
-        record(known, { uid: raw.uid, namespace: raw.namespace, ...known.subject }, true, request.log);
-        return reply.code(200).type(answerType).send(known.encode(raw.uid));
-      }
+    const rawAttempt = setup === undefined ? undefined : await lookUpRaw(text, setup);
+    if (rawAttempt?.known !== undefined) {
+      const known = rawAttempt.known;
+      metrics.cacheHits.inc();
+      record(known, { uid: rawAttempt.uid, namespace: rawAttempt.namespace, ...known.subject }, true, request.log);
+      return reply.code(200).type(answerType).send(known.encode(rawAttempt.uid));
     }
     let review: PodAdmission;
     const body = await parseBody(request, text);
@@ -154,6 +147,19 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
     record(verdict, { uid: review.uid, namespace: review.namespace, ...subjectOf(review) }, cached, request.log);
     return reply.code(200).type(answerType).send(verdict.encode(review.uid));
   });
+
+  /**
+   * For a body in the API server's field order, its raw key and the verdict stored under it. A hit
+   * means the body is the API server's prefix (checked) and a suffix identical to that of a review
+   * parsed, checked and decided before, so it can be answered without parsing.
+   */
+  async function lookUpRaw(text: string, setup: InjectorSetup): Promise<RawAttempt | undefined> {
+    const raw = readRawReview(text);
+    if (raw?.namespace === undefined) return undefined;
+    const namespaceLabels = await lookup.labelsOf(raw.namespace);
+    const key = cache.rawKeyOf(setup, namespaceLabels, raw.suffix);
+    return { uid: raw.uid, namespace: raw.namespace, namespaceLabels, key, known: cache.get(key) };
+  }
 
   async function decide(review: PodAdmission, setup: InjectorSetup, rawAttempt: RawAttempt | undefined): Promise<{ verdict: Verdict; cached: boolean }> {
     // Sidecars are added at creation only; updates, deletes and subresources pass untouched.
@@ -232,11 +238,13 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
 
 const answerType = 'application/json; charset=utf-8';
 
-/** A raw-body key tried before parsing, with what it was computed from. */
+/** A raw-body key tried before parsing, what it was computed from, and what it found. */
 interface RawAttempt {
+  readonly uid: string;
   readonly namespace: string;
   readonly namespaceLabels: Readonly<Record<string, string>> | undefined;
   readonly key: string;
+  readonly known: Verdict | undefined;
 }
 
 const notCreate: Verdict = verdictOf('skipped', allowedAnswer([]), { reason: 'not-create' }, {}, 'not-create');
