@@ -175,6 +175,20 @@ test('a real kube-apiserver admits pods through the deployed webhook', { timeout
     assert.notEqual(cp.kubectl(['get', 'pod', 'dry', '-n', 'shop']).status, 0, 'dry-run pod was stored');
   });
 
+  await t.test('without RBAC to read namespaces, a pod relying on its namespace is refused with the reason, not admitted bare', async () => {
+    cp.kubectlOk(['delete', 'clusterrolebinding', 'pillion-injector']);
+    cp.kubectlOk(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop2', labels: { 'pillion.dev/inject': 'enabled' } } }) });
+    cp.kubectlOk(['create', 'serviceaccount', 'default', '-n', 'shop2']);
+    // RBAC changes reach the authorizer through an informer: wait until the webhook is refused.
+    for (let tries = 0; tries < 50 && cp.kubectl(['auth', 'can-i', 'get', 'namespaces', `--as=${serviceAccount}`]).stdout.trim() !== 'no'; tries++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const refused = createPod(podManifest('shop2', 'no-rbac'));
+    assert.notEqual(refused.status, 0, 'a pod of an opted-in namespace was admitted without its sidecar');
+    assert.match(refused.stderr, /labels of namespace shop2 decide whether this pod gets a sidecar, and they cannot be read/);
+    assert.ok(isInjected(createdPod(podManifest('shop2', 'self-opted', { labels: { 'pillion.dev/inject': 'enabled' } }))), 'a pod opting in itself does not need the namespace');
+  });
+
   await t.test('with the webhook down, failurePolicy decides: Fail rejects opted-in pods, Ignore admits annotation-only ones', async () => {
     await webhook.stop();
     const rejected = createPod(podManifest('shop', 'while-down'));

@@ -156,7 +156,12 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
   async function lookUpRaw(text: string, setup: InjectorSetup): Promise<RawAttempt | undefined> {
     const raw = readRawReview(text);
     if (raw?.namespace === undefined) return undefined;
-    const namespaceLabels = await lookup.labelsOf(raw.namespace);
+    let namespaceLabels: Readonly<Record<string, string>> | undefined;
+    try {
+      namespaceLabels = await lookup.labelsOf(raw.namespace);
+    } catch {
+      return undefined; // decide asks again, and answers the failure
+    }
     const key = cache.rawKeyOf(setup, namespaceLabels, raw.suffix);
     return { uid: raw.uid, namespace: raw.namespace, namespaceLabels, key, known: cache.get(key) };
   }
@@ -170,7 +175,15 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
     const namespace = review.namespace ?? metadataNamespace(object);
     // The raw key stands for this review only if the namespace read from the text is the real one.
     const raw = rawAttempt !== undefined && rawAttempt.namespace === namespace ? rawAttempt : undefined;
-    const namespaceLabels = raw !== undefined ? raw.namespaceLabels : namespace === undefined ? undefined : await lookup.labelsOf(namespace);
+    let namespaceLabels: Readonly<Record<string, string>> | undefined;
+    if (raw !== undefined) namespaceLabels = raw.namespaceLabels;
+    else if (namespace !== undefined) {
+      try {
+        namespaceLabels = await lookup.labelsOf(namespace);
+      } catch (error) {
+        return { verdict: decideWithoutLabels(object, namespace, setup, subjectOf(review), errorMessage(error)), cached: false };
+      }
+    }
     const key = raw?.key ?? cache.keyOf(setup, namespaceLabels, { object, namespace, operation: review.operation, subResource: review.subResource });
     const known = cache.get(key);
     if (known !== undefined) {
@@ -181,6 +194,19 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
     // An internal error may be transient (or a bug being fixed by a reload): never remember it.
     if (verdict.decision !== 'error') cache.set(key, verdict);
     return { verdict, cached: false };
+  }
+
+  /**
+   * The namespace's labels could not be read. A pod that decides for itself (its own opt-in or
+   * opt-out, a system namespace, …) is decided as usual, and not remembered; one whose fate rests
+   * on its namespace's label gets an error, so the webhook's failurePolicy decides — never a silent
+   * skip of a pod in an opted-in namespace.
+   */
+  function decideWithoutLabels(pod: JsonObject, namespace: string, setup: InjectorSetup, subject: Verdict['subject'], why: string): Verdict {
+    const verdict = decideFresh(pod, { namespace, namespaceLabels: undefined, mode: 'policy' }, setup, subject);
+    if (verdict.decision !== 'skipped' || verdict.reason !== 'not-opted-in') return verdict;
+    const message = `pillion injector: the labels of namespace ${namespace} decide whether this pod gets a sidecar, and they cannot be read (${why})`;
+    return verdictOf('error', deniedAnswer(500, message), { reason: message }, subject, 'namespace-lookup');
   }
 
   function decideFresh(pod: JsonObject, ctx: InjectContext, setup: InjectorSetup, subject: Verdict['subject']): Verdict {
@@ -207,7 +233,7 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
     const fields = { ...request, decision: verdict.decision, cached, ...verdict.log };
     if (verdict.decision === 'injected') metrics.injections.inc();
     else if (verdict.decision === 'skipped') countSkip(verdict.reason ?? 'unknown');
-    else countError(verdict.decision === 'error' ? 'internal' : 'invalid-annotation');
+    else countError(verdict.decision === 'error' ? (verdict.reason === 'namespace-lookup' ? 'namespace-lookup' : 'internal') : 'invalid-annotation');
     if (verdict.decision === 'error') log.error(fields, 'admission');
     else log.info(fields, 'admission');
   }

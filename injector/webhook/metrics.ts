@@ -9,6 +9,7 @@ export type AdmissionErrorKind =
   | 'unsupported-media-type'
   | 'invalid-annotation'
   | 'internal'
+  | 'namespace-lookup'
   | 'not-ready';
 
 export interface WebhookMetrics {

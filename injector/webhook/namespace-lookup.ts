@@ -5,7 +5,11 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
 export interface NamespaceLookup {
-  /** Labels of `namespace`, or undefined when they cannot be known (logged by the implementation). */
+  /**
+   * Labels of `namespace`; undefined when this webhook has no way to know them (no API server
+   * configured). Rejects when asking failed (RBAC, network): the webhook then cannot decide pods
+   * that rely on their namespace's label, and says so instead of silently skipping them.
+   */
   labelsOf(namespace: string): Promise<Readonly<Record<string, string>> | undefined>;
 }
 
@@ -18,7 +22,7 @@ export const unknownNamespaceLookup: NamespaceLookup = {
   labelsOf: () => Promise.resolve(undefined),
 };
 
-/** Reads namespaces with CoreV1Api.readNamespace. Failures (RBAC, network) log and give undefined. */
+/** Reads namespaces with CoreV1Api.readNamespace. Failures (RBAC, network) are logged and rejected. */
 export function createKubeNamespaceLookup(api: Pick<CoreV1Api, 'readNamespace'>, log: LookupLogger): NamespaceLookup {
   return {
     async labelsOf(namespace) {
@@ -26,11 +30,15 @@ export function createKubeNamespaceLookup(api: Pick<CoreV1Api, 'readNamespace'>,
         const ns = await api.readNamespace({ name: namespace });
         return ns.metadata?.labels ?? {};
       } catch (error) {
-        log.warn({ namespace, err: String(error) }, 'namespace lookup failed; treating namespace labels as unknown');
-        return undefined;
+        log.warn({ namespace, err: String(error) }, 'namespace lookup failed');
+        throw new Error(`cannot read namespace ${namespace}: ${firstLine(error)}`, { cause: error });
       }
     },
   };
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]?.slice(0, 200) ?? '';
 }
 
 /**
@@ -60,7 +68,7 @@ interface CacheEntry {
 export interface CacheOptions {
   /** How long an answer is reused. */
   readonly ttlMs?: number;
-  /** How long an "unknown" answer is reused: short, so a transient API error heals quickly. */
+  /** How long a failed lookup is reused: short, so a transient API error heals quickly. */
   readonly failureTtlMs?: number;
   readonly maxEntries?: number;
   /** Clock, injectable for tests. */
@@ -82,7 +90,7 @@ export function createCachedNamespaceLookup(inner: NamespaceLookup, options: Cac
       const at = now();
       const hit = cache.get(namespace);
       if (hit !== undefined && hit.expires > at) return hit.value;
-      const value = inner.labelsOf(namespace).catch(() => undefined);
+      const value = inner.labelsOf(namespace);
       cache.delete(namespace);
       if (cache.size >= maxEntries) {
         const oldest = cache.keys().next();
@@ -90,11 +98,10 @@ export function createCachedNamespaceLookup(inner: NamespaceLookup, options: Cac
       }
       const entry: CacheEntry = { expires: at + ttlMs, value };
       cache.set(namespace, entry);
-      // An unknown answer is kept only briefly; the entry is replaced once the call settles.
-      void value.then((labels) => {
-        if (labels === undefined && cache.get(namespace) === entry) {
-          cache.set(namespace, { expires: now() + failureTtlMs, value });
-        }
+      // A failure is kept only briefly (callers share it meanwhile); the entry is replaced once
+      // the call settles.
+      value.catch(() => {
+        if (cache.get(namespace) === entry) cache.set(namespace, { expires: now() + failureTtlMs, value });
       });
       return value;
     },

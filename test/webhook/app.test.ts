@@ -8,6 +8,7 @@ import { loadSetup } from '../../injector/webhook/setup-source.js';
 import { createCachedNamespaceLookup } from '../../injector/webhook/namespace-lookup.js';
 import type { NamespaceLookup } from '../../injector/webhook/namespace-lookup.js';
 import { parseInjectorConfig } from '../../injector/core/config.js';
+import type { JsonObject } from '../../injector/core/types.js';
 import {
   applyPatchTo,
   buildReview,
@@ -244,7 +245,7 @@ describe('namespace lookup cache', () => {
     const counting: NamespaceLookup = {
       labelsOf: (ns) => {
         calls.push(ns);
-        return Promise.resolve(fail ? undefined : { team: ns });
+        return fail ? Promise.reject(new Error(`cannot read namespace ${ns}: forbidden`)) : Promise.resolve({ team: ns });
       },
     };
     const cached = createCachedNamespaceLookup(counting, { ttlMs: 1000, failureTtlMs: 100, now: () => clock });
@@ -259,15 +260,34 @@ describe('namespace lookup cache', () => {
     await cached.labelsOf('a');
     assert.deepEqual(calls, ['a', 'a']);
     fail = true;
-    assert.equal(await cached.labelsOf('b'), undefined);
+    await assert.rejects(cached.labelsOf('b'), /forbidden/);
     await new Promise((r) => setImmediate(r));
     clock = 1099;
-    await cached.labelsOf('b');
+    await assert.rejects(cached.labelsOf('b'), /forbidden/, 'the failure is shared for failureTtlMs');
     assert.deepEqual(calls, ['a', 'a', 'b']);
     clock = 1100;
     fail = false;
     assert.deepEqual(await cached.labelsOf('b'), { team: 'b' });
     assert.deepEqual(calls, ['a', 'a', 'b', 'b']);
+  });
+
+  test('when namespace labels cannot be read, a pod relying on them is refused with the reason; a pod deciding for itself is not', async (t) => {
+    const failing: NamespaceLookup = { labelsOf: (ns) => Promise.reject(new Error(`cannot read namespace ${ns}: namespaces "${ns}" is forbidden`)) };
+    const app = buildInjectorApp({ setup: { current: () => setup }, logger: false, namespaceLookup: failing });
+    t.after(() => app.close());
+    const send = async (pod: JsonObject, uid: string) => readAnswer((await app.inject({ method: 'POST', url: '/inject', payload: buildReview(pod, { uid, namespace: 'shop' }) })).body, uid);
+    const relying = await send(podWithAnnotations({}), 'r1');
+    assert.equal(relying.allowed, false);
+    assert.equal(relying.status?.code, 500);
+    assert.match(relying.status?.message ?? '', /labels of namespace shop .*cannot be read .*forbidden/);
+    const optedIn = await send(podWithAnnotations({ 'pillion.dev/inject': 'enabled' }), 'r2');
+    assert.equal(optedIn.allowed, true);
+    assert.notEqual(optedIn.patch, undefined);
+    const optedOut = await send(podWithAnnotations({ 'pillion.dev/inject': 'disabled' }), 'r3');
+    assert.equal(optedOut.allowed, true);
+    assert.equal(optedOut.patch, undefined);
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /pillion_admission_errors_total\{kind="namespace-lookup"\} 1/);
   });
 
   test('config defaultPolicy enabled injects pods that say nothing', async (t) => {
