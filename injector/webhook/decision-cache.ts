@@ -1,8 +1,8 @@
 // Remembered admission decisions. A ReplicaSet, Job or StatefulSet scale-up sends the API server's
 // webhook call once per replica with the same pod (generateName, no name, no uid yet), and the
 // decision is a pure function of what the key below covers — so from the third replica on (the
-// second stores it) a review costs a hash and a lookup instead of a render, a merge, a diff and
-// two serialisations.
+// second stores it) a review costs a hash and a lookup instead of a JSON parse, a merge, a diff
+// and two serialisations.
 //
 // Correctness rests on the key holding every input of the decision: the pod object, the
 // namespace and its labels, the operation and subresource, and the setup (config + templates) in
