@@ -1,11 +1,13 @@
 // Fuzz: thousands of generated and mutated AdmissionReviews (random pods, random and invalid
 // annotations, structural mutations, random bytes) through app.inject(). Every answer must be
-// well-formed and every patch must apply to the pod it was computed for. Seeded, so a failure
-// reproduces; FUZZ_SEED overrides the seed.
+// well-formed and every patch must apply to the pod it was computed for; and with the decision
+// cache (parse-free repeats included) every answer must equal a fresh decision's, byte for byte.
+// Seeded, so a failure reproduces; FUZZ_SEED overrides the seed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { buildInjectorApp } from '../../injector/webhook/app.js';
+import { createDecisionCache } from '../../injector/webhook/decision-cache.js';
 import { loadSetup } from '../../injector/webhook/setup-source.js';
 import type { JsonObject } from '../../injector/core/types.js';
 import { applyPatchTo, buildReview, decodePatch, hasProxy, loadDeploymentPod } from './support/reviews.js';
@@ -154,4 +156,37 @@ test(`fuzz: ${runs} generated and mutated AdmissionReviews get well-formed answe
   assert.ok(tally.injected > 100 && tally.allowed > 100 && tally.denied400 > 50 && tally.http400 > 50 && tally.http415 > 10, JSON.stringify(tally));
   // A 500 means the core threw something other than InjectionError: a bug to fix, not to accept.
   assert.deepEqual([...new Set(internalErrors)], []);
+});
+
+const differentialRuns = 600;
+
+test(`differential: with the decision cache every answer is byte-equal to a fresh decision's (${differentialRuns} reviews, 3 sends each, seed ${seed})`, async (t) => {
+  const setup = loadSetup({});
+  const deps = {
+    setup: { current: () => setup },
+    logger: false as const,
+    bodyLimit: 64 * 1024,
+    namespaceLookup: { labelsOf: (ns: string) => Promise.resolve<Record<string, string>>(ns === 'meshed' ? { 'pillion.dev/inject': 'enabled' } : {}) },
+  };
+  const cached = buildInjectorApp(deps);
+  const fresh = buildInjectorApp({ ...deps, decisionCache: createDecisionCache(0) });
+  t.after(() => Promise.all([cached.close(), fresh.close()]));
+  await fc.assert(
+    fc.asyncProperty(cases.filter((c): c is Extract<Case, { kind: 'review' }> => c.kind === 'review'), async (c) => {
+      const text = JSON.stringify(c.mutations.reduce<unknown>((doc, m) => mutate(doc, m), c.body));
+      // Replicas: the same review with a fresh uid each time (when the uid can be told apart).
+      const uid = (c.body.request as { uid: string }).uid;
+      const sends = [1, 2, 3].map((n) => (text.split(uid).length === 2 ? text.replace(uid, `00000000-0000-0000-0000-00000000000${n}`) : text));
+      for (const payload of sends) {
+        const request = { method: 'POST' as const, url: '/inject', headers: { 'content-type': 'application/json' }, payload };
+        const [got, want] = await Promise.all([cached.inject(request), fresh.inject(request)]);
+        assert.equal(got.statusCode, want.statusCode, payload);
+        assert.equal(got.body, want.body, payload);
+      }
+    }),
+    { seed, numRuns: differentialRuns, endOnFailure: true },
+  );
+  const hits = Number(/^pillion_decision_cache_hits_total (\d+)$/m.exec((await cached.inject({ method: 'GET', url: '/metrics' })).body)?.[1]);
+  console.error(`# differential: ${hits} answers came from the cache`);
+  assert.ok(hits > differentialRuns / 2, `the cache answered only ${hits} times: the comparison did not exercise it`);
 });
