@@ -231,18 +231,12 @@ export function buildInjectorApp(deps: InjectorAppDeps): InjectorApp {
   /** Count and log one answered review, whether decided now or remembered. */
   function record(verdict: Verdict, request: Record<string, unknown>, cached: boolean, log: FastifyBaseLogger): void {
     const fields = { ...request, decision: verdict.decision, cached, ...verdict.log };
+    // verdictOf gives a skip its reason, and a denial or error its error kind.
     if (verdict.decision === 'injected') metrics.injections.inc();
-    else if (verdict.decision === 'skipped') countSkip(verdict.reason ?? 'unknown');
-    else countError(verdict.decision === 'error' ? (verdict.reason === 'namespace-lookup' ? 'namespace-lookup' : 'internal') : 'invalid-annotation');
+    else if (verdict.decision === 'skipped') metrics.skips.inc({ reason: verdict.reason ?? 'unknown' });
+    else metrics.errors.inc({ kind: verdict.reason ?? 'internal' });
     if (verdict.decision === 'error') log.error(fields, 'admission');
     else log.info(fields, 'admission');
-  }
-
-  function countSkip(reason: string): void {
-    metrics.skips.inc({ reason });
-  }
-  function countError(kind: AdmissionErrorKind): void {
-    metrics.errors.inc({ kind });
   }
 
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
@@ -280,6 +274,10 @@ function subjectOf(review: PodAdmission): Verdict['subject'] {
   return { pod: describePod(review.object), operation: review.operation, dryRun: review.dryRun };
 }
 
+/** `reason`: the skip reason of a skip; the error kind (metrics, docs/webhook.md) of a denial or error. */
+function verdictOf(decision: 'injected', answer: AdmissionAnswer, log: Record<string, unknown>, subject: Verdict['subject']): Verdict;
+function verdictOf(decision: 'skipped', answer: AdmissionAnswer, log: Record<string, unknown>, subject: Verdict['subject'], reason: string): Verdict;
+function verdictOf(decision: 'denied' | 'error', answer: AdmissionAnswer, log: Record<string, unknown>, subject: Verdict['subject'], reason: AdmissionErrorKind): Verdict;
 function verdictOf(decision: Verdict['decision'], answer: AdmissionAnswer, log: Record<string, unknown>, subject: Verdict['subject'], reason?: string): Verdict {
   return { decision, log, subject, encode: prepareReviewResponse(answer), ...(reason === undefined ? {} : { reason }) };
 }
