@@ -91,38 +91,52 @@ build() {
   echo "get-kube-apiserver: built $name in $(($(date +%s) - start))s" >&2
 }
 
+# enter_scratch_module NAME MODULE VERSION TOOL: a fresh folder $dir/src/NAME with a go.mod that
+# requires MODULE at VERSION and names TOOL (the package to build); cd into it and set upstream_mod
+# to the path of upstream's go.mod (downloaded). The caller may append to go.mod, then tidy_module.
+enter_scratch_module() {
+  local name=$1 module=$2 version=$3 tool=$4
+  rm -rf "$dir/src/$name"
+  mkdir -p "$dir/src/$name"
+  cd "$dir/src/$name"
+  upstream_mod=$(upstream_gomod "$module@$version")
+  {
+    echo "// Scratch module: builds $name $version (scripts/get-kube-apiserver.sh)."
+    echo "module pillion.invalid/$name-build"
+    echo
+    # The same go and godebug lines as upstream's main module, so the same GODEBUG defaults (and
+    # a pruned module graph: with no go line, go assumes 1.16 and walks every go.mod there is).
+    grep -E '^(go|godebug) ' "$upstream_mod"
+    echo
+    echo "require $module $version"
+    echo
+    echo "tool $tool"
+  } >go.mod
+}
+
+# tidy_module WHAT [HINT]: resolve the current scratch module's dependencies, or stop naming WHAT.
+tidy_module() {
+  echo "get-kube-apiserver: resolving $1" >&2
+  if ! go mod tidy >&2; then
+    echo "get-kube-apiserver: go mod tidy failed for $1${2:+ ($2)}" >&2
+    exit 1
+  fi
+}
+
 if [[ ! -x $bindir/kube-apiserver ]]; then
-  src="$dir/src/kube-apiserver"
-  rm -rf "$src"
-  mkdir -p "$src"
-  cd "$src"
-  upstream_mod=$(upstream_gomod "k8s.io/kubernetes@$kube_version")
+  enter_scratch_module kube-apiserver k8s.io/kubernetes "$kube_version" k8s.io/kubernetes/cmd/kube-apiserver
   mapfile -t staging < <(sed -n 's#^[[:space:]]*\(k8s\.io/[^[:space:]]*\)[[:space:]]*=>[[:space:]]*\./staging/.*#\1#p' "$upstream_mod")
   if ((${#staging[@]} == 0)); then
     echo "get-kube-apiserver: found no staging replace directives in $upstream_mod" >&2
     exit 1
   fi
   {
-    echo "// Scratch module: builds kube-apiserver $kube_version (scripts/get-kube-apiserver.sh)."
-    echo "module pillion.invalid/kube-apiserver-build"
-    echo
-    # The same go and godebug lines as upstream's main module, so the same GODEBUG defaults (and
-    # a pruned module graph: with no go line, go assumes 1.16 and walks every go.mod there is).
-    grep -E '^(go|godebug) ' "$upstream_mod"
-    echo
-    echo "require k8s.io/kubernetes $kube_version"
-    echo
-    echo "tool k8s.io/kubernetes/cmd/kube-apiserver"
     echo
     echo "replace ("
     for m in "${staging[@]}"; do echo "	$m => $m $staging_version"; done
     echo ")"
-  } >go.mod
-  echo "get-kube-apiserver: resolving ${#staging[@]} staging modules at $staging_version" >&2
-  if ! go mod tidy >&2; then
-    echo "get-kube-apiserver: go mod tidy failed for kube-apiserver $kube_version (is every staging module served at $staging_version?)" >&2
-    exit 1
-  fi
+  } >>go.mod
+  tidy_module "kube-apiserver $kube_version with ${#staging[@]} staging modules at $staging_version" "is every staging module served at $staging_version?"
   # What hack/lib/version.sh stamps, less the git commit, tree state and build date.
   ldflags=""
   for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
@@ -132,26 +146,8 @@ if [[ ! -x $bindir/kube-apiserver ]]; then
 fi
 
 if [[ ! -x $bindir/etcd ]]; then
-  src="$dir/src/etcd"
-  rm -rf "$src"
-  mkdir -p "$src"
-  cd "$src"
-  upstream_mod=$(upstream_gomod "go.etcd.io/etcd/server/v3@$etcd_version")
-  {
-    echo "// Scratch module: builds etcd $etcd_version (scripts/get-kube-apiserver.sh)."
-    echo "module pillion.invalid/etcd-build"
-    echo
-    grep -E '^(go|godebug) ' "$upstream_mod"
-    echo
-    echo "require go.etcd.io/etcd/server/v3 $etcd_version"
-    echo
-    echo "tool go.etcd.io/etcd/server/v3"
-  } >go.mod
-  echo "get-kube-apiserver: resolving go.etcd.io/etcd/server/v3 $etcd_version" >&2
-  if ! go mod tidy >&2; then
-    echo "get-kube-apiserver: go mod tidy failed for etcd $etcd_version" >&2
-    exit 1
-  fi
+  enter_scratch_module etcd go.etcd.io/etcd/server/v3 "$etcd_version" go.etcd.io/etcd/server/v3
+  tidy_module "etcd $etcd_version"
   build etcd go.etcd.io/etcd/server/v3 "-X go.etcd.io/etcd/api/v3/version.GitSHA=module-$etcd_version"
 fi
 
