@@ -17,8 +17,6 @@ const [mode, certFile = '', keyFile = '', podFile = ''] = process.argv.slice(2);
 interface Running {
   port: number;
   close: () => Promise<void>;
-  /** Counters to report on exit (pillion only): injections and decision-cache hits. */
-  counters?: () => Promise<Record<string, number>>;
 }
 
 async function startCeiling(): Promise<Running> {
@@ -52,22 +50,15 @@ async function startPillion(): Promise<Running> {
     // BENCH_DECISION_CACHE=0 measures pillion with the decision cache off.
     ...(process.env.BENCH_DECISION_CACHE === undefined ? {} : { decisionCacheEntries: Number(process.env.BENCH_DECISION_CACHE) }),
   });
-  const counters = async (): Promise<Record<string, number>> => {
-    const text = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
-    const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 'NaN');
-    return { injections: read('pillion_injections_total'), cacheHits: read('pillion_decision_cache_hits_total') };
-  };
-  return { port: server.port, close: () => server.close(), counters };
+  return { port: server.port, close: () => server.close() };
 }
 
 const server = mode === 'ceiling' ? await startCeiling() : await startPillion();
 process.stdout.write(JSON.stringify({ port: server.port }) + '\n');
 process.once('SIGTERM', () => {
-  void (async () => {
-    const counters = (await server.counters?.()) ?? {};
-    await server.close();
+  void server.close().then(() => {
     // resourceUsage().maxRSS is in kilobytes.
-    process.stdout.write(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024, ...counters }) + '\n');
+    process.stdout.write(JSON.stringify({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
     process.exit(0);
-  })();
+  });
 });

@@ -88,16 +88,28 @@ async function runLoad(port: number, ca: string, workload: Workload, durationMs:
   return { ...result, serverP50AtMostMs: bucketQuantileMs(before, after, 0.5), serverP99AtMostMs: bucketQuantileMs(before, after, 0.99) };
 }
 
-/** Cumulative counts of the server's latency histogram buckets, by upper bound in seconds. */
-async function scrapeLatencyBuckets(port: number, ca: string): Promise<Map<number, number>> {
+/** The server's /metrics text (Prometheus format), over the same TLS as the load. */
+async function scrapeMetrics(port: number, ca: string): Promise<string> {
   const answer = await sendHttps({ port, ca, method: 'GET', path: '/metrics' });
   if (answer.status !== 200) throw new Error(`GET /metrics answered ${answer.status}`);
+  return answer.body;
+}
+
+/** Cumulative counts of the server's latency histogram buckets, by upper bound in seconds. */
+async function scrapeLatencyBuckets(port: number, ca: string): Promise<Map<number, number>> {
   const buckets = new Map<number, number>();
-  for (const match of answer.body.matchAll(/^pillion_admission_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
+  for (const match of (await scrapeMetrics(port, ca)).matchAll(/^pillion_admission_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
     buckets.set(match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2]));
   }
   if (buckets.size === 0) throw new Error('the server exposes no pillion_admission_duration_seconds histogram');
   return buckets;
+}
+
+/** Pods injected, and how many of those answers came from the decision cache (pillion only). */
+async function scrapeCacheCounters(port: number, ca: string): Promise<{ injections: number; cacheHits: number }> {
+  const text = await scrapeMetrics(port, ca);
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 'NaN');
+  return { injections: read('pillion_injections_total'), cacheHits: read('pillion_decision_cache_hits_total') };
 }
 
 /** Upper bound (ms) of the first bucket holding `q` of the requests counted between two scrapes. */
@@ -133,7 +145,7 @@ interface Subject {
 interface RunningServer {
   readonly port: number;
   /** SIGTERM, then the server's exit report. */
-  stop(): Promise<Pick<ServerRun, 'maxRssBytes' | 'injections' | 'cacheHits'>>;
+  stop(): Promise<Pick<ServerRun, 'maxRssBytes'>>;
   kill(): void;
 }
 
@@ -201,6 +213,7 @@ async function measure(subjects: readonly Subject[], certFile: string, keyFile: 
         halfPeak: medianBy(halves[i] ?? [], (r) => r.p99Ms),
         throughputRatio: medianBy(ratios, (r) => r),
         rounds: { peak: own, halfPeak: halves[i] ?? [] },
+        ...(at(i).subject.mode === 'pillion' ? await scrapeCacheCounters(at(i).server.port, ca) : {}),
         ...(await at(i).server.stop()),
       });
     }
