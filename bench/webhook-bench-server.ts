@@ -10,7 +10,7 @@ import { createWebhookMetrics } from '../injector/webhook/metrics.js';
 import { unknownNamespaceLookup } from '../injector/webhook/namespace-lookup.js';
 import { patchedAnswer, prepareReviewResponse } from '../injector/webhook/review.js';
 import { startWebhookServer } from '../injector/webhook/server.js';
-import { loadSetup } from '../injector/webhook/setup-source.js';
+import { loadSetup } from '../injector/core/setup.js';
 
 const [mode, certFile = '', keyFile = '', podFile = ''] = process.argv.slice(2);
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { formatInitArgs, readCaptureDefaults } from './capture.js';
+import { readTextFile } from './files.js';
 import { deepFreeze, isPlainObject, RenderError, renderTree } from './render.js';
 import type { JsonObject, Template, TemplateSet } from './types.js';
 
@@ -113,14 +114,6 @@ export function mergeValues(base: unknown, top: unknown): unknown {
   return out;
 }
 
-function readText(file: string, what: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new TemplateError(`${file}: cannot read the ${what}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-}
-
 /**
  * Read and check every template in `dir` (sync: done once at start-up). `overridesFile` (the
  * `--values` flag) is merged over the folder's values.yaml with mergeValues; the merged values get
@@ -144,7 +137,7 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
   // Problems found in the merged values may come from either file: name both.
   let valuesFile = folderValuesFile;
   if (overridesFile !== undefined) {
-    const overridesText = readText(overridesFile, 'values file');
+    const overridesText = readTextFile(overridesFile, 'values file');
     hash.update(`--values\0${overridesText}\0`);
     const overrides = parseYamlFile(overridesFile, overridesText);
     if (overrides !== null && overrides !== undefined && !isPlainObject(overrides)) {

@@ -11,8 +11,10 @@ import { defaultPort } from './defaults.js';
 import { createWebhookMetrics } from './metrics.js';
 import type { NamespaceLookup } from './namespace-lookup.js';
 import { createCachedNamespaceLookup, createDefaultNamespaceLookup } from './namespace-lookup.js';
-import { loadSetup, watchSetup } from './setup-source.js';
-import type { ReloadableSetup, SetupFiles } from './setup-source.js';
+import { loadSetup } from '../core/setup.js';
+import type { SetupFiles } from '../core/setup.js';
+import { watchSetup } from './setup-source.js';
+import type { ReloadableSetup } from './setup-source.js';
 
 export interface WebhookServerOptions {
   readonly certFile: string;

@@ -1,46 +1,18 @@
-// The injector's setup (config file + template folder + optional values override), loaded at
-// start-up and reloaded when the mounted ConfigMaps change. A broken new setup never replaces a
+// The webhook's setup (core/setup.ts: config file + template folder + optional values override),
+// reloaded when the mounted ConfigMaps change. A broken new setup never replaces a
 // working one: it is logged and the last good setup stays in force, so a typo in a ConfigMap edit
 // cannot stop pod creation in the cluster.
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultInjectorConfig, parseInjectorConfig } from '../core/config.js';
-import { bundledTemplatesDir, loadTemplates } from '../core/templates.js';
+import { loadSetup } from '../core/setup.js';
+import type { SetupFiles } from '../core/setup.js';
+import { bundledTemplatesDir } from '../core/templates.js';
 import type { InjectorSetup } from '../core/types.js';
 import type { SetupSource } from './app.js';
 import { watchForChanges } from './file-watch.js';
 import type { Watch } from './file-watch.js';
 import type { ReloadLogger } from './certificates.js';
-
-export interface SetupFiles {
-  /** YAML InjectorConfig; defaults when absent. */
-  readonly configFile?: string | undefined;
-  /** Template folder (`*.yaml` + values.yaml); the bundled templates when absent. */
-  readonly templatesDir?: string | undefined;
-  /** YAML values merged over the folder's values.yaml (mappings merge, anything else replaces). */
-  readonly valuesFile?: string | undefined;
-}
-
-export class SetupError extends Error {
-  override name = 'SetupError';
-}
-
-/** Load and validate everything. Throws SetupError whose message names the file at fault. */
-export function loadSetup(files: SetupFiles): InjectorSetup {
-  const config = files.configFile === undefined ? defaultInjectorConfig : parseInjectorConfig(readText(files.configFile), files.configFile);
-  const dir = files.templatesDir ?? bundledTemplatesDir;
-  const templates = loadTemplates(dir, files.valuesFile);
-  return Object.freeze({ config, templates });
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new SetupError(`${file}: cannot read: ${(error as Error).message}`);
-  }
-}
 
 /** Hash of every input file's name and bytes: equal hashes mean nothing to reload. */
 export function fingerprintSetupFiles(files: SetupFiles): string {

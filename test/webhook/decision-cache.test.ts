@@ -8,7 +8,7 @@ import type { InjectFn, InjectorAppDeps } from '../../injector/webhook/app.js';
 import { createDecisionCache, readRawReview } from '../../injector/webhook/decision-cache.js';
 import type { Verdict } from '../../injector/webhook/decision-cache.js';
 import { allowedAnswer, deniedAnswer, patchedAnswer, prepareReviewResponse } from '../../injector/webhook/review.js';
-import { loadSetup } from '../../injector/webhook/setup-source.js';
+import { loadSetup } from '../../injector/core/setup.js';
 import { injectPod } from '../../injector/core/inject.js';
 import type { JsonObject } from '../../injector/core/types.js';
 import { applyPatchTo, buildReview, decodePatch, hasProxy, loadDeploymentPod, podWithAnnotations, readAnswer } from './support/reviews.js';

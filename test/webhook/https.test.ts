@@ -11,7 +11,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { startWebhookServer } from '../../injector/webhook/server.js';
 import type { WebhookServer } from '../../injector/webhook/server.js';
 import { unknownNamespaceLookup } from '../../injector/webhook/namespace-lookup.js';
-import type { SetupFiles } from '../../injector/webhook/setup-source.js';
+import type { SetupFiles } from '../../injector/core/setup.js';
 import { bundledTemplatesDir } from '../../injector/core/templates.js';
 import { captureLogs, sendHttps, waitFor } from './support/https-client.js';
 import type { HttpsAnswer } from './support/https-client.js';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { watchForChanges } from '../../injector/webhook/file-watch.js';
 import { mergeValues } from '../../injector/core/templates.js';
 import { buildSetup } from '../../injector/cli/setup.js';
-import { loadSetup } from '../../injector/webhook/setup-source.js';
+import { loadSetup } from '../../injector/core/setup.js';
 import { injectPod } from '../../injector/core/inject.js';
 import { waitFor } from './support/https-client.js';
 import { loadDeploymentPod } from './support/reviews.js';
