@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { pillionBin, repoPath } from '../../test/support/paths.js';
 import { parseManifests, renderHelm, renderKustomize, requireHelm, requireKubectl } from '../../test/deploy/support/manifests.js';
 import type { K8sObject } from '../../test/deploy/support/manifests.js';
-import { sendHttps } from '../../test/webhook/support/https-client.js';
+import { sendHttps, waitFor } from '../../test/webhook/support/https-client.js';
 import { freePort } from '../../test/support/ports.js';
 import { requireControlPlaneBinaries, startControlPlane } from '../support/control-plane.js';
 import type { ControlPlane } from '../support/control-plane.js';
@@ -119,21 +119,16 @@ test('a real kube-apiserver admits pods through the deployed webhook', { timeout
 
   await t.test('--self-signed patched every caBundle with the CA that signed its serving certificate', async () => {
     let bundles: (string | undefined)[] = [];
-    for (let tries = 0; tries < 100; tries++) {
+    await waitFor(() => {
       bundles = readConfig().webhooks.map((w) => w.clientConfig.caBundle);
-      if (bundles.every((b) => b !== undefined) || !webhook.alive) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return bundles.every((b) => b !== undefined) || !webhook.alive;
+    }, 10_000);
     assert.ok(webhook.alive, `webhook exited: ${webhook.stderr}`);
     assert.equal(new Set(bundles).size, 1, 'one CA for all webhooks');
     const caPem = Buffer.from(bundles[0] ?? '', 'base64').toString('utf8');
     const ca = new X509Certificate(caPem);
-    let ready = 0;
-    for (let tries = 0; tries < 100 && ready !== 200; tries++) {
-      ready = await sendHttps({ port, ca: caPem, method: 'GET', path: '/readyz' }).then((a) => a.status, () => 0);
-      if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(ready, 200, `webhook not ready over TLS with the patched CA: ${webhook.stderr}`);
+    const ready = await waitFor(() => sendHttps({ port, ca: caPem, method: 'GET', path: '/readyz' }).then((a) => a.status === 200, () => false), 10_000);
+    assert.ok(ready, `webhook not ready over TLS with the patched CA: ${webhook.stderr}`);
     assert.ok(new X509Certificate(readFileSync(certFile)).verify(ca.publicKey), 'serving certificate not signed by the caBundle CA');
   });
 
@@ -180,9 +175,7 @@ test('a real kube-apiserver admits pods through the deployed webhook', { timeout
     cp.kubectlOk(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop2', labels: { 'pillion.dev/inject': 'enabled' } } }) });
     cp.kubectlOk(['create', 'serviceaccount', 'default', '-n', 'shop2']);
     // RBAC changes reach the authorizer through an informer: wait until the webhook is refused.
-    for (let tries = 0; tries < 50 && cp.kubectl(['auth', 'can-i', 'get', 'namespaces', `--as=${serviceAccount}`]).stdout.trim() !== 'no'; tries++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(() => cp.kubectl(['auth', 'can-i', 'get', 'namespaces', `--as=${serviceAccount}`]).stdout.trim() === 'no', 5000);
     const refused = createPod(podManifest('shop2', 'no-rbac'));
     assert.notEqual(refused.status, 0, 'a pod of an opted-in namespace was admitted without its sidecar');
     assert.match(refused.stderr, /labels of namespace shop2 decide whether this pod gets a sidecar, and they cannot be read/);
