@@ -25,8 +25,16 @@ export function privilegedBlocker(binaries: readonly string[] = []): string | un
 export function requirePrivileges(t: TestContext, binaries: readonly string[] = []): boolean {
   const blocker = privilegedBlocker(binaries);
   if (blocker === undefined) return true;
-  if (inCI) throw new Error(`CI=true but this test would skip: ${blocker}`);
-  console.error(`# skipping ${t.name}: ${blocker}`);
-  t.skip(blocker);
+  skipOrFail(t, blocker);
   return false;
+}
+
+/**
+ * `t` cannot run here for `reason`: skip it with the reason printed, or throw when it must run —
+ * under CI=true, or for the setting `mustRun` names (e.g. PILLION_REQUIRE_HELM=1).
+ */
+export function skipOrFail(t: TestContext, reason: string, mustRun: string | undefined = inCI ? 'CI=true' : undefined): void {
+  if (mustRun !== undefined) throw new Error(`${mustRun} but this test would skip: ${reason}`);
+  console.error(`# skipping ${t.name}: ${reason}`);
+  t.skip(reason);
 }

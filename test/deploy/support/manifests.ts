@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { inCI } from '../../support/privileges.js';
+import { inCI, skipOrFail } from '../../support/privileges.js';
 import { repoPath } from '../../support/paths.js';
 
 export type K8sObject = {
@@ -105,10 +105,7 @@ export function findOnPath(bin: string): string | undefined {
 export function requireKubectl(t: TestContext): string | undefined {
   const kubectl = findOnPath('kubectl');
   if (kubectl !== undefined) return kubectl;
-  const reason = 'needs kubectl on PATH (its built-in kustomize renders deploy/)';
-  if (inCI) throw new Error(`CI=true but this test would skip: ${reason}`);
-  console.error(`# skipping ${t.name}: ${reason}`);
-  t.skip(reason);
+  skipOrFail(t, 'needs kubectl on PATH (its built-in kustomize renders deploy/)');
   return undefined;
 }
 
@@ -124,10 +121,8 @@ export function requireHelm(t: TestContext): string | undefined {
   if (onPath !== undefined) return onPath;
   const cached = spawnSync('bash', [repoPath('scripts', 'get-helm.sh'), '--check'], { encoding: 'utf8' });
   if (cached.status === 0 && cached.stdout.trim() !== '') return cached.stdout.trim();
-  const reason = 'needs helm (not on PATH and not built; run scripts/get-helm.sh, about 2 minutes)';
-  if (inCI || process.env.PILLION_REQUIRE_HELM === '1') throw new Error(`CI=true or PILLION_REQUIRE_HELM=1 but this test would skip: ${reason}`);
-  console.error(`# skipping ${t.name}: ${reason}`);
-  t.skip(reason);
+  const mustRun = inCI ? 'CI=true' : process.env.PILLION_REQUIRE_HELM === '1' ? 'PILLION_REQUIRE_HELM=1' : undefined;
+  skipOrFail(t, 'needs helm (not on PATH and not built; run scripts/get-helm.sh, about 2 minutes)', mustRun);
   return undefined;
 }
 
