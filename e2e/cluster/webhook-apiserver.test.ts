@@ -13,7 +13,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pillionBin, repoPath } from '../../test/support/paths.js';
-import { parseManifests, renderHelm, renderKustomize, requireHelm, requireKubectl } from '../../test/deploy/support/manifests.js';
+import { helmObjects, kustomizeObjects, requireKubectl } from '../../test/deploy/support/manifests.js';
 import type { K8sObject } from '../../test/deploy/support/manifests.js';
 import { sendHttps, waitFor } from '../../test/webhook/support/https-client.js';
 import { freePort } from '../../test/support/ports.js';
@@ -78,15 +78,15 @@ test('a real kube-apiserver admits pods through the deployed webhook', { timeout
     assert.match(cp.kubectlOk(['get', 'deployment', 'pillion-injector', '-n', injectorNamespace, '-o', 'name']), /deployment\.apps\/pillion-injector/);
   });
 
-  await t.test('every other shipped variant passes the API server\'s validation (server-side dry run)', () => {
-    const variants: [string, K8sObject[]][] = [
-      ['deploy/base', parseManifests(renderKustomize(kubectlBin, 'base'), 'deploy/base')],
+  await t.test('every other shipped variant passes the API server\'s validation (server-side dry run)', (sub) => {
+    const variants: [string, K8sObject[] | undefined][] = [
+      ['deploy/base', kustomizeObjects(sub, 'base')],
       // cert-manager's own kinds need its CRDs, which this API server does not have.
-      ['deploy/cert-manager', parseManifests(renderKustomize(kubectlBin, 'cert-manager'), 'deploy/cert-manager').filter((o) => !['Certificate', 'Issuer'].includes(o.kind))],
+      ['deploy/cert-manager', kustomizeObjects(sub, 'cert-manager')?.filter((o) => !['Certificate', 'Issuer'].includes(o.kind))],
+      ['helm template charts/pillion', helmObjects(sub, [])],
     ];
-    const helm = requireHelm(t);
-    if (helm !== undefined) variants.push(['helm template charts/pillion', parseManifests(renderHelm(helm), 'helm template')]);
     for (const [name, objects] of variants) {
+      if (objects === undefined) continue; // its renderer is missing here: skipped (or failed under CI) above
       const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
       const dryRun = cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: list });
       assert.equal(dryRun.status, 0, `${name}: ${dryRun.stderr}`);
