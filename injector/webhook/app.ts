@@ -27,8 +27,6 @@ import {
 } from './review.js';
 import type { AdmissionAnswer, PodAdmission } from './review.js';
 
-export { defaultBodyLimit } from './defaults.js';
-
 export type InjectFn = (pod: JsonObject, ctx: InjectContext, setup: InjectorSetup) => InjectResult;
 
 /** Where the current injector setup (config + templates) comes from; undefined until loaded. */

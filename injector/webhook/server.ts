@@ -44,8 +44,6 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-export { defaultPort } from './defaults.js';
-
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const setupFiles = options.setupFiles ?? {};
   // Both throw with the file named: a webhook that cannot inject or cannot do TLS must not start.
