@@ -38,14 +38,16 @@ fi
 # File names and contents, in a fixed order: the same sources give the same key on any machine.
 key=$(cd "$src" && export LC_ALL=C && sha256sum go.mod go.sum ./*.go | sha256sum | cut -c1-12)
 dir="$cache/envoy-check-$version-$key"
-bin="$dir/envoy-bootstrap-check"
+# bin/ like the other peers' cache folders (scripts/get-kube-apiserver.sh).
+bindir="$dir/bin"
+bin="$bindir/envoy-bootstrap-check"
 
 if [[ -x $bin ]]; then
-  printf '%s\n' "$dir"
+  printf '%s\n' "$bindir"
   exit 0
 fi
 if ((check_only)); then
-  echo "get-envoy-check: envoy-bootstrap-check (go-control-plane $version, sources $key) is not built in $dir (run scripts/get-envoy-check.sh)" >&2
+  echo "get-envoy-check: envoy-bootstrap-check (go-control-plane $version, sources $key) is not built in $bindir (run scripts/get-envoy-check.sh)" >&2
   exit 1
 fi
 if ! command -v go >/dev/null 2>&1; then
@@ -53,19 +55,19 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-mkdir -p "$dir"
-echo "get-envoy-check: building envoy-bootstrap-check with go-control-plane $version into $dir (minutes on a small machine: every Envoy API package is compiled)" >&2
+mkdir -p "$bindir"
+echo "get-envoy-check: building envoy-bootstrap-check with go-control-plane $version into $bindir (minutes on a small machine: every Envoy API package is compiled)" >&2
 start=$(date +%s)
 # -mod=readonly: the checked-in go.sum must already cover everything (no silent re-resolution).
 # A temporary name, so that a failed build leaves nothing; nice keeps the build from starving
 # whatever else shares the machine.
 if ! (cd "$src" && CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -buildvcs=false -mod=readonly" \
-  nice -n 10 go build -trimpath -ldflags='-s -w' -o "$dir/.envoy-bootstrap-check.tmp" .) >&2; then
-  rm -f "$dir/.envoy-bootstrap-check.tmp"
+  nice -n 10 go build -trimpath -ldflags='-s -w' -o "$bindir/.envoy-bootstrap-check.tmp" .) >&2; then
+  rm -f "$bindir/.envoy-bootstrap-check.tmp"
   echo "get-envoy-check: go build in $src failed" >&2
   exit 1
 fi
-mv -f "$dir/.envoy-bootstrap-check.tmp" "$bin"
+mv -f "$bindir/.envoy-bootstrap-check.tmp" "$bin"
 echo "get-envoy-check: built in $(($(date +%s) - start))s" >&2
 "$bin" -version >&2
-printf '%s\n' "$dir"
+printf '%s\n' "$bindir"
