@@ -10,6 +10,7 @@ import { isMap, isSeq, isScalar } from 'yaml';
 import type { Document, Node } from 'yaml';
 import { InjectionError } from '../core/types.js';
 import type { InjectContext, InjectResult, JsonObject, SkipReason } from '../core/types.js';
+import { KubeYamlError, kubeKeyString, toKubeValue } from './kube-yaml.js';
 import { lineAt, parseStream } from './stream.js';
 import type { ParsedStream, StreamDocument } from './stream.js';
 import { syncDocument } from './sync-node.js';
@@ -73,7 +74,7 @@ function locate(doc: Document, path: Path): { offset: number | undefined; found:
   let offset = node?.range?.[0];
   for (const key of path) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+      const pair = node.items.find((p) => isScalar(p.key) && kubeKeyString(p.key.value, p.key) === String(key));
       if (pair === undefined) return { offset, found: false };
       offset = (pair.key as Node).range?.[0] ?? offset;
       node = pair.value as Node | null;
@@ -135,28 +136,95 @@ function hasFlushSequences(text: string): boolean {
   return /^( *)[^\s#-][^\n]*:[ \t]*\r?\n\1- /m.test(text);
 }
 
+/** Whether a document body is JSON (a JSON manifest): its injected body is then written as JSON. */
+function isJsonBody(body: string): boolean {
+  if (!body.startsWith('{')) return false;
+  try {
+    JSON.parse(body);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `value` as JSON laid out like `original` (one line, or its indentation), trailing space kept. */
+function jsonBody(original: string, value: unknown): string {
+  const trimmed = original.trimEnd();
+  const indent = /\n([ \t]+)\S/.exec(trimmed)?.[1];
+  const text = trimmed.includes('\n') ? JSON.stringify(value, null, indent ?? 2) : JSON.stringify(value);
+  return text + original.slice(trimmed.length);
+}
+
+/** The document's body as YAML, without the parts that live in the kept prefix and suffix bytes. */
+function yamlBody(doc: Document, originalBody: string): string {
+  // These comments live in the kept prefix/suffix bytes; printing them again would duplicate them.
+  doc.commentBefore = null;
+  doc.comment = null;
+  const root = doc.contents;
+  if (root !== null) {
+    root.commentBefore = null;
+    // A root anchor or tag (`--- &base`, `--- !!map`) is written before the body's range: it is
+    // in the prefix already.
+    root.anchor = undefined;
+    root.tag = undefined;
+  }
+  if (doc.directives !== undefined) doc.directives.docEnd = false;
+  return doc.toString({ directives: false, lineWidth: 0, flowCollectionPadding: false, indentSeq: !hasFlushSequences(originalBody) });
+}
+
+/** Whether `text` is one document that kubectl reads as exactly `value`. */
+function readsBackAs(text: string, value: unknown): boolean {
+  const check = parseStream('<output>', text);
+  const only = check.documents[0];
+  if (check.documents.length !== 1 || only === undefined || only.doc.errors.length > 0) return false;
+  try {
+    return isDeepStrictEqual(toKubeValue(only.doc), value);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Re-serialise an injected document in place of its body, keeping the bytes around the body
- * (leading comments, directives, `---`, trailing comments, `...`) exactly as they were.
+ * (leading comments, directives, `---`, root anchor or tag, trailing comments, `...`) exactly as
+ * they were, and the body's line breaks (CRLF stays CRLF). A JSON body is written as JSON. The
+ * result is read back as kubectl reads it and must give exactly the injected value: a comment-
+ * keeping rewrite that does not (anchors shared with changed parts) gives way to a plain one.
  */
 function renderInjected(item: StreamDocument, newValue: unknown): string {
   // From here on the document holds built nodes too, not only parsed ones.
   const doc = item.doc as unknown as Document;
-  const contents = doc.contents;
-  const range = contents?.range;
+  const range = doc.contents?.range;
   if (range === undefined || range === null) throw new Error('internal: injected document has no body');
   const bodyStart = range[0] - item.offset;
   const bodyEnd = range[2] - item.offset;
-  if (!syncDocument(doc, newValue)) doc.contents = doc.createNode(newValue, { aliasDuplicateObjects: false });
-  // These comments live in the kept prefix/suffix bytes; printing them again would duplicate them.
-  doc.commentBefore = null;
-  doc.comment = null;
-  if (doc.contents !== null) (doc.contents).commentBefore = null;
-  if (doc.directives !== undefined) doc.directives.docEnd = false;
   const originalBody = item.text.slice(bodyStart, bodyEnd);
-  let body = doc.toString({ directives: false, lineWidth: 0, flowCollectionPadding: false, indentSeq: !hasFlushSequences(originalBody) });
-  if (!originalBody.endsWith('\n') && body.endsWith('\n')) body = body.slice(0, -1);
-  return item.text.slice(0, bodyStart) + body + item.text.slice(bodyEnd);
+  const crlf = originalBody.includes('\r\n') || (!originalBody.includes('\n') && item.text.includes('\r\n'));
+  const finish = (generated: string): string => {
+    let body = generated;
+    if (!originalBody.endsWith('\n') && body.endsWith('\n')) body = body.slice(0, -1);
+    if (crlf) body = body.replace(/\r?\n/g, '\r\n');
+    return item.text.slice(0, bodyStart) + body + item.text.slice(bodyEnd);
+  };
+  const attempts: (() => string | undefined)[] = [
+    () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue)) : undefined),
+    () => (syncDocument(doc, newValue) ? finish(yamlBody(doc, originalBody)) : undefined),
+    () => {
+      doc.contents = doc.createNode(newValue, { aliasDuplicateObjects: false });
+      return finish(yamlBody(doc, originalBody));
+    },
+  ];
+  for (const attempt of attempts) {
+    let text: string | undefined;
+    try {
+      text = attempt();
+    } catch {
+      // e.g. an alias left pointing at an anchor the rewrite replaced: try the next way.
+      continue;
+    }
+    if (text !== undefined && readsBackAs(text, newValue)) return text;
+  }
+  throw new Error(`internal: injected document ${item.index} of ${item.text.length} bytes does not read back as the injected value`);
 }
 
 function processDocument(
@@ -178,9 +246,11 @@ function processDocument(
   }
   let value: unknown;
   try {
-    value = item.doc.toJS();
+    // The value kubectl would send to the API server: what the core decides on.
+    value = toKubeValue(item.doc);
   } catch (error) {
-    return problem(item.doc.contents?.range?.[0], (error as Error).message);
+    if (!(error instanceof KubeYamlError)) throw error;
+    return problem(error.offset ?? item.doc.contents?.range?.[0], error.message);
   }
   const { workloads, broken } = findWorkloads(value);
   for (const b of broken) problem(nodeOffset(item.doc, b.objectPath), b.problem);

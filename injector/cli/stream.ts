@@ -8,6 +8,7 @@
 // document is emitted as its region and nothing can drift.
 import { Composer, LineCounter, Parser } from 'yaml';
 import type { CST, Document } from 'yaml';
+import { kubeParseOptions } from './kube-yaml.js';
 
 export interface StreamDocument {
   /** 1-based position in its file, as reported to the user. */
@@ -54,13 +55,15 @@ function* recordRegionStarts(tokens: Iterable<CST.Token>, starts: number[]): Gen
 }
 
 /**
- * Parse `source` into documents with their source regions. YAML errors are left on each doc
- * un-prettified (`error.pos` is an offset): the CLI prints its own file/document/line prefix.
+ * Parse `source` into documents with their source regions. Scalars are read as kubectl reads
+ * them (kube-yaml.ts), whatever `%YAML` directive a document carries: kubectl is who the output
+ * is for. YAML errors are left on each doc un-prettified (`error.pos` is an offset): the CLI
+ * prints its own file/document/line prefix.
  */
 export function parseStream(file: string, source: string): ParsedStream {
   const lineCounter = new LineCounter();
   const parser = new Parser(lineCounter.addNewLine);
-  const composer = new Composer({ keepSourceTokens: false });
+  const composer = new Composer({ ...kubeParseOptions, keepSourceTokens: false });
   const starts: number[] = [];
   const docs = Array.from(composer.compose(recordRegionStarts(parser.parse(source), starts)));
   if (docs.length !== starts.length) {

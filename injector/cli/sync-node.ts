@@ -9,15 +9,18 @@
 import { isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, Node, Pair } from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
+import { isMergeKey, kubeKeyString, kubeNodeValue } from './kube-yaml.js';
 import { isJsonObject } from './workloads.js';
 
 // Shared sub-objects in the new value must not become YAML anchors and aliases.
 const createOptions = { aliasDuplicateObjects: false } as const;
 
-function keyText(pair: Pair): string {
+/** The key as kubectl sees it (`yes:` is "true", `0400:` is "256"). */
+function keyText(pair: Pair): string | undefined {
   const key = pair.key;
-  if (isScalar(key)) return String(key.value);
-  return String(key);
+  if (!isScalar(key)) return undefined;
+  const text = kubeKeyString(key.value, key);
+  return typeof text === 'string' ? text : undefined;
 }
 
 function nameOf(value: unknown): string | undefined {
@@ -26,12 +29,13 @@ function nameOf(value: unknown): string | undefined {
 
 function syncMap(doc: Document, node: Node, value: Record<string, unknown>): Node {
   if (!isMap(node)) return doc.createNode(value, createOptions);
-  // A merge key (`<<: *base`) cannot be kept when the merged value changes; the pairs it
-  // contributed are written out explicitly instead (same resulting object).
+  // A merge key (`<<: *base`, not a quoted "<<") is not kept: the value already holds what it
+  // merged, and every key is written out explicitly instead (same resulting object). With
+  // duplicate keys the last one is what kubectl reads, so that is the pair kept.
   const byKey = new Map<string, Pair>();
   for (const pair of node.items) {
     const key = keyText(pair);
-    if (key !== '<<' && !byKey.has(key)) byKey.set(key, pair);
+    if (key !== undefined && !isMergeKey(pair.key)) byKey.set(key, pair);
   }
   // The new value's key order is the core's decision (it keeps the user's fields in place); a
   // reused pair carries its comments with it.
@@ -72,8 +76,12 @@ function syncSeq(doc: Document, node: Node, value: unknown[]): Node {
 /** Return a node equal to `value`, reusing `node` (mutated in place) where it already matches. */
 export function syncValue(doc: Document, node: Node | null, value: unknown): Node {
   if (node !== null && isAlias(node)) {
-    // Keep an alias only when what it points at is still exactly the wanted value.
-    if (isDeepStrictEqual(node.resolve(doc)?.toJS(doc), value)) return node;
+    // Keep an alias only when what it points at still reads, for kubectl, as the wanted value.
+    try {
+      if (isDeepStrictEqual(kubeNodeValue(doc, node), value)) return node;
+    } catch {
+      // an alias kubectl could not read: replace it
+    }
     return doc.createNode(value, createOptions);
   }
   if (Array.isArray(value)) return node === null ? (doc.createNode(value, createOptions) as Node) : syncSeq(doc, node, value);
@@ -83,14 +91,14 @@ export function syncValue(doc: Document, node: Node | null, value: unknown): Nod
 }
 
 /**
- * Make `doc` hold `value`. Returns false when the comment-keeping rewrite did not reproduce the
- * value exactly (anchors shared with changed parts, exotic tags); the caller then re-creates
- * the document from plain data.
+ * Make `doc` hold `value`. Returns false when the rewrite failed. The caller still checks what
+ * the printed document reads as (anchors shared with changed parts can make it differ) and
+ * re-creates the document from plain data when it is not exactly `value`.
  */
 export function syncDocument(doc: Document, value: unknown): boolean {
   try {
     doc.contents = syncValue(doc, doc.contents, value);
-    return isDeepStrictEqual(doc.toJS({ maxAliasCount: -1 }), value);
+    return true;
   } catch {
     return false;
   }
