@@ -1,8 +1,10 @@
 // `pillion inject`: the injection core as a dry run over manifest files.
 //
 // Exit codes: 0 success; 1 a manifest (or a file named by a flag) cannot be processed — nothing
-// is written to stdout; 2 usage error (commander reports those, see injector/bin/pillion.ts).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+// is written to stdout; 2 usage error (commander reports those, see injector/bin/pillion.ts);
+// 141 the reader of stdout went away before the output was written (`| head`), as for a Go or C
+// program killed by SIGPIPE, without a message.
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
@@ -10,7 +12,9 @@ import { parseKubeMinor } from '../core/config.js';
 import { injectPod } from '../core/inject.js';
 import { injectManifests } from './inject-manifest.js';
 import type { ManifestInput, ManifestProblem } from './inject-manifest.js';
-import { formatJsonReport, formatProblem, formatTextReport } from './report.js';
+import { decodeManifest, maxInputBytes } from './input.js';
+import { formatJsonProblems, formatJsonReport, formatProblem, formatTextReport } from './report.js';
+import type { ReportedProblem } from './report.js';
 import { buildSetup, SetupError } from './setup.js';
 
 export const stdinName = '<stdin>';
@@ -29,55 +33,148 @@ interface InjectFlags {
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-function collect(value: string, previous: readonly string[] | undefined): string[] {
-  return [...(previous ?? []), value];
+/**
+ * kubectl (pflag) takes `-o=json` and `-f=app.yaml` as `-o json` and `-f app.yaml`; commander
+ * would keep the `=`. A file whose name starts with `=` can still be given as `-f ./=name`.
+ */
+function shorthandValue(value: string): string {
+  return value.startsWith('=') ? value.slice(1) : value;
 }
 
-function parseKubeVersionFlag(value: string): string {
+function collect(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), shorthandValue(value)];
+}
+
+function choice<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (raw) => {
+    const value = shorthandValue(raw);
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')}.`);
+    return value as T;
+  };
+}
+
+function parseKubeVersionFlag(raw: string): string {
+  const value = shorthandValue(raw);
   if (parseKubeMinor(value) === undefined) throw new InvalidArgumentError('expected a Kubernetes version like 1.29 or v1.29.3');
   return value.trim();
 }
 
-function parseNamespaceFlag(value: string): string {
+function parseNamespaceFlag(raw: string): string {
+  const value = shorthandValue(raw);
   if (!dnsLabel.test(value)) throw new InvalidArgumentError('expected a namespace name (DNS label: a-z, 0-9, -)');
   return value;
 }
 
-async function readStdin(): Promise<string> {
+const limitText = `${maxInputBytes / (1024 * 1024)} MiB`;
+const tooLarge = `larger than ${limitText}, the limit for all -f inputs together; split the manifests over several runs`;
+
+/** All of stdin, or undefined once more than `budget` bytes arrived (the rest is not read). */
+async function readStdin(budget: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > budget) {
+      process.stdin.destroy();
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A file's bytes (a FIFO's too), or undefined when it has more than `budget`. */
+function readFileLimited(file: string, budget: number): Buffer | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, budget - size + 1));
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) return Buffer.concat(chunks, size);
+      size += read;
+      if (size > budget) return undefined;
+      chunks.push(chunk.subarray(0, read));
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Expand `-f` arguments: files as given, folders to their *.yaml/*.yml/*.json files (sorted). */
 async function readInputs(names: readonly string[], problems: ManifestProblem[]): Promise<ManifestInput[]> {
   const inputs: ManifestInput[] = [];
-  const fail = (file: string, message: string): void => {
-    problems.push({ file, document: undefined, line: undefined, message });
+  let budget = maxInputBytes;
+  const fail = (file: string, message: string, line?: number): void => {
+    problems.push({ file, document: undefined, line, message });
+  };
+  const add = (file: string, bytes: Buffer | undefined): boolean => {
+    if (bytes === undefined) {
+      fail(file, tooLarge);
+      return false;
+    }
+    budget -= bytes.length;
+    const decoded = decodeManifest(bytes);
+    if (decoded.ok) inputs.push({ file, text: decoded.text });
+    else fail(file, decoded.message, decoded.line);
+    return true;
   };
   for (const name of names) {
     if (name === '-') {
-      inputs.push({ file: stdinName, text: await readStdin() });
+      if (!add(stdinName, await readStdin(budget))) return inputs;
       continue;
     }
+    let files: string[];
     try {
-      const files = statSync(name).isDirectory()
+      files = statSync(name).isDirectory()
         ? readdirSync(name)
             .filter((entry) => /\.(ya?ml|json)$/.test(entry))
             .sort()
             .map((entry) => join(name, entry))
         : [name];
-      for (const file of files) inputs.push({ file, text: readFileSync(file, 'utf8') });
     } catch (error) {
       fail(name, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      continue;
+    }
+    for (const file of files) {
+      let bytes: Buffer | undefined;
+      try {
+        bytes = readFileLimited(file, budget);
+      } catch (error) {
+        fail(file, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        continue;
+      }
+      // Past the limit nothing more is read: the run fails anyway.
+      if (!add(file, bytes)) return inputs;
     }
   }
   return inputs;
 }
 
+/**
+ * A reader that stops early (`pillion inject -f big.yaml | head`) is not an error of ours: end
+ * quietly with the status a program killed by SIGPIPE has. A closed stderr only loses the report.
+ */
+function quietOnClosedPipes(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(141);
+  });
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 async function runInject(flags: InjectFlags): Promise<number> {
+  quietOnClosedPipes();
+  const fail = (problems: readonly ReportedProblem[]): void => {
+    if (flags.report === 'json') process.stderr.write(formatJsonProblems(problems));
+    else for (const problem of problems) process.stderr.write(formatProblem(problem));
+  };
   if (flags.filename.filter((name) => name === '-').length > 1) {
-    process.stderr.write('error: standard input (-f -) can be read only once\n');
+    if (flags.report === 'json') fail([{ file: stdinName, document: undefined, line: undefined, message: 'standard input (-f -) can be read only once' }]);
+    else process.stderr.write('error: standard input (-f -) can be read only once\n');
     return 2;
   }
   let setup;
@@ -90,7 +187,8 @@ async function runInject(flags: InjectFlags): Promise<number> {
     });
   } catch (error) {
     if (!(error instanceof SetupError)) throw error;
-    process.stderr.write(`pillion inject: ${error.message}\n`);
+    if (flags.report === 'json') fail([{ file: undefined, document: undefined, line: undefined, message: error.message }]);
+    else process.stderr.write(`pillion inject: ${error.message}\n`);
     return 1;
   }
   const problems: ManifestProblem[] = [];
@@ -102,7 +200,7 @@ async function runInject(flags: InjectFlags): Promise<number> {
   );
   const allProblems = [...problems, ...(result.ok ? [] : result.problems)];
   if (!result.ok || allProblems.length > 0) {
-    for (const problem of allProblems) process.stderr.write(formatProblem(problem));
+    fail(allProblems);
     return 1;
   }
   process.stderr.write(flags.report === 'json' ? formatJsonReport(result.reports) : formatTextReport(result.reports));
@@ -116,17 +214,23 @@ export function registerInjectCommand(program: Command): void {
     .command('inject')
     .description('inject the proxy into the workloads of Kubernetes manifests (dry run: manifests on stdout, report on stderr)')
     .requiredOption('-f, --filename <file>', 'manifest file, folder (its *.yaml, *.yml, *.json) or - for stdin; repeatable', collect)
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).argParser(choice(['yaml', 'json'] as const)).default('yaml'))
     .option('--templates <dir>', 'template folder replacing the bundled templates/')
     .option('--values <file>', 'YAML values merged over the template folder\'s values.yaml')
     .option('--config <file>', 'injector configuration file (YAML)')
     .option('--policy', 'decide like the webhook (opt-in policy) instead of injecting every workload that does not opt out')
     .option('--kube-version <version>', 'Kubernetes version of the target cluster (for nativeSidecar: auto)', parseKubeVersionFlag)
     .option('-n, --namespace <ns>', 'namespace for objects whose metadata names none (default: default)', parseNamespaceFlag)
-    .addOption(new Option('--report <format>', 'per-workload report format on stderr').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option('--report <format>', 'per-workload report format on stderr (and the errors, when json)')
+        .choices(['text', 'json'])
+        .argParser(choice(['text', 'json'] as const))
+        .default('text'),
+    )
     .addHelpText(
       'after',
-      '\nExit codes: 0 success; 1 a document or file cannot be processed (nothing on stdout); 2 usage error.\n' +
+      '\nExit codes: 0 success; 1 a document or file cannot be processed (nothing on stdout); 2 usage error;\n' +
+        '141 stdout was closed early (e.g. | head).\n' +
         'Example: pillion inject -f app.yaml | kubectl apply -f -\n',
     )
     .action(async (flags: InjectFlags) => {

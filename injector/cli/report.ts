@@ -40,12 +40,24 @@ export function formatJsonReport(reports: readonly WorkloadReport[]): string {
 }
 
 /** `pillion inject: FILE: document N (line L): message`. */
-export function formatProblem(problem: ManifestProblem): string {
-  const where = [problem.file];
+export function formatProblem(problem: ReportedProblem): string {
+  const where = problem.file === undefined ? [] : [problem.file];
   if (problem.document !== undefined) {
     where.push(problem.line === undefined ? `document ${problem.document}` : `document ${problem.document} (line ${problem.line})`);
   } else if (problem.line !== undefined) {
     where.push(`line ${problem.line}`);
   }
   return `pillion inject: ${where.join(': ')}: ${problem.message}\n`;
+}
+
+/** A problem as `--report json` prints it; `file` is null for a problem no manifest file has. */
+export type ReportedProblem = Omit<ManifestProblem, 'file'> & { readonly file: string | undefined };
+
+/**
+ * `--report json` when the run fails: `{"errors": [...]}`, one element per problem, with the
+ * fields of the text form (`file`, `document`, `line` are null when unknown) and its message.
+ */
+export function formatJsonProblems(problems: readonly ReportedProblem[]): string {
+  const errors = problems.map((p) => ({ file: p.file ?? null, document: p.document ?? null, line: p.line ?? null, message: p.message }));
+  return `${JSON.stringify({ errors }, null, 2)}\n`;
 }

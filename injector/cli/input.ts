@@ -1,0 +1,103 @@
+// Turning the bytes of a manifest file into text, or saying clearly why they are not a manifest.
+//
+// kubectl reads UTF-8, and UTF-16 (either byte order) when the file starts with a byte order mark;
+// it refuses control characters outside YAML's printable set ("control characters are not
+// allowed"). Pillion accepts the same and says where the first bad byte is: decoding bad UTF-8
+// with replacement characters would silently change the bytes of documents it promises to give
+// back unchanged. A UTF-8 byte order mark is kept (it is part of the text given back); UTF-16
+// input is given back as UTF-8, which kubectl reads the same.
+
+/** Bytes read from all `-f` inputs together before Pillion stops with an error. */
+export const maxInputBytes = 64 * 1024 * 1024;
+
+export type DecodedInput =
+  | { readonly ok: true; readonly text: string }
+  | { readonly ok: false; readonly message: string; readonly line: number | undefined };
+
+/** Offset of the first byte that is not part of well-formed UTF-8, or -1. */
+function invalidUtf8Offset(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] as number;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let length: number;
+    let min: number;
+    if (b >= 0xc2 && b <= 0xdf) [length, min] = [2, 0x80];
+    else if (b >= 0xe0 && b <= 0xef) [length, min] = [3, 0x800];
+    else if (b >= 0xf0 && b <= 0xf4) [length, min] = [4, 0x10000];
+    else return i;
+    let code = b & (0xff >> (length + 1));
+    for (let k = 1; k < length; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      code = (code << 6) | (c & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
+    i += length;
+  }
+  return -1;
+}
+
+function lineOfOffset(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+// Outside YAML's printable set (tab, LF, CR, NEL, and U+FEFF — a byte order mark — are allowed).
+// eslint-disable-next-line no-control-regex
+const notPrintable = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]/;
+
+function describeChar(c: string): string {
+  return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** The text of a manifest file, decoded as kubectl decodes it. */
+export function decodeManifest(bytes: Uint8Array): DecodedInput {
+  let text: string;
+  let encoding = 'UTF-8';
+  if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
+    encoding = bytes[0] === 0xff ? 'UTF-16LE' : 'UTF-16BE';
+    try {
+      // The BOM is dropped: the text is given back as UTF-8.
+      text = new TextDecoder(encoding.toLowerCase(), { fatal: true }).decode(bytes);
+    } catch {
+      return { ok: false, message: `not valid ${encoding} text (it starts with a ${encoding} byte order mark)`, line: undefined };
+    }
+  } else {
+    const bad = invalidUtf8Offset(bytes);
+    if (bad >= 0) {
+      const prefix = Buffer.from(bytes.subarray(0, bad)).toString('utf8');
+      const byte = (bytes[bad] as number).toString(16).padStart(2, '0');
+      return {
+        ok: false,
+        message: `not UTF-8 text: byte 0x${byte} at offset ${bad}; a manifest must be UTF-8, or UTF-16 starting with a byte order mark`,
+        line: lineOfOffset(prefix, prefix.length),
+      };
+    }
+    text = Buffer.from(bytes).toString('utf8');
+  }
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    return {
+      ok: false,
+      message:
+        encoding === 'UTF-8'
+          ? 'contains NUL bytes: a binary file, or UTF-16 without a byte order mark'
+          : 'contains NUL characters, which YAML does not allow',
+      line: lineOfOffset(text, nul),
+    };
+  }
+  const control = notPrintable.exec(text);
+  if (control !== null) {
+    return {
+      ok: false,
+      message: `contains the control character ${describeChar(control[0])}, which YAML does not allow (kubectl refuses it too); write it as an escape in a double-quoted string`,
+      line: lineOfOffset(text, control.index),
+    };
+  }
+  return { ok: true, text };
+}
