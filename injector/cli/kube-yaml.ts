@@ -54,8 +54,11 @@ const dotFloat = /^\.[0-9]+([eE][-+]?[0-9]+)?$/;
 const int64Max = (1n << 63n) - 1n;
 const uint64Max = (1n << 64n) - 1n;
 
-/** strconv.ParseUint(s, 0, 64) (unsigned) or strconv.ParseInt(s, 0, 64); undefined on error. */
-function goParseInt(text: string, signed: boolean): bigint | undefined {
+/**
+ * strconv.ParseUint(s, base, 64) (unsigned) or strconv.ParseInt(s, base, 64); undefined on error.
+ * Base 0 reads the prefix: 0b, 0o, 0x (either case), or a leading 0 for octal.
+ */
+function goParseInt(text: string, signed: boolean, explicitBase?: number): bigint | undefined {
   let s = text;
   let negative = false;
   if (signed && (s.startsWith('+') || s.startsWith('-'))) {
@@ -63,8 +66,8 @@ function goParseInt(text: string, signed: boolean): bigint | undefined {
     s = s.slice(1);
   }
   if (s === '') return undefined;
-  let base = 10;
-  if (s.startsWith('0')) {
+  let base = explicitBase ?? 10;
+  if (explicitBase === undefined && s.startsWith('0')) {
     // Go: 0b, 0o, 0x prefixes (either case) when followed by something; else a leading 0 is octal.
     const prefix = s.length >= 3 ? (s[1] ?? '').toLowerCase() : '';
     const prefixed = ({ b: 2, o: 8, x: 16 } as Record<string, number>)[prefix];
@@ -107,6 +110,12 @@ function resolvePlainUncached(text: string): Resolved {
       // Go's ParseFloat fails on overflow; go-yaml then keeps the text as a string.
       if (Number.isFinite(value)) return { kind: 'float', value };
     }
+    // go-yaml's older binary forms, reached when the above failed: `0b` then a signed base-2
+    // number (`0b-1`, `0b+1`), and `-0b` then a base-2 number.
+    let binary: bigint | undefined;
+    if (plain.startsWith('0b')) binary = goParseInt(plain.slice(2), true, 2) ?? goParseInt(plain.slice(2), false, 2);
+    else if (plain.startsWith('-0b')) binary = goParseInt(`-${plain.slice(3)}`, true, 2);
+    if (binary !== undefined) return { kind: 'int', value: Number(binary), big: binary };
   }
   return { kind: 'str', value: text };
 }
@@ -375,13 +384,14 @@ class Decoder {
     }
   }
 
-  decode(node: Node | null): unknown {
+  /** `asKey`: infinities are fine in keys (they become ".inf"), not in values. */
+  decode(node: Node | null, asKey = false): unknown {
     this.count(node);
     if (node === null) return null;
-    if (isAlias(node)) return this.alias(node, (target) => this.decode(target));
+    if (isAlias(node)) return this.alias(node, (target) => this.decode(target, asKey));
     if (isScalar(node)) {
       const value = node.value;
-      if (typeof value === 'number' && !Number.isFinite(value)) {
+      if (typeof value === 'number' && !Number.isFinite(value) && !asKey) {
         throw new KubeYamlError(`${String(node.source ?? value)} cannot be represented in JSON (kubectl refuses it too)`, offsetOf(node));
       }
       return value ?? null;
@@ -417,7 +427,7 @@ class Decoder {
         this.merge(valueNode, object);
         continue;
       }
-      const keyValue = this.decode(keyNode);
+      const keyValue = this.decode(keyNode, true);
       const resolvedKey = isAlias(keyNode) ? this.targets.get(keyNode) : keyNode;
       const key = kubeKeyString(keyValue, resolvedKey);
       if (typeof key !== 'string') throw new KubeYamlError(key.error, offsetOf(keyNode) ?? offsetOf(pair));
