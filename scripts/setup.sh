@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One-shot, idempotent set-up: Debian packages the tests and the demo need, then npm packages.
 # Safe to re-run; does nothing when everything is already present.
-# --test-peers also builds the upstream programs only the tests use (helm, kube-apiserver, etcd).
+# --test-peers also installs a container runtime and builds the upstream programs only the tests use
+# (helm, kube-apiserver, etcd, and a node's kubelet, kube-proxy, kube-scheduler,
+# kube-controller-manager and crictl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +15,12 @@ case "${1:-}" in
 esac
 
 debs=(iptables nftables haproxy iproute2 containernetworking-plugins openssl python3 procps)
+if ((test_peers)); then
+  # What a Kubernetes node needs beyond the list above (the e2e tests run pods on one; the demo does
+  # not): containerd as the CRI runtime and runc under it, and mount, whose mount and losetup
+  # kubelet calls. (kube-proxy needs no conntrack binary since 1.32, containerd no socat.)
+  debs+=(containerd runc mount)
+fi
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -46,6 +54,18 @@ if ((test_peers)); then
       bash scripts/get-kube-apiserver.sh >/dev/null || echo "setup: could not build kube-apiserver/etcd; the real-API-server e2e test will skip (fail under CI=true)" >&2
     else
       echo "setup: no Go toolchain, so no kube-apiserver; the real-API-server e2e test will skip (fail under CI=true)" >&2
+    fi
+  fi
+
+  # kubelet, kube-proxy, kube-scheduler, kube-controller-manager (the same Kubernetes version) and
+  # crictl are test peers only (the e2e tests run injected pods on a real node) and no Debian
+  # package either: built once from the Go module proxy (~20 minutes on two cores, cached in
+  # ~/.cache/pillion).
+  if ! bash scripts/get-kube-node.sh --check >/dev/null 2>&1; then
+    if command -v go >/dev/null; then
+      bash scripts/get-kube-node.sh >/dev/null || echo "setup: could not build kubelet/kube-proxy/kube-scheduler/kube-controller-manager/crictl; the real-node e2e tests will skip (fail under CI=true)" >&2
+    else
+      echo "setup: no Go toolchain, so no kubelet; the real-node e2e tests will skip (fail under CI=true)" >&2
     fi
   fi
 fi
