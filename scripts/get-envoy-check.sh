@@ -11,63 +11,32 @@
 # build failure); 2 bad usage.
 # Environment: PILLION_CACHE (default ~/.cache/pillion).
 #
-# The go-control-plane version is the one pinned in the peer's go.mod (with its go.sum checked in);
-# the cache directory is keyed by that version and by a hash of the peer's sources, so a change to
-# either builds a new binary.
+# Unlike the other peers this one is our own module: the go-control-plane version is the one
+# pinned in its go.mod (with its go.sum checked in, so the build resolves nothing anew), and the
+# cache folder is keyed by that version and by a hash of the module's files, so a change to either
+# builds a new binary.
 set -euo pipefail
+me=get-envoy-check
 
-src="$(cd "$(dirname "$0")/.." && pwd)/test/peers/envoy-bootstrap-check"
-cache="${PILLION_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pillion}"
-
-check_only=0
-case "${1:-}" in
-  '') ;;
-  --check) check_only=1 ;;
-  *) echo "get-envoy-check: unknown argument: $1 (usage: get-envoy-check.sh [--check])" >&2; exit 2 ;;
-esac
-
+src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/test/peers/envoy-bootstrap-check"
 if [[ ! -f $src/go.mod || ! -f $src/go.sum ]]; then
-  echo "get-envoy-check: no go.mod/go.sum in $src" >&2
+  echo "$me: no go.mod/go.sum in $src" >&2
   exit 1
 fi
 version=$(sed -n 's#^[[:space:]]*\(require[[:space:]]\{1,\}\)\{0,1\}github\.com/envoyproxy/go-control-plane/envoy[[:space:]]\{1,\}\(v[^[:space:]]*\).*#\2#p' "$src/go.mod" | head -n 1)
 if [[ -z $version ]]; then
-  echo "get-envoy-check: $src/go.mod requires no github.com/envoyproxy/go-control-plane/envoy" >&2
+  echo "$me: $src/go.mod requires no github.com/envoyproxy/go-control-plane/envoy" >&2
   exit 1
 fi
 # File names and contents, in a fixed order: the same sources give the same key on any machine.
 key=$(cd "$src" && export LC_ALL=C && sha256sum go.mod go.sum ./*.go | sha256sum | cut -c1-12)
-dir="$cache/envoy-check-$version-$key"
-# bin/ like the other peers' cache folders (scripts/get-kube-apiserver.sh).
-bindir="$dir/bin"
-bin="$bindir/envoy-bootstrap-check"
 
-if [[ -x $bin ]]; then
-  printf '%s\n' "$bindir"
-  exit 0
-fi
-if ((check_only)); then
-  echo "get-envoy-check: envoy-bootstrap-check (go-control-plane $version, sources $key) is not built in $bindir (run scripts/get-envoy-check.sh)" >&2
-  exit 1
-fi
-if ! command -v go >/dev/null 2>&1; then
-  echo "get-envoy-check: no Go toolchain on PATH; cannot build envoy-bootstrap-check" >&2
-  exit 1
-fi
-
-mkdir -p "$bindir"
-echo "get-envoy-check: building envoy-bootstrap-check with go-control-plane $version into $bindir (minutes on a small machine: every Envoy API package is compiled)" >&2
-start=$(date +%s)
-# -mod=readonly: the checked-in go.sum must already cover everything (no silent re-resolution).
-# A temporary name, so that a failed build leaves nothing; nice keeps the build from starving
-# whatever else shares the machine.
-if ! (cd "$src" && CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -buildvcs=false -mod=readonly" \
-  nice -n 10 go build -trimpath -ldflags='-s -w' -o "$bindir/.envoy-bootstrap-check.tmp" .) >&2; then
-  rm -f "$bindir/.envoy-bootstrap-check.tmp"
-  echo "get-envoy-check: go build in $src failed" >&2
-  exit 1
-fi
-mv -f "$bindir/.envoy-bootstrap-check.tmp" "$bin"
-echo "get-envoy-check: built in $(($(date +%s) - start))s" >&2
-"$bin" -version >&2
-printf '%s\n' "$bindir"
+# shellcheck source=lib/build-from-proxy.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/build-from-proxy.sh"
+begin "envoy-check-$version-$key" "$@"
+use_cached_or_prepare "envoy-bootstrap-check (go-control-plane $version, sources $key)" envoy-bootstrap-check
+cd "$src"
+# Every Envoy API package is compiled (extensions.go imports them all): about two minutes on two
+# busy cores without a warm Go build cache.
+build envoy-bootstrap-check . ""
+finish envoy-bootstrap-check
