@@ -192,6 +192,18 @@ function freshNumber(value: unknown): string {
 
 const tagPrefix = 'tag:yaml.org,2002:';
 
+/** The `resolve` of an explicit `!!kind` tag: go-yaml's value, or its refusal as a YAML error. */
+function explicitResolve(kind: ExplicitKind): ScalarTag['resolve'] {
+  return (text, onError) => {
+    const resolved = resolveTagged(kind, text);
+    if ('error' in resolved) {
+      onError(resolved.error);
+      return text;
+    }
+    return resolved.value;
+  };
+}
+
 function kubeTag(kind: 'null' | 'bool' | 'int' | 'float', identify: (value: unknown) => boolean, fresh: (value: unknown) => string): ScalarTag[] {
   const tag = `${tagPrefix}${kind}`;
   const stringify = (item: Scalar): string => stringifyKept(item, fresh);
@@ -199,19 +211,7 @@ function kubeTag(kind: 'null' | 'bool' | 'int' | 'float', identify: (value: unkn
     // Untagged plain scalars: chosen by `test`.
     { tag, default: true, identify, test: new Predicate((text) => resolvePlain(text).kind === kind), resolve: (text) => resolvePlain(text).value, stringify },
     // An explicit `!!kind`: the library picks the non-default tag of that name, whatever the text.
-    {
-      tag,
-      default: false,
-      resolve: (text, onError) => {
-        const resolved = resolveTagged(kind, text);
-        if ('error' in resolved) {
-          onError(resolved.error);
-          return text;
-        }
-        return resolved.value;
-      },
-      stringify,
-    },
+    { tag, default: false, resolve: explicitResolve(kind), stringify },
   ];
 }
 
@@ -219,14 +219,7 @@ function explicitStringTag(kind: 'binary' | 'timestamp'): ScalarTag {
   return {
     tag: `${tagPrefix}${kind}`,
     default: false,
-    resolve: (text, onError) => {
-      const resolved = resolveTagged(kind, text);
-      if ('error' in resolved) {
-        onError(resolved.error);
-        return text;
-      }
-      return resolved.value;
-    },
+    resolve: explicitResolve(kind),
     // Only parsed nodes carry these tags; their source (base64 or timestamp text) is still valid.
     stringify: (item) => JSON.stringify(typeof item.source === 'string' ? item.source.replace(/[\r\n]/g, '') : String(item.value)),
   };
