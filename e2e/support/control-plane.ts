@@ -1,7 +1,8 @@
 // A real Kubernetes control plane for e2e tests: upstream etcd and kube-apiserver (built from the
-// Go module proxy by scripts/get-kube-apiserver.sh, run by scripts/setup.sh), listening on
-// loopback only, with a temporary data directory and a static admin token. No scheduler, no
-// controller-manager, no kubelet: pods are stored, never run — which is all admission needs.
+// Go module proxy by scripts/get-kube-apiserver.sh, run by scripts/setup.sh), with a temporary
+// data directory and static tokens. By default it listens on the host's loopback and nothing else
+// runs: pods are stored, never run — which is all admission needs. With `netns`, both run inside
+// that network namespace (the real node of e2e/support/node.ts), listening on `address` there.
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { registerExitCleanup } from './exit-cleanup.js';
 import { Service } from './process.js';
 import { freePort } from '../../test/support/ports.js';
 import { skipOrFail } from '../../test/support/privileges.js';
+import { inNamespace } from './netns.js';
 
 /** Directory holding kube-apiserver and etcd; skip with a reason on a laptop, fail under CI=true. */
 export function requireControlPlaneBinaries(t: TestContext): string | undefined {
@@ -29,7 +31,29 @@ export interface KubectlResult {
   readonly stderr: string;
 }
 
+/** Who a static token authenticates as (the token file's user and groups). */
+export interface TokenIdentity {
+  readonly user: string;
+  readonly groups?: readonly string[];
+}
+
+export interface ControlPlaneOptions {
+  /** Run etcd, kube-apiserver and every kubectl call inside this network namespace. */
+  readonly netns?: string;
+  /** The API server's bind and advertise address (default 127.0.0.1, on a free port). */
+  readonly address?: string;
+  readonly serviceCidr?: string;
+  /** Further identities, each with a kubeconfig of its own (see kubeconfigOf). */
+  readonly identities?: Readonly<Record<string, TokenIdentity>>;
+}
+
 export interface ControlPlane {
+  /** The API server's URL. */
+  readonly server: string;
+  /** The CA file that verifies the API server (its self-signed serving certificate). */
+  readonly caFile: string;
+  /** kubeconfig of an identity named in options.identities. */
+  kubeconfigOf(name: string): string;
   /** Work directory (data, certificates, kubeconfigs); removed by stop(). */
   readonly dir: string;
   /** kubeconfig of the system:masters admin. */
@@ -55,8 +79,9 @@ function kubeconfigText(server: string, caFile: string, token: string): string {
   });
 }
 
-export async function startControlPlane(binDir: string, kubectlBin: string): Promise<ControlPlane> {
+export async function startControlPlane(binDir: string, kubectlBin: string, options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), 'pillion-e2e-apiserver-'));
+  const inNs = (argv: readonly string[]): string[] => (options.netns === undefined ? [...argv] : inNamespace(options.netns, argv));
   const unregisterDir = registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const services: Service[] = [];
   let stopped = false;
@@ -69,13 +94,15 @@ export async function startControlPlane(binDir: string, kubectlBin: string): Pro
     unregisterDir();
   };
   try {
-    const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+    // Inside a namespace of our own every port is free; on the host, ask for free ones.
+    const [etcdClient, etcdPeer, apiPort] = options.netns === undefined ? [await freePort(), await freePort(), await freePort()] : [2379, 2380, 6443];
+    const address = options.address ?? '127.0.0.1';
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     const peerUrl = `http://127.0.0.1:${etcdPeer}`;
     services.push(
-      await Service.start('etcd', [join(binDir, 'etcd'), '--name=e2e', `--data-dir=${join(dir, 'etcd')}`,
+      await Service.start('etcd', inNs([join(binDir, 'etcd'), '--name=e2e', `--data-dir=${join(dir, 'etcd')}`,
         `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`, `--listen-peer-urls=${peerUrl}`,
-        `--initial-advertise-peer-urls=${peerUrl}`, `--initial-cluster=e2e=${peerUrl}`, '--unsafe-no-fsync']),
+        `--initial-advertise-peer-urls=${peerUrl}`, `--initial-cluster=e2e=${peerUrl}`, '--unsafe-no-fsync'])),
     );
 
     const { privateKey, publicKey } = generateKeyPairSync('rsa', {
@@ -85,18 +112,26 @@ export async function startControlPlane(binDir: string, kubectlBin: string): Pro
     });
     writeFileSync(join(dir, 'sa.key'), privateKey, { mode: 0o600 });
     writeFileSync(join(dir, 'sa.pub'), publicKey);
-    const adminToken = randomBytes(24).toString('hex');
-    writeFileSync(join(dir, 'tokens.csv'), `${adminToken},e2e-admin,e2e-admin,system:masters\n`, { mode: 0o600 });
+    const identities: Record<string, TokenIdentity> = { admin: { user: 'e2e-admin', groups: ['system:masters'] }, ...options.identities };
+    const tokens = new Map(Object.keys(identities).map((name) => [name, randomBytes(24).toString('hex')]));
+    const tokenLines = Object.entries(identities).map(([name, who]) =>
+      `${tokens.get(name)},${who.user},${who.user}${who.groups === undefined ? '' : `,"${who.groups.join(',')}"`}\n`);
+    writeFileSync(join(dir, 'tokens.csv'), tokenLines.join(''), { mode: 0o600 });
     const certDir = join(dir, 'certs');
     services.push(
-      await Service.start('kube-apiserver', [join(binDir, 'kube-apiserver'), `--etcd-servers=${etcdUrl}`,
-        '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`, `--cert-dir=${certDir}`,
+      await Service.start('kube-apiserver', inNs([join(binDir, 'kube-apiserver'), `--etcd-servers=${etcdUrl}`,
+        `--bind-address=${address}`, `--advertise-address=${address}`, `--secure-port=${apiPort}`, `--cert-dir=${certDir}`,
         '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(dir, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(dir, 'sa.key')}`, `--token-auth-file=${join(dir, 'tokens.csv')}`,
-        '--authorization-mode=RBAC', '--service-cluster-ip-range=10.0.0.0/24', '--endpoint-reconciler-type=none']),
+        ...(options.netns === undefined
+          ? ['--authorization-mode=RBAC', '--endpoint-reconciler-type=none']
+          // A node: kubelets are authorised by the Node authorizer, and the kubernetes Service's
+          // endpoint is kept by the API server so that pods reach it.
+          : ['--authorization-mode=Node,RBAC', '--allow-privileged=true']),
+        `--service-cluster-ip-range=${options.serviceCidr ?? '10.0.0.0/24'}`])),
     );
 
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${address}:${apiPort}`;
     // The API server writes its self-signed serving certificate here at start-up.
     const caFile = join(certDir, 'apiserver.crt');
     const writeKubeconfig = (name: string, token: string): string => {
@@ -104,11 +139,17 @@ export async function startControlPlane(binDir: string, kubectlBin: string): Pro
       writeFileSync(file, kubeconfigText(server, caFile, token), { mode: 0o600 });
       return file;
     };
-    const adminKubeconfig = writeKubeconfig('admin', adminToken);
-    const kubectl = (args: readonly string[], options: { input?: string; kubeconfig?: string } = {}): KubectlResult => {
-      const result = spawnSync(kubectlBin, ['--kubeconfig', options.kubeconfig ?? adminKubeconfig, ...args], {
+    for (const [name, token] of tokens) writeKubeconfig(name, token);
+    const adminKubeconfig = join(dir, 'admin.kubeconfig');
+    const kubeconfigOf = (name: string): string => {
+      if (!tokens.has(name)) throw new Error(`control plane: no identity named ${name}`);
+      return join(dir, `${name}.kubeconfig`);
+    };
+    const kubectl = (args: readonly string[], callOptions: { input?: string; kubeconfig?: string } = {}): KubectlResult => {
+      const [file, ...rest] = inNs([kubectlBin, '--kubeconfig', callOptions.kubeconfig ?? adminKubeconfig, ...args]);
+      const result = spawnSync(file!, rest, {
         encoding: 'utf8',
-        input: options.input ?? '',
+        input: callOptions.input ?? '',
         timeout: 60_000,
       });
       return { status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -129,7 +170,7 @@ export async function startControlPlane(binDir: string, kubectlBin: string): Pro
       if (Date.now() > deadline) throw new Error(`kube-apiserver not ready within 60 s: ${ready.stderr.trim()} ${apiserver?.stderr.slice(-2000) ?? ''}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    return { dir, adminKubeconfig, kubectl, kubectlOk, writeKubeconfig, stop };
+    return { dir, server, caFile, adminKubeconfig, kubeconfigOf, kubectl, kubectlOk, writeKubeconfig, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -109,6 +109,11 @@ export class Service {
     });
   }
 
+  /** SIGKILL without waiting: for synchronous last-resort cleanup. */
+  killNow(): void {
+    if (!this.hasExited) this.child.kill('SIGKILL');
+  }
+
   /** SIGTERM, then SIGKILL if it has not exited within 2 s. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.hasExited) return;

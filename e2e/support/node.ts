@@ -1,0 +1,371 @@
+// A real Kubernetes node for e2e tests, entirely inside one network namespace the harness creates:
+// etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy, containerd and the
+// kubelet all run there (upstream Kubernetes built by scripts/get-kube-*.sh, Debian's containerd,
+// runc and CNI reference plugins). The node's address, the pod network (bridge + host-local) and
+// the Service network exist only in that namespace, so no test traffic can reach the host's
+// interfaces, and kube-proxy's and the bridge plugin's rules land in the namespace's own netfilter
+// tables, never the host's.
+//
+// What the node does change outside the namespace, it puts back: the kernel sysctls the kubelet
+// tunes (saved first, restored on stop), the cgroups it creates (all under one cgroup root of its
+// own, removed on stop), and the mounts under its temporary directory (unmounted on stop). The
+// stop path is also registered for a crashed or interrupted run (exit-cleanup.ts).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startControlPlane } from './control-plane.js';
+import type { ControlPlane } from './control-plane.js';
+import { registerExitCleanup } from './exit-cleanup.js';
+import { createNamespace, runChecked, uniqueName } from './netns.js';
+import { Service } from './process.js';
+
+/** Where the upstream programs are: kube-apiserver and etcd; kubelet and friends; kubectl. */
+export interface NodeBinaries {
+  readonly controlPlane: string;
+  readonly node: string;
+  readonly kubectl: string;
+}
+
+export interface NodeOptions {
+  /** Image archives (docker or OCI) imported into containerd before the kubelet starts. */
+  readonly images: readonly string[];
+  /** The image the CRI uses for pod sandboxes (must be among `images`). */
+  readonly sandboxImage: string;
+}
+
+export interface RealNode {
+  readonly cp: ControlPlane;
+  /** The network namespace everything runs in. */
+  readonly ns: string;
+  readonly nodeName: string;
+  readonly nodeIp: string;
+  /** Run argv inside the node's namespace; a non-zero exit is a result. */
+  exec(argv: readonly string[], input?: string): { status: number | null; stdout: string; stderr: string };
+  /** crictl against the node's containerd. */
+  crictl(args: readonly string[]): { status: number | null; stdout: string; stderr: string };
+  /** Everything down, everything the node changed put back. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const nodeName = 'pillion-node';
+const nodeIp = '10.250.0.1';
+const podCidr = '10.244.0.0/24';
+const serviceCidr = '10.96.0.0/24';
+
+/** Kernel settings the kubelet tunes on start (setupKernelTunables); global, so saved and restored. */
+const kubeletSysctls = [
+  'vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops',
+  'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes',
+];
+
+/** The cgroup v1 hierarchies (and the v2 one, if mounted) the node's cgroup root is made in. */
+function cgroupHierarchies(): string[] {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((line) => line.split(' '));
+  return mounts.filter((m) => m[2] === 'cgroup' || m[2] === 'cgroup2').map((m) => m[1]!);
+}
+
+function readSysctls(): Map<string, string> {
+  return new Map(kubeletSysctls.map((name) => [name, readFileSync(join('/proc/sys', name), 'utf8')]));
+}
+
+function restoreSysctls(saved: Map<string, string>): void {
+  for (const [name, value] of saved) {
+    try {
+      if (readFileSync(join('/proc/sys', name), 'utf8') !== value) writeFileSync(join('/proc/sys', name), value);
+    } catch {
+      // keep going: the others still deserve restoring
+    }
+  }
+}
+
+/** Kill every process in a cgroup subtree, then remove the subtree bottom-up. */
+function removeCgroupTree(path: string): void {
+  if (!existsSync(path)) return;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let alive = 0;
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) walk(join(dir, entry.name));
+      for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        alive++;
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    };
+    walk(path);
+    if (alive === 0) break;
+    spawnSync('sleep', ['0.1']);
+  }
+  const remove = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) remove(join(dir, entry.name));
+    try {
+      rmdirSync(dir);
+    } catch {
+      // a frozen or busy cgroup: reported by the caller's check, not fatal to the rest of cleanup
+    }
+  };
+  remove(path);
+}
+
+/** Every mount point at or below `dir`, deepest first. */
+function mountsUnder(dir: string): string[] {
+  const points = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((line) => line.split(' ')[1] ?? '')
+    .map((p) => p.replace(/\\040/g, ' ')).filter((p) => p === dir || p.startsWith(`${dir}/`));
+  return [...new Set(points)].sort((a, b) => b.length - a.length);
+}
+
+function unmountAll(dir: string): void {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const points = mountsUnder(dir);
+    if (points.length === 0) return;
+    for (const point of points) spawnSync('umount', ['-l', point], { stdio: 'ignore' });
+  }
+}
+
+function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
+}
+
+function containerdConfig(dir: string, sandboxImage: string): string {
+  // TOML by hand: every value here is ours (paths under a mkdtemp directory, a fixed image name).
+  return `version = 2
+root = "${dir}/containerd/root"
+state = "${dir}/containerd/state"
+[grpc]
+  address = "${dir}/containerd.sock"
+[ttrpc]
+  address = "${dir}/containerd.sock.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${dir}/containerd/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${sandboxImage}"
+  # Root here lacks CAP_SYS_RESOURCE: without this every sandbox fails to start.
+  restrict_oom_score_adj = true
+  # Pod network namespaces are bind-mounted under our state directory, not the host's /run/netns.
+  netns_mounts_under_state_dir = true
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${dir}/net.d"
+`;
+}
+
+function cniConfig(): string {
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'pillion-e2e',
+    plugins: [
+      {
+        type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], routes: [{ dst: '0.0.0.0/0' }] },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  });
+}
+
+function kubeletConfig(dir: string, cgroupRoot: string): string {
+  return JSON.stringify({
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    // This host: cgroup v1 with cgroupfs, swap allowed, and the kubelet must not write iptables
+    // chains (it would anyway write them into our namespace only, but kube-proxy owns them here).
+    failCgroupV1: false,
+    cgroupDriver: 'cgroupfs',
+    cgroupRoot,
+    failSwapOn: false,
+    makeIPTablesUtilChains: false,
+    containerRuntimeEndpoint: `unix://${dir}/containerd.sock`,
+    // The API server calls the kubelet (logs, exec) without a client certificate; the port exists
+    // only inside the node's namespace.
+    authentication: { anonymous: { enabled: true }, webhook: { enabled: false } },
+    authorization: { mode: 'AlwaysAllow' },
+    readOnlyPort: 0,
+    healthzBindAddress: '127.0.0.1',
+    podLogsDir: join(dir, 'pod-logs'),
+    resolvConf: join(dir, 'resolv.conf'),
+    evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%', 'nodefs.inodesFree': '1%' },
+    imageGCHighThresholdPercent: 100,
+    imageGCLowThresholdPercent: 99,
+    serializeImagePulls: false,
+    // Short loops: a test waits on them.
+    syncFrequency: '5s',
+    fileCheckFrequency: '5s',
+    nodeStatusUpdateFrequency: '5s',
+    shutdownGracePeriod: '0s',
+  });
+}
+
+function kubeProxyConfig(kubeconfig: string): string {
+  return JSON.stringify({
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    kind: 'KubeProxyConfiguration',
+    mode: 'iptables',
+    clientConnection: { kubeconfig },
+    hostnameOverride: nodeName,
+    clusterCIDR: podCidr,
+    // Pod → Service → pod on the same bridge: masquerade so replies come back through the node.
+    iptables: { masqueradeAll: true },
+    // Leave the global conntrack sysctls alone.
+    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+    metricsBindAddress: '127.0.0.1:10249',
+    healthzBindAddress: '127.0.0.1:10256',
+  });
+}
+
+function makeCgroupRoot(name: string): string[] {
+  const made: string[] = [];
+  for (const hierarchy of cgroupHierarchies()) {
+    const path = join(hierarchy, name);
+    mkdirSync(path, { recursive: true });
+    made.push(path);
+    // A new cpuset cgroup starts with no cpus and no memory nodes; give it its parent's.
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      if (existsSync(join(hierarchy, file))) writeFileSync(join(path, file), readFileSync(join(hierarchy, file), 'utf8'));
+    }
+  }
+  return made;
+}
+
+/** Poll `check` until it returns a value (not undefined) or `timeoutMs` passes. */
+export async function pollUntil<T>(what: string, timeoutMs: number, check: () => T | undefined, detail: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s. ${detail()}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export async function startNode(bins: NodeBinaries, options: NodeOptions): Promise<RealNode> {
+  const ns = uniqueName('pillion-node');
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-node-'));
+  const cgroupName = `pillion-node-${process.pid}`;
+  const savedSysctls = readSysctls();
+  const services: Service[] = [];
+  let cgroups: string[] = [];
+  let cp: ControlPlane | undefined;
+
+  // nsenter, not `ip netns exec`: that one also remounts /sys in a mount namespace of its own,
+  // which hides the cgroup mounts from the kubelet and the kubelet's volume mounts from containerd.
+  const inNode = (argv: readonly string[]): string[] => ['nsenter', `--net=/run/netns/${ns}`, '--', ...argv];
+  const exec = (argv: readonly string[], input?: string) => {
+    const [file, ...args] = inNode(argv);
+    const result = spawnSync(file!, args, { encoding: 'utf8', input: input ?? '', timeout: 120_000 });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+  const crictl = (args: readonly string[]) => exec([join(bins.node, 'crictl'), `--runtime-endpoint=unix://${dir}/containerd.sock`, '--timeout=60s', ...args]);
+
+  // The synchronous part of stopping: also what runs if the test process dies.
+  const putBack = (): void => {
+    for (const service of services) service.killNow();
+    for (const cgroup of cgroups) removeCgroupTree(cgroup);
+    spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter((p) => /^\d+$/.test(p))
+      .forEach((pid) => { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } });
+    unmountAll(dir);
+    spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
+    restoreSysctls(savedSysctls);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const unregister = registerExitCleanup(putBack);
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    // The kubelet first, so it restarts nothing; then every sandbox through the CRI (containers
+    // stopped, CNI DEL run, pod network namespaces removed); then the daemons; then the rest.
+    const kubelet = services.find((s) => s.name === 'kubelet');
+    await kubelet?.stop();
+    if (services.some((s) => s.name === 'containerd' && s.alive)) crictl(['rmp', '--all', '--force']);
+    for (const service of [...services].reverse()) await service.stop();
+    await cp?.stop();
+    putBack();
+    unregister();
+  };
+
+  try {
+    await createNamespace(ns);
+    // The node's address, on the namespace's loopback (this kernel has no dummy links); the
+    // default route is a blackhole, so traffic to any address that is neither the node's nor a
+    // pod's goes nowhere.
+    await runChecked(['ip', '-n', ns, 'addr', 'add', `${nodeIp}/32`, 'dev', 'lo']);
+    await runChecked(['ip', '-n', ns, 'route', 'add', 'blackhole', 'default']);
+
+    cp = await startControlPlane(bins.controlPlane, bins.kubectl, {
+      netns: ns,
+      address: nodeIp,
+      serviceCidr,
+      identities: {
+        kubelet: { user: `system:node:${nodeName}`, groups: ['system:nodes'] },
+        scheduler: { user: 'system:kube-scheduler' },
+        'controller-manager': { user: 'system:kube-controller-manager' },
+        'kube-proxy': { user: 'system:kube-proxy' },
+      },
+    });
+
+    for (const sub of ['containerd', 'net.d', 'kubelet', 'pod-logs']) mkdirSync(join(dir, sub), { recursive: true });
+    writeFiles(dir, {
+      'containerd.toml': containerdConfig(dir, options.sandboxImage),
+      'kubelet.json': kubeletConfig(dir, `/${cgroupName}`),
+      'kube-proxy.json': kubeProxyConfig(cp.kubeconfigOf('kube-proxy')),
+      // No DNS service in this cluster: pods resolve nothing rather than the host's resolver.
+      'resolv.conf': 'nameserver 127.0.0.1\n',
+    });
+    writeFileSync(join(dir, 'net.d', '10-pillion-e2e.conflist'), cniConfig());
+
+    services.push(await Service.start('containerd', inNode(['containerd', '--config', join(dir, 'containerd.toml')])));
+    await pollUntil('containerd answering on its socket', 30_000, () => (crictl(['version']).status === 0 ? true : undefined),
+      () => services.at(-1)!.stderr.slice(-2000));
+    for (const archive of options.images) {
+      const imported = exec(['ctr', `--address=${dir}/containerd.sock`, '--namespace=k8s.io', 'images', 'import', '--no-unpack', archive]);
+      if (imported.status !== 0) throw new Error(`ctr images import ${archive}: ${imported.stderr.trim()}`);
+    }
+
+    cgroups = makeCgroupRoot(cgroupName);
+    services.push(await Service.start('kubelet', inNode([join(bins.node, 'kubelet'),
+      `--config=${join(dir, 'kubelet.json')}`, `--kubeconfig=${cp.kubeconfigOf('kubelet')}`, `--root-dir=${join(dir, 'kubelet')}`,
+      `--hostname-override=${nodeName}`, `--node-ip=${nodeIp}`, '--v=1'])));
+    services.push(await Service.start('kube-scheduler', inNode([join(bins.node, 'kube-scheduler'),
+      `--kubeconfig=${cp.kubeconfigOf('scheduler')}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=10259'])));
+    services.push(await Service.start('kube-controller-manager', inNode([join(bins.node, 'kube-controller-manager'),
+      `--kubeconfig=${cp.kubeconfigOf('controller-manager')}`, '--leader-elect=false', '--bind-address=127.0.0.1',
+      '--secure-port=10257', '--use-service-account-credentials=true', `--service-account-private-key-file=${join(cp.dir, 'sa.key')}`,
+      `--root-ca-file=${cp.caFile}`, '--cluster-name=pillion-e2e'])));
+    services.push(await Service.start('kube-proxy', inNode([join(bins.node, 'kube-proxy'), `--config=${join(dir, 'kube-proxy.json')}`])));
+
+    const control = cp;
+    await pollUntil('node Ready', 120_000, () => {
+      const ready = control.kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+      return ready.stdout.trim() === 'True' ? true : undefined;
+    }, () => services.map((s) => `${s.name}${s.alive ? '' : ' (exited)'}: ${s.stderr.slice(-1500)}`).join('\n'));
+    // The default namespace's service account, made by the controller-manager: without it no pod
+    // can be created there.
+    await pollUntil('default service account', 60_000, () => (control.kubectl(['get', 'serviceaccount', 'default']).status === 0 ? true : undefined));
+    return { cp: control, ns, nodeName, nodeIp, exec, crictl, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Files the node left behind (for a test that proves cleanup): mounts, cgroups, namespaces. */
+export function leftovers(ns: string): string[] {
+  const found: string[] = [];
+  if (spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').some((l) => l.split(' ')[0] === ns)) found.push(`netns ${ns}`);
+  for (const hierarchy of cgroupHierarchies()) {
+    const path = join(hierarchy, ns);
+    if (existsSync(path) && statSync(path).isDirectory()) found.push(`cgroup ${path}`);
+  }
+  return found;
+}
