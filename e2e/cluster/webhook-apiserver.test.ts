@@ -27,7 +27,7 @@ const serviceAccount = `system:serviceaccount:${injectorNamespace}:pillion-injec
 
 interface PodJson {
   metadata: { name: string; annotations?: Record<string, string> };
-  spec: { containers: { name: string }[]; initContainers?: { name: string }[] };
+  spec: { containers: { name: string }[]; initContainers?: { name: string; restartPolicy?: string }[] };
 }
 
 interface WebhookConfigJson {
@@ -146,6 +146,11 @@ test('a real kube-apiserver admits pods through the deployed webhook', { timeout
     assert.ok(isInjected(createdPod(podManifest('plain', 'by-annotation', { annotations: { 'pillion.dev/inject': 'enabled' } }))));
     // What the API server stored is what it answered: the injected pod.
     assert.ok(isInjected(JSON.parse(cp.kubectlOk(['get', 'pod', 'by-namespace', '-n', 'shop', '-o', 'json'])) as PodJson));
+    // nativeSidecar auto with no kubeVersion in the config: the webhook read the API server's
+    // version (1.37) at start-up, so the proxy is a native sidecar.
+    const proxy = byNamespace.spec.initContainers?.find((c) => c.name === 'pillion-proxy');
+    assert.equal(proxy?.restartPolicy, 'Always', `proxy not a native sidecar; webhook said: ${webhook.stderr.slice(-500)}`);
+    assert.match(webhook.stderr, /the API server is v1\.\d+/);
   });
 
   await t.test('pods not asked for, opted out, or in excluded namespaces are left alone', () => {

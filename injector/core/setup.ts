@@ -13,9 +13,14 @@ export interface SetupFiles {
   readonly templatesDir?: string | undefined;
   /** YAML values merged over the folder's values.yaml (mappings merge, anything else replaces). */
   readonly valuesFile?: string | undefined;
+  /** The cluster's version as discovered (the webhook asks its API server); the config's wins. */
+  readonly clusterVersion?: string | undefined;
 }
 
 export function loadSetup(files: SetupFiles): InjectorSetup {
-  const config = files.configFile === undefined ? defaultInjectorConfig : parseInjectorConfig(readTextFile(files.configFile, 'injector config'), files.configFile);
+  const configured = files.configFile === undefined ? defaultInjectorConfig : parseInjectorConfig(readTextFile(files.configFile, 'injector config'), files.configFile);
+  const config = configured.kubeVersion === undefined && files.clusterVersion !== undefined
+    ? Object.freeze({ ...configured, kubeVersion: files.clusterVersion })
+    : configured;
   return Object.freeze({ config, templates: loadTemplates(files.templatesDir ?? bundledTemplatesDir, files.valuesFile) });
 }

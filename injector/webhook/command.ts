@@ -111,11 +111,12 @@ async function runWebhook(command: Command, flags: WebhookFlags, deps: WebhookCo
     // Loaded here, not at the top: fastify and the Kubernetes client would slow every other command.
     const { startWebhookServer } = await import('./server.js');
     const files = flags.selfSigned === true ? await prepareSelfSigned(flags, deps) : { certFile: flags.cert ?? '', keyFile: flags.key ?? '' };
+    const clusterVersion = await discoverClusterVersion();
     server = await startWebhookServer({
       ...files,
       port: flags.port,
       host: flags.host,
-      setupFiles: { configFile: flags.config, templatesDir: flags.templates, valuesFile: flags.values },
+      setupFiles: { configFile: flags.config, templatesDir: flags.templates, valuesFile: flags.values, clusterVersion },
       bodyLimit: flags.bodyLimit,
       decisionCacheEntries: flags.decisionCache,
       pollMs: flags.pollInterval,
@@ -126,6 +127,25 @@ async function runWebhook(command: Command, flags: WebhookFlags, deps: WebhookCo
     process.exit(exitCodes.startFailed);
   }
   handleSignals(server);
+}
+
+/**
+ * The version of the API server the webhook runs against, so that `nativeSidecar: auto` needs no
+ * kubeVersion in the config. Unknown (auto means off) outside a cluster or when it cannot be read:
+ * that is said, and the webhook starts anyway — a regular-container proxy works everywhere.
+ */
+async function discoverClusterVersion(): Promise<string | undefined> {
+  const { loadClusterConfig, readClusterVersion } = await import('./cluster.js');
+  const config = loadClusterConfig();
+  if (config === undefined) return undefined;
+  try {
+    const version = await readClusterVersion(config);
+    process.stderr.write(`pillion webhook: the API server is ${version}\n`);
+    return version;
+  } catch (error) {
+    process.stderr.write(`pillion webhook: cannot read the API server's version (nativeSidecar auto stays off unless the config sets kubeVersion): ${error instanceof Error ? error.message : String(error)}\n`);
+    return undefined;
+  }
 }
 
 /**

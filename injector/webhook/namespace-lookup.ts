@@ -2,7 +2,8 @@
 // in). The AdmissionReview carries only the namespace's name, so the webhook asks the API server,
 // through a small TTL cache: a burst of pods from one Deployment rollout must not become a burst of
 // GETs, and a label change takes effect within one TTL.
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { loadClusterConfig } from './cluster.js';
 
 export interface NamespaceLookup {
   /**
@@ -42,18 +43,12 @@ function firstLine(error: unknown): string {
 }
 
 /**
- * The lookup to use at start-up: in-cluster (service account) when KUBERNETES_SERVICE_HOST is set;
- * else the kubeconfig KUBECONFIG names (a webhook run outside the cluster, as in development or
- * the real-API-server e2e test); else none, so labels are unknown and only pod annotations/labels
- * and the default policy decide.
+ * The lookup to use at start-up: through the API server loadClusterConfig finds; without one,
+ * labels are unknown and only pod annotations/labels and the default policy decide.
  */
 export function createDefaultNamespaceLookup(log: LookupLogger): NamespaceLookup {
-  const config = new KubeConfig();
-  if ((process.env.KUBERNETES_SERVICE_HOST ?? '') !== '') {
-    config.loadFromCluster();
-  } else if ((process.env.KUBECONFIG ?? '') !== '') {
-    config.loadFromDefault();
-  } else {
+  const config = loadClusterConfig();
+  if (config === undefined) {
     log.warn({}, 'not in a cluster and no KUBECONFIG: namespace labels are unknown');
     return unknownNamespaceLookup;
   }
