@@ -1,7 +1,6 @@
 # shellcheck shell=bash
-# Sourced (never run) by the scripts that build upstream test peers from the Go module proxy into a
-# versioned cache directory: scripts/get-kube-apiserver.sh and scripts/get-kube-node.sh.
-# Never product code.
+# Sourced (never run) by the scripts/get-*.sh that build test peers with the Go toolchain (upstream
+# programs from the Go module proxy) into a versioned cache directory. Never product code.
 #
 # The caller sets me (its name without .sh: every log line on stderr starts with "$me: ") and its
 # version variables (kube_version for Kubernetes programs), sources this file, then calls in order:
