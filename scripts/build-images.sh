@@ -25,6 +25,8 @@
 # Environment: PILLION_CACHE (default ~/.cache/pillion).
 # Needs root and these Debian packages: buildah, debootstrap (and, as on any Debian: tar, gzip,
 # util-linux, iproute2), plus node/npm on the host (npm fetches the Node build).
+# Single-quoted $ is meant throughout: those scripts run inside the images.
+# shellcheck disable=SC2016
 set -euo pipefail
 
 root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,6 +46,8 @@ if (($# > 1)); then
 fi
 
 log() { echo "build-images: $*" >&2; }
+# note: a line for stderr from inside smoke, whose own output goes to the image's log.
+note() { echo "build-images: $*" >&3; }
 die() { log "$*"; exit 1; }
 
 # Bump to rebuild everything (a change in how images are made that no input hash sees).
@@ -283,17 +287,15 @@ build_dockerfile() {
   }
 }
 
-# run_in ID [--netns] [--user U] -- ARGV...: runs ARGV in a fresh container of ID's image (with its
-# working directory and user); --netns: in a network namespace of its own with lo up, so nothing
-# it opens or reads (sockets, netfilter) is the host's.
+# run_in ID [--netns] [BUILDAH-RUN-OPTION...] -- ARGV...: runs ARGV in a fresh container of ID's
+# image (with its working directory and user); --netns: in a network namespace of its own with lo
+# up and a veth eth0 (10.99.0.5/24, or that address on lo where veth is missing), so nothing it
+# opens or reads (sockets, netfilter) is the host's.
 run_in() {
   local id=$1 ctr netns=0 opts=() rc=0
   shift
   while [[ $1 != -- ]]; do
-    case $1 in
-      --netns) netns=1 ;;
-      --user) opts+=(--user "$2"); shift ;;
-    esac
+    if [[ $1 == --netns ]]; then netns=1; else opts+=("$1"); fi
     shift
   done
   shift
@@ -304,7 +306,10 @@ run_in() {
   ctr=$(bh from --pull=never --ulimit "nofile=$nofile:$nofile" --name "pillion-smoke-$id-$$" "${ref[$id]}")
   containers+=("$ctr")
   if ((netns)); then
-    unshare --net sh -c 'ip link set lo up && exec "$@"' sh \
+    unshare --net sh -c 'ip link set lo up &&
+      { ip link add eth0 type veth peer name eth1 2>/dev/null && ip link set eth1 up &&
+        ip addr add 10.99.0.5/24 dev eth0 && ip link set eth0 up || ip addr add 10.99.0.5/32 dev lo; } &&
+      exec "$@"' sh \
       buildah "${storage_opts[@]}" run "${opts[@]}" "$ctr" -- "$@" || rc=$?
   else
     bh run "${opts[@]}" "$ctr" -- "$@" || rc=$?
@@ -341,9 +346,9 @@ haproxy_config() {
 }
 
 # smoke ID: does ID's image run what it is for? Every step's failure fails it (smoke runs under ||,
-# where set -e does not act).
+# where set -e does not act). Its output goes to the image's log; note() reaches stderr.
 smoke() {
-  local id=$1 ep=()
+  local id=$1 ep=() cmd=()
   case $id in
     debian)
       run_in debian -- sh -c '. /etc/os-release && echo "$PRETTY_NAME" && test -x /usr/sbin/policy-rc.d' || return 1 ;;
@@ -351,20 +356,45 @@ smoke() {
       run_in node -- sh -c 'echo "node $(node --version), npm $(npm --version)"' || return 1 ;;
     init)
       mapfile -t ep < <(entrypoint init)
-      ((${#ep[@]})) || { log "the init image has no entrypoint"; return 1; }
+      ((${#ep[@]})) || { note "the init image has no entrypoint"; return 1; }
       run_in init -- "${ep[@]}" --help >/dev/null || return 1
-      # The dry run reads the netfilter state: in a namespace of its own, never the host's.
-      run_in init --netns -- "${ep[@]}" apply --dry-run >"$tmp/dry-run" || return 1
-      grep -q -- '-j PILLION_OUTPUT' "$tmp/dry-run" || { log "pillion-init apply --dry-run printed no rules"; return 1; }
-      log "pillion-init apply --dry-run: $(grep -c -- '^-A ' "$tmp/dry-run") rules"
-      log "node_modules in the init image: $(run_in init -- sh -c 'cd /app/node_modules && du -sh . && echo $(ls)')" ;;
+      # What the init container does, with the capabilities the pod grants, in a network
+      # namespace of its own (never the host's netfilter): the dry run, the apply, an apply that
+      # finds nothing to do, and the cleanup.
+      run_in init --netns --cap-add CAP_NET_ADMIN,CAP_NET_RAW -- sh -c '
+        "$@" apply --dry-run >/tmp/dry-run && grep -q -- "-j PILLION_OUTPUT" /tmp/dry-run &&
+        echo "dry run: $(grep -c -- "^-A " /tmp/dry-run) rules" && "$@" apply && "$@" apply &&
+        iptables-save | grep -q PILLION_OUTPUT && "$@" cleanup && ! iptables-save | grep -q PILLION' \
+        sh "${ep[@]}" || return 1
+      run_in init -- sh -c 'cd /app/node_modules && echo "$(ls -d * @*/* | grep -v "^@[^/]*$" | wc -l) packages, $(du -sh . | cut -f1):" $(ls -d * @*/* | grep -v "^@[^/]*$")' >"$tmp/modules" || return 1
+      cat "$tmp/modules"
+      note "node_modules in the init image: $(cut -d: -f1 "$tmp/modules") (list: $logs/init.log)" ;;
     injector)
       mapfile -t ep < <(entrypoint injector)
-      ((${#ep[@]})) || { log "the injector image has no entrypoint"; return 1; }
+      ((${#ep[@]})) || { note "the injector image has no entrypoint"; return 1; }
       run_in injector -- "${ep[@]}" --help >/dev/null || return 1
       run_in injector -- "${ep[@]}" inject -f - <"$root_dir/examples/bookinfo-ratings.yaml" >"$tmp/injected" || return 1
       grep -q -F "${ref[init]}" "$tmp/injected" ||
-        { log "pillion inject (in the injector image) did not add the init container"; return 1; } ;;
+        { note "pillion inject (in the injector image) did not add the init container"; return 1; }
+      # The webhook as the Deployment runs it (the image's ENTRYPOINT and CMD, uid 65532), on a
+      # throwaway certificate: /readyz over HTTPS.
+      if ! command -v openssl >/dev/null 2>&1; then
+        note "no openssl: the webhook's smoke test is skipped"
+        return 0
+      fi
+      mkdir -p "$tmp/tls"
+      openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=pillion-injector \
+        -keyout "$tmp/tls/tls.key" -out "$tmp/tls/tls.crt" 2>/dev/null || return 1
+      chmod 644 "$tmp/tls/tls.key"
+      mapfile -t cmd < <(bh inspect --type image "${ref[injector]}" |
+        node -e 'for (const w of JSON.parse(require("node:fs").readFileSync(0, "utf8")).Docker.config.Cmd ?? []) console.log(w)')
+      run_in injector --netns --volume "$tmp/tls:/etc/pillion/tls:ro" -- sh -c '"$@" 2>/tmp/webhook.log & pid=$!
+        for i in $(seq 1 100); do
+          node -e "require(\"node:https\").get({ host: \"127.0.0.1\", port: 9443, path: \"/readyz\", rejectUnauthorized: false },
+            (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on(\"error\", () => process.exit(1))" && { kill $pid; echo "webhook ready"; exit 0; }
+          sleep 0.2
+        done
+        kill $pid; cat /tmp/webhook.log >&2; exit 1' sh "${ep[@]}" "${cmd[@]}" || return 1 ;;
     haproxy)
       # As the pod runs it: uid 1337 with no passwd entry, the template's command and config, then
       # the readiness check the hold hook makes, with bash's /dev/tcp, and the metrics.
@@ -386,13 +416,13 @@ smoke() {
         net_client.py tcp 127.0.0.1 18080; rc=$?; kill $pid; exit $rc' >"$tmp/echo" || return 1
       cat "$tmp/echo"
       grep -q '"ok": true, .*"peer_addr": "127.0.0.1"' "$tmp/echo" ||
-        { log "the echo image's client and server did not talk"; return 1; } ;;
+        { note "the echo image's client and server did not talk"; return 1; } ;;
   esac
 }
 
 # Inputs first: a --check must see exactly what a build would make.
 for id in "${ids[@]}"; do key[$id]=$(compute_key "$id"); done
-archive_of() { printf '%s\n' "$archives/$id-${key[$1]}.tar"; }
+archive_of() { printf '%s\n' "$archives/$1-${key[$1]}.tar"; }
 
 missing=()
 for id in "${ids[@]}"; do
@@ -460,10 +490,15 @@ for id in "${ids[@]}"; do
   if [[ -n ${base[$id]:-} ]]; then ensure_image "${base[$id]}"; fi
   case $id in
     debian) make_debian || die "${ref[$id]}: debootstrap failed (log: $logs/$id.log)" ;;
-    node) fetch_node && build_dockerfile node || die "${ref[$id]}: build failed (log: $logs/$id.log)" ;;
+    node) { fetch_node && build_dockerfile node; } || die "${ref[$id]}: build failed (log: $logs/$id.log)" ;;
     *) build_dockerfile "$id" || die "${ref[$id]}: build failed (log: $logs/$id.log)" ;;
   esac
-  smoke "$id" >&2 || die "${ref[$id]}: the smoke test failed"
+  echo "--- smoke test" >>"$logs/$id.log"
+  smoke "$id" 3>&2 >>"$logs/$id.log" 2>&1 || {
+    tail -n 30 "$logs/$id.log" >&2
+    die "${ref[$id]}: the smoke test failed (log: $logs/$id.log)"
+  }
+  log "${ref[$id]}: smoke test passed"
   rm -f "$tmp/image.tar"
   bh push --quiet "${ref[$id]}" "docker-archive:$tmp/image.tar:${ref[$id]}" >/dev/null
   # Layers are stored uncompressed: their sizes add up to the unpacked image; the last one is
