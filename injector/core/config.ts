@@ -82,11 +82,14 @@ export function parseKubeMinor(text: string): { major: number; minor: number } |
  * Whether the proxy becomes a native sidecar (an init container with restartPolicy Always).
  * `auto` follows the cluster version: the SidecarContainers feature is on by default from
  * Kubernetes 1.29. With no known version, `auto` is off — a regular container works everywhere,
- * a native sidecar is rejected by API servers older than 1.28.
+ * a native sidecar is rejected by API servers older than 1.28. `seenInUse`: the input already
+ * has an init container with restartPolicy Always, proof that the cluster supports them.
  */
-export function resolveNativeSidecar(config: InjectorConfig): boolean {
+export function resolveNativeSidecar(config: InjectorConfig, seenInUse = false): boolean {
   if (config.nativeSidecar === 'on') return true;
   if (config.nativeSidecar === 'off') return false;
+  // The input already uses native sidecars: the cluster it is for has them, whatever its version.
+  if (seenInUse) return true;
   const version = config.kubeVersion === undefined ? undefined : parseKubeMinor(config.kubeVersion);
   if (version === undefined) return false;
   return version.major > 1 || (version.major === 1 && version.minor >= 29);

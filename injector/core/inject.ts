@@ -3,22 +3,24 @@
 // pod, the RFC 6902 patch from input to result, and warnings. The result pod shares unchanged
 // subtrees with the input (treat both as read-only). Cost is linear in the size of what changes;
 // template rendering does not depend on the pod and is cached per template set.
+import { isDeepStrictEqual } from 'node:util';
 import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import type { CaptureSettings } from './capture.js';
+import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, regularProxyWarnings, usesNativeSidecars } from './checks.js';
 import { resolveNativeSidecar } from './config.js';
-import { overlay, mergeNamedLists, nameOf } from './merge.js';
-import { parseOverrides, statusKey } from './overrides.js';
+import { overlay, nameOf } from './merge.js';
+import { parseOverrides, statusKey, templateCombinationProblem } from './overrides.js';
 import type { PodOverrides } from './overrides.js';
 import { createPatch } from './patch.js';
 import { decideInjection } from './policy.js';
 import { cloneJson, deepFreeze, isPlainObject } from './render.js';
-import { formatStatus, stripInjection } from './status.js';
-import { renderTemplate } from './templates.js';
-import type { InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet } from './types.js';
+import { formatStatus, readStatus, stripInjection } from './status.js';
+import { proxyContainerName, renderTemplate } from './templates.js';
+import type { InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet, UninjectResult } from './types.js';
 import { InjectionError } from './types.js';
 
 /** The proxy container every proxy template names this way; native/hold/overrides act on it. */
-export const proxyContainerName = 'pillion-proxy';
+export { proxyContainerName };
 export const initContainerName = 'pillion-init';
 
 /** Patch paths never emitted: the API server owns these. */
@@ -127,6 +129,12 @@ function applyProxyOverrides(cached: JsonObject, overrides: PodOverrides, warnin
     if (Object.keys(overrides.resources.requests).length > 0) layer.requests = overrides.resources.requests;
     if (Object.keys(overrides.resources.limits).length > 0) layer.limits = overrides.resources.limits;
     proxy.resources = overlay(proxy.resources, layer);
+    // The API server refuses a request above its limit: say so now, naming the annotation.
+    const overridden = new Set([
+      ...Object.keys(overrides.resources.requests).map((r) => `requests.${r}`),
+      ...Object.keys(overrides.resources.limits).map((r) => `limits.${r}`),
+    ]);
+    checkRequestsWithinLimits(proxy.resources, overridden, `container ${proxyContainerName}`);
   }
   return fragment;
 }
@@ -149,36 +157,24 @@ function assembleSpec(userSpec: JsonObject, fragmentSpec: JsonObject, placement:
   const templateContainers = listOf(fragmentSpec, 'containers') as JsonObject[];
   const userInit = listOf(userSpec, 'initContainers');
   const userContainers = listOf(userSpec, 'containers');
-  const userByName = new Map<string, JsonObject>();
-  for (const item of [...userInit, ...userContainers]) {
-    if (isPlainObject(item) && nameOf(item) !== undefined) userByName.set(nameOf(item) as string, item);
-  }
-  // A user container with a template container's name customises it: user fields win. Without
-  // one, the (frozen, cached) template container itself goes into the pod: nothing downstream
-  // writes to it, and the answer's serialiser reuses its JSON text (see json-text.ts).
-  const merge = (t: JsonObject): JsonObject => {
-    const user = userByName.get(nameOf(t) ?? '');
-    return user === undefined ? t : (overlay(t, user) as JsonObject);
-  };
-  const templateNames = new Set([...namesOf(templateInit), ...namesOf(templateContainers)]);
-  const notTemplate = (item: unknown): boolean => !(isPlainObject(item) && templateNames.has(nameOf(item) ?? ''));
-
-  const init = templateInit.map(merge);
-  let containers = templateContainers.map(merge);
+  // No user container has a template container's name (checkReservedNames refused the pod), so the
+  // (frozen, cached) template containers go into the pod as they are: nothing downstream writes
+  // to them, and the answer's serialiser reuses their JSON text (see json-text.ts).
+  const init: JsonObject[] = [...templateInit];
+  let containers = [...templateContainers];
   const proxy = containers.find((c) => c.name === proxyContainerName);
-  const restUser = userContainers.filter(notTemplate);
   if (proxy !== undefined && placement.native) {
     containers = containers.filter((c) => c !== proxy);
     init.push({ ...proxy, restartPolicy: 'Always' });
   }
-  let finalContainers: unknown[] = [...restUser, ...containers];
+  let finalContainers: unknown[] = [...userContainers, ...containers];
   if (proxy !== undefined && !placement.native && placement.hold) {
     const lifecycle = mapOf(proxy, 'lifecycle');
     const held: JsonObject = {
       ...proxy,
       lifecycle: { ...lifecycle, postStart: lifecycle.postStart ?? { exec: { command: [...placement.holdCommand] } } },
     };
-    finalContainers = [held, ...restUser, ...containers.filter((c) => c !== proxy)];
+    finalContainers = [held, ...userContainers, ...containers.filter((c) => c !== proxy)];
   }
   const spec: JsonObject = {};
   // Other spec fields a template sets (rare): overlaid under the user's.
@@ -187,15 +183,13 @@ function assembleSpec(userSpec: JsonObject, fragmentSpec: JsonObject, placement:
     if (key === 'containers' || key === 'initContainers' || key === 'volumes') continue;
     spec[key] = overlay(value, userSpec[key]);
   }
-  const finalInit = [...init, ...userInit.filter(notTemplate)];
+  const finalInit = [...init, ...userInit];
   if (finalInit.length > 0) spec.initContainers = finalInit;
   spec.containers = finalContainers;
   const templateVolumes = listOf(fragmentSpec, 'volumes') as (JsonObject & { name: string })[];
   if (templateVolumes.length > 0) {
     const userVolumes = listOf(userSpec, 'volumes');
-    const named = userVolumes.filter((v): v is JsonObject & { name: string } => isPlainObject(v) && typeof v.name === 'string');
-    const unnamed = userVolumes.filter((v) => !named.includes(v as JsonObject & { name: string }));
-    spec.volumes = [...mergeNamedLists(templateVolumes, named, 'top-first'), ...unnamed];
+    spec.volumes = [...userVolumes, ...templateVolumes];
   }
   return {
     spec,
@@ -215,21 +209,48 @@ function assembleMap(user: JsonObject, template: JsonObject): { map: JsonObject;
   return { map, added };
 }
 
+const prometheusPrefix = 'prometheus.io/';
+
+/**
+ * prometheus.io/scrape, port and path describe one scrape target together: mixing the app's with
+ * the proxy's sends a scraper to the app's port at the proxy's path. When the pod has any of them,
+ * the app owns scraping and the template's are all left out (with a warning); else all are added.
+ */
+function templateAnnotations(user: JsonObject, template: JsonObject, warnings: string[]): JsonObject {
+  const own = Object.keys(user).filter((key) => key.startsWith(prometheusPrefix));
+  const ours = Object.keys(template).filter((key) => key.startsWith(prometheusPrefix));
+  if (own.length === 0 || ours.length === 0) return template;
+  warnings.push(`the pod has its own ${own.sort().join(', ')}, so the proxy's prometheus.io/ annotations are not added: scrapers keep scraping the app`);
+  const kept: JsonObject = {};
+  for (const [key, value] of Object.entries(template)) if (!key.startsWith(prometheusPrefix)) kept[key] = value;
+  return kept;
+}
+
 /**
  * Decide and perform injection of one pod. Throws InjectionError for an invalid pod or override
  * annotation (nothing is returned half-done); returns `skipped` with a reason otherwise not injected.
  */
 export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSetup): InjectResult {
+  checkDepth(pod);
   checkPodShape(pod);
   const { config, templates } = setup;
   const warnings: string[] = [];
   const metadata = mapOf(pod, 'metadata');
   const namespace = ctx.namespace ?? (typeof metadata.namespace === 'string' ? metadata.namespace : undefined);
-  const decision = decideInjection(pod, namespace, ctx, config, templates.version);
-  if (!decision.inject) return { kind: 'skipped', reason: decision.reason, detail: decision.detail, warnings };
+  const decision = decideInjection(pod, namespace, ctx, config);
+  if (!decision.inject) {
+    // The webhook shows only warnings to the user: a skip the user would not expect says why there.
+    if (decision.reason === 'other-mesh') warnings.push(`not injected: ${decision.detail}`);
+    return { kind: 'skipped', reason: decision.reason, detail: decision.detail, warnings };
+  }
+  checkPodLists(pod.spec);
 
-  const overrides = parseOverrides(mapOf(metadata, 'annotations'), templates.names, config.allowImageOverride, warnings);
+  const overrides = parseOverrides(mapOf(metadata, 'annotations'), templates, config.allowImageOverride, warnings);
   const templateNames = overrides.templates ?? config.defaultTemplates;
+  if (overrides.templates === undefined) {
+    const problem = templateCombinationProblem(templateNames, templates);
+    if (problem !== undefined) throw new InjectionError(`injector configuration defaultTemplates: ${problem}`);
+  }
   const defaults = captureDefaults(templates);
   const initArgs = Object.keys(overrides.capture).length === 0 ? defaults.initArgs : formatInitArgs({ ...defaults.settings, ...overrides.capture });
   const rendered = cachedFragment(templates, templateNames, overrides.logLevel, initArgs);
@@ -237,20 +258,25 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
 
   // Nothing below writes to the input: new objects are built along the changed paths and unchanged
   // subtrees are shared with it, which also lets the diff skip them by identity.
-  let base: JsonObject = pod;
-  if (decision.previous !== undefined) {
-    warnings.push(`re-injecting: pod was injected with template version ${decision.previous.version}, now ${templates.version}`);
-    base = stripInjection(base, decision.previous);
-  }
-  const native = overrides.nativeSidecar ?? resolveNativeSidecar(config);
-  const placed = assembleSpec(base.spec as JsonObject, mapOf(fragment, 'spec'), {
+  // A pod that shows native sidecars (its own, or the input's) proves the cluster supports them.
+  const nativeSeen = ctx.nativeSidecarsInUse === true || usesNativeSidecars(pod.spec);
+  const previous = decision.previous;
+  const base: JsonObject = previous === undefined ? pod : stripInjection(pod, previous);
+  const fragmentSpec = mapOf(fragment, 'spec');
+  checkReservedNames(base.spec as JsonObject, fragmentSpec);
+  const native = overrides.nativeSidecar ?? resolveNativeSidecar(config, nativeSeen);
+  const placed = assembleSpec(base.spec as JsonObject, fragmentSpec, {
     native,
     hold: config.holdApplicationUntilProxyStarts,
     holdCommand: templates.holdCommand,
   });
+  if (!native && placed.containers.includes(proxyContainerName)) {
+    warnings.push(...regularProxyWarnings(base.spec as JsonObject, mapOf(templates.values, 'proxy').uid));
+  }
   const baseMetadata = mapOf(base, 'metadata');
   const fragmentMetadata = mapOf(fragment, 'metadata');
-  const annotations = assembleMap(mapOf(baseMetadata, 'annotations'), mapOf(fragmentMetadata, 'annotations'));
+  const userAnnotations = mapOf(baseMetadata, 'annotations');
+  const annotations = assembleMap(userAnnotations, templateAnnotations(userAnnotations, mapOf(fragmentMetadata, 'annotations'), warnings));
   const labels = assembleMap(mapOf(baseMetadata, 'labels'), mapOf(fragmentMetadata, 'labels'));
   const status = formatStatus({
     version: templates.version,
@@ -264,6 +290,18 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
   const newMetadata: JsonObject = { ...baseMetadata, annotations: { ...annotations.map, [statusKey]: status } };
   if (labels.added.length > 0) newMetadata.labels = labels.map;
   const result: JsonObject = { ...base, metadata: newMetadata, spec: placed.spec };
+  if (previous !== undefined) {
+    // Injected before: stripped and rendered again. Nothing changed → already injected; else the
+    // pod's annotations or the templates changed since, and the new rendering replaces the old.
+    if (isDeepStrictEqual(result, pod)) {
+      return { kind: 'skipped', reason: 'already-injected', detail: `already injected with template version ${templates.version} (${previous.templates.join(',')})`, warnings };
+    }
+    warnings.push(
+      previous.version === templates.version
+        ? 're-injecting: the pod changed since it was injected (its pillion.dev/ annotations or the injector configuration)'
+        : `re-injecting: pod was injected with template version ${previous.version}, now ${templates.version}`,
+    );
+  }
   return {
     kind: 'injected',
     pod: result,
@@ -273,3 +311,18 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
   };
 }
 
+
+/**
+ * Remove what Pillion added, as the pod's pillion.dev/status annotation lists it, and nothing
+ * else (`pillion uninject`). A pod without the annotation is skipped as `not-injected`.
+ */
+export function uninjectPod(pod: JsonObject): UninjectResult {
+  checkDepth(pod);
+  checkPodShape(pod);
+  const status = readStatus(mapOf(mapOf(pod, 'metadata'), 'annotations'));
+  if (status === undefined) {
+    return { kind: 'skipped', reason: 'not-injected', detail: `pod has no ${statusKey} annotation, so Pillion did not inject it`, warnings: [] };
+  }
+  const result = stripInjection(pod, status);
+  return { kind: 'uninjected', pod: result, patch: createPatch(pod, result, untouchable), templates: [...status.templates], warnings: [] };
+}

@@ -82,16 +82,41 @@ function checkLogLevel(annotation: string, value: string): ProxyLogLevel {
 
 const templateNamePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/** The template names and which of them define the proxy (see TemplateSet). */
+export interface TemplateCatalog {
+  readonly names: readonly string[];
+  readonly proxyTemplates: readonly string[];
+}
+
+/**
+ * Why a list of templates cannot make a working proxy, or undefined when it can: exactly one
+ * template must define the proxy (its image and command); the others are add-ons to it. Without
+ * one the proxy container has no image; with two, the later overlays the earlier field by field
+ * (one template's image with the other's arguments).
+ */
+export function templateCombinationProblem(names: readonly string[], catalog: TemplateCatalog): string | undefined {
+  const proxies = names.filter((name) => catalog.proxyTemplates.includes(name));
+  if (proxies.length === 1) return undefined;
+  const known = catalog.proxyTemplates.join(', ');
+  if (proxies.length === 0) {
+    return `${names.join(',')} has no proxy template, so the proxy would have no image; name one first (proxy templates: ${known})`;
+  }
+  return `${names.join(',')} names ${proxies.length} proxy templates (${proxies.join(', ')}); a pod gets exactly one proxy, the others listed must be add-ons`;
+}
+
 /** Parse `pillion.dev/templates` against the names the template set has. */
-export function parseTemplateList(value: string, known: readonly string[]): string[] {
+export function parseTemplateList(value: string, catalog: TemplateCatalog): string[] {
   const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (names.length === 0) throw invalid(templatesKey, 'expected a comma-separated list of template names');
   for (const name of names) {
-    if (!templateNamePattern.test(name) || !known.includes(name)) {
-      throw invalid(templatesKey, `unknown template ${quoteValue(name)} (known: ${known.join(', ')})`);
+    if (!templateNamePattern.test(name) || !catalog.names.includes(name)) {
+      throw invalid(templatesKey, `unknown template ${quoteValue(name)} (known: ${catalog.names.join(', ')})`);
     }
   }
-  return [...new Set(names)];
+  const unique = [...new Set(names)];
+  const problem = templateCombinationProblem(unique, catalog);
+  if (problem !== undefined) throw invalid(templatesKey, problem);
+  return unique;
 }
 
 type Handler = (overrides: MutableOverrides, value: string, annotation: string) => void;
@@ -163,7 +188,7 @@ function editDistance(a: string, b: string): number {
  */
 export function parseOverrides(
   annotations: Readonly<Record<string, unknown>>,
-  knownTemplates: readonly string[],
+  knownTemplates: TemplateCatalog,
   allowImageOverride: boolean,
   warnings: string[],
 ): PodOverrides {

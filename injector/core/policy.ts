@@ -2,6 +2,7 @@
 // namespaces that are never injected come first (a system pod is never rejected for a bad
 // annotation), then the pod's own opt-in value (validated), opt-out, hostNetwork, an existing
 // injection by the same template version, and finally the policy.
+import { findOtherMesh } from './checks.js';
 import { injectKey } from './overrides.js';
 import { isPlainObject } from './render.js';
 import { readStatus } from './status.js';
@@ -33,7 +34,6 @@ export function decideInjection(
   namespace: string | undefined,
   ctx: InjectContext,
   config: InjectorConfig,
-  templateVersion: string,
 ): Decision {
   const metadata = stringMap(pod.metadata) ?? {};
   const spec = stringMap(pod.spec) ?? {};
@@ -54,10 +54,19 @@ export function decideInjection(
   if (spec.hostNetwork === true) {
     return { inject: false, reason: 'host-network', detail: 'pod uses hostNetwork; capturing would redirect the node\'s traffic' };
   }
-  const previous = readStatus(stringMap(metadata.annotations) ?? {});
-  if (previous !== undefined && previous.version === templateVersion) {
-    return { inject: false, reason: 'already-injected', detail: `already injected with template version ${templateVersion} (${previous.templates.join(',')})` };
+  // Another mesh's proxy already holds the pod's traffic capture, proxy uid and ports: a second
+  // proxy would fight it. Skipped (not refused), so the pod still runs under the mesh it has.
+  const other = findOtherMesh(pod);
+  if (other !== undefined) {
+    return {
+      inject: false,
+      reason: 'other-mesh',
+      detail: `the pod already has ${other.mesh}'s proxy (${other.sign}); two proxies would fight over traffic capture and ports`,
+    };
   }
+  // Injected before: injectPod strips that injection and renders again; an unchanged result is
+  // `already-injected`, a changed one (edited annotations, new templates) replaces the old.
+  const previous = readStatus(stringMap(metadata.annotations) ?? {});
   if (ctx.mode === 'candidate' || podChoice === 'enabled') return { inject: true, previous };
   const nsValue = ctx.namespaceLabels?.[injectKey];
   if (nsValue === 'enabled') return { inject: true, previous };

@@ -86,6 +86,13 @@ export function stripInjection(pod: JsonObject, status: InjectionStatus): JsonOb
   }
   const metadata = { ...(pod.metadata as JsonObject) };
   metadata.annotations = withoutKeys(metadata.annotations, [...status.annotations, statusKey]);
-  if (metadata.labels !== undefined) metadata.labels = withoutKeys(metadata.labels, status.labels);
+  if (metadata.labels !== undefined && status.labels.length > 0) metadata.labels = withoutKeys(metadata.labels, status.labels);
+  // Injection creates the maps it writes to: a map left empty goes, as it was not there before.
+  if (isPlainObject(metadata.annotations) && Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
+  if (status.labels.length > 0 && isPlainObject(metadata.labels) && Object.keys(metadata.labels).length === 0) delete metadata.labels;
+  if (Object.keys(metadata).length === 0) {
+    const { metadata: _dropped, ...rest } = pod;
+    return { ...rest, spec };
+  }
   return { ...pod, metadata, spec };
 }

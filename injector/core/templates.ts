@@ -4,13 +4,16 @@
 // on the first pod.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { formatInitArgs, readCaptureDefaults } from './capture.js';
+import { checkRequestsWithinLimits } from './checks.js';
 import { readTextFile } from './files.js';
 import { deepFreeze, isPlainObject, RenderError, renderTree } from './render.js';
 import type { JsonObject, Template, TemplateSet } from './types.js';
+import { InjectionError } from './types.js';
 
 /** A template file or values.yaml is invalid. `message` starts with the file name. */
 export class TemplateError extends Error {
@@ -103,6 +106,86 @@ function readHoldCommand(values: JsonObject, file: string): readonly string[] {
   return Object.freeze(command);
 }
 
+/** The container every proxy template defines with an image; add-on templates extend it. */
+export const proxyContainerName = 'pillion-proxy';
+
+/**
+ * Check the values the bundled templates rely on, where present (a custom folder may not use
+ * them): ports are integers 1-65535 and distinct (two listeners cannot share one), the inbound
+ * source address is an IP address, concurrency, uid and gid are sane integers, and the proxy's and
+ * init container's requests are within their limits. Errors name the key and the file.
+ */
+function checkValues(values: JsonObject, file: string): void {
+  const fail = (key: string, why: string): never => {
+    throw new TemplateError(`${file}: key "${key}": ${why}`);
+  };
+  const ports = values.ports;
+  if (ports !== undefined) {
+    if (!isPlainObject(ports)) fail('ports', 'must be a mapping of port numbers');
+    const byNumber = new Map<number, string>();
+    for (const [name, port] of Object.entries(ports as JsonObject)) {
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+        fail(`ports.${name}`, `${JSON.stringify(port)} is not a port number (1-65535)`);
+      }
+      const other = byNumber.get(port as number);
+      if (other !== undefined) fail(`ports.${name}`, `${String(port)} is also ports.${other}; every proxy port needs its own number`);
+      byNumber.set(port as number, name);
+    }
+  }
+  const source = values.inboundSourceAddress;
+  if (source !== undefined && (typeof source !== 'string' || isIP(source) === 0)) {
+    fail('inboundSourceAddress', `${JSON.stringify(source)} is not an IP address (e.g. 127.0.0.6)`);
+  }
+  const proxy = isPlainObject(values.proxy) ? values.proxy : {};
+  const integer = (key: string, value: unknown, min: number, max: number): void => {
+    if (value === undefined) return;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      fail(key, `${JSON.stringify(value)} is not an integer from ${min} to ${max}`);
+    }
+  };
+  integer('proxy.concurrency', proxy.concurrency, 1, 1024);
+  integer('proxy.uid', proxy.uid, 1, 2147483647);
+  integer('proxy.gid', proxy.gid, 0, 2147483647);
+  for (const owner of ['proxy', 'init']) {
+    const section = values[owner];
+    if (!isPlainObject(section)) continue;
+    try {
+      checkRequestsWithinLimits(section.resources, new Set(), `key "${owner}.resources"`);
+    } catch (error) {
+      if (error instanceof InjectionError) throw new TemplateError(`${file}: ${error.message}`);
+      throw error;
+    }
+  }
+}
+
+// IANA_SVC_NAME, what the API server requires of a container port's name.
+const portNamePattern = /^(?=.*[a-z])[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,14}$/;
+
+/**
+ * A rendered template's containers: port names the API server accepts, and whether it is a proxy
+ * template (it gives pillion-proxy an image) rather than an add-on.
+ */
+function inspectRendered(file: string, pod: JsonObject): { isProxy: boolean } {
+  const spec = isPlainObject(pod.spec) ? pod.spec : {};
+  let isProxy = false;
+  for (const list of ['initContainers', 'containers']) {
+    const items = Array.isArray(spec[list]) ? (spec[list] as unknown[]) : [];
+    for (const container of items.filter(isPlainObject)) {
+      if (container.name === proxyContainerName && container.image !== undefined) isProxy = true;
+      const ports = Array.isArray(container.ports) ? container.ports.filter(isPlainObject) : [];
+      for (const port of ports) {
+        if (port.name !== undefined && (typeof port.name !== 'string' || !portNamePattern.test(port.name))) {
+          throw new TemplateError(
+            `${file}: container ${String(container.name)}: port name ${JSON.stringify(port.name)} is not a valid port name ` +
+              '(at most 15 characters a-z, 0-9 and single hyphens, with a letter)',
+          );
+        }
+      }
+    }
+  }
+  return { isProxy };
+}
+
 /**
  * Values overrides merge like Helm values: mappings merge key by key, anything else (lists,
  * scalars) replaces the default outright, so a list is never half-merged.
@@ -147,6 +230,7 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
     valuesFile = `${overridesFile} (merged over ${folderValuesFile})`;
   }
   deepFreeze(values);
+  checkValues(values, valuesFile);
   let initArgs: string[];
   try {
     initArgs = formatInitArgs(readCaptureDefaults(values, valuesFile));
@@ -156,6 +240,7 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
   const holdCommand = readHoldCommand(values, valuesFile);
 
   const templates = new Map<string, Template>();
+  const proxyTemplates: string[] = [];
   for (const entry of entries) {
     if (entry === 'values.yaml') continue;
     const name = entry.slice(0, -'.yaml'.length);
@@ -166,7 +251,7 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
     const template = readTemplate(name, file, text);
     try {
       // Render once with the defaults: every reference must resolve now, not on some pod later.
-      renderTemplate(template, values, initArgs);
+      if (inspectRendered(file, renderTemplate(template, values, initArgs)).isProxy) proxyTemplates.push(name);
     } catch (error) {
       if (error instanceof RenderError) throw new TemplateError(error.message);
       throw error;
@@ -177,6 +262,7 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
   return Object.freeze({
     dir,
     names: Object.freeze([...templates.keys()]),
+    proxyTemplates: Object.freeze(proxyTemplates),
     templates,
     values,
     version: hash.digest('hex').slice(0, 12),

@@ -36,6 +36,12 @@ export interface InjectContext {
    * skip rule applies, like istioctl kube-inject.
    */
   readonly mode: 'policy' | 'candidate';
+  /**
+   * Other pods of the same input already use native sidecars (an init container with
+   * restartPolicy: Always), which proves the cluster supports them: nativeSidecar `auto` then
+   * turns them on. The pod's own spec counts as well without this.
+   */
+  readonly nativeSidecarsInUse?: boolean;
 }
 
 export type SkipReason =
@@ -44,7 +50,8 @@ export type SkipReason =
   | 'host-network'
   | 'system-namespace'
   | 'injector-namespace'
-  | 'already-injected';
+  | 'already-injected'
+  | 'other-mesh';
 
 export type InjectResult =
   | {
@@ -64,6 +71,18 @@ export type InjectResult =
       readonly detail: string;
       readonly warnings: readonly string[];
     };
+
+/** What uninjectPod() returns: the pod without what Pillion added, or why nothing was removed. */
+export type UninjectResult =
+  | {
+      readonly kind: 'uninjected';
+      readonly pod: JsonObject;
+      readonly patch: readonly Operation[];
+      /** The templates the removed injection used. */
+      readonly templates: readonly string[];
+      readonly warnings: readonly string[];
+    }
+  | { readonly kind: 'skipped'; readonly reason: 'not-injected'; readonly detail: string; readonly warnings: readonly string[] };
 
 /**
  * An invalid override annotation (or other bad input about the pod). The webhook rejects the pod
@@ -85,6 +104,8 @@ export interface TemplateSet {
   readonly dir: string;
   /** Template names (file names without `.yaml`), sorted. */
   readonly names: readonly string[];
+  /** Templates that define the proxy (give pillion-proxy an image); the others are add-ons. */
+  readonly proxyTemplates: readonly string[];
   readonly templates: ReadonlyMap<string, Template>;
   /** templates/values.yaml, deep-frozen plain data. */
   readonly values: JsonObject;

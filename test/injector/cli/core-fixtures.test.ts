@@ -54,7 +54,10 @@ function loadCase(name: string): CliCase | undefined {
     flags.push('--config', configFile);
   }
   const read = (file: string): string | undefined => (existsSync(join(dir, file)) ? readFileSync(join(dir, file), 'utf8') : undefined);
-  const warnings = (read('warnings.txt') ?? '').split('\n').filter((l) => l !== '').map((l) => l.replace(/^warning: /, ''));
+  // Warnings are in warnings.txt for an injected case, after the reason and detail for a skipped one.
+  const skippedText = read('expected.txt')?.startsWith('skipped:') === true ? read('expected.txt') : undefined;
+  const warningLines = skippedText !== undefined ? skippedText.split('\n').slice(2) : (read('warnings.txt') ?? '').split('\n');
+  const warnings = warningLines.filter((l) => l !== '').map((l) => l.replace(/^warning: /, ''));
   return { name, inputFile, inputText, flags, expectedYaml: read('expected.yaml'), expectedTxt: read('expected.txt'), warnings };
 }
 

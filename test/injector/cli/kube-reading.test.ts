@@ -50,7 +50,10 @@ test('YAML 1.1 booleans: hostNetwork yes/On skip the workload, off injects; octa
       "skipped Pod/default/host-yes: host-network: pod uses hostNetwork; capturing would redirect the node's traffic\n" +
       "skipped DaemonSet/default/host-on: host-network: pod uses hostNetwork; capturing would redirect the node's traffic\n" +
       'injected Pod/default/host-no (templates: envoy)\n' +
-      'injected Pod/default/merged (templates: envoy)\n',
+      'injected Pod/default/merged (templates: envoy)\n' +
+      // The merged spec's restartPolicy: Never (from the anchor) is a run-to-completion pod.
+      'warning Pod/default/merged: pod runs to completion (restartPolicy: Never) but the proxy is a regular container that never exits, ' +
+      'so the pod never completes (a Job hangs): use native sidecars (pillion.dev/native-sidecar: "true") or opt out (pillion.dev/inject: disabled)\n',
   );
   // The skipped and non-workload documents are their input bytes.
   const docs = parseStream('in', input).documents;

@@ -18,8 +18,10 @@ import { stringify } from 'yaml';
 import { defaultInjectorConfig } from '../../../injector/core/config.js';
 import { injectPod, proxyContainerName } from '../../../injector/core/inject.js';
 import { isPlainObject } from '../../../injector/core/render.js';
+import { templateCombinationProblem } from '../../../injector/core/overrides.js';
 import { loadTemplates } from '../../../injector/core/templates.js';
 import type { InjectorConfig, JsonObject, TemplateSet } from '../../../injector/core/types.js';
+import { InjectionError } from '../../../injector/core/types.js';
 import { skipOrFail } from '../../support/privileges.js';
 import { repoPath } from '../../support/paths.js';
 import { bundledTemplates } from './fixture-support.js';
@@ -168,6 +170,11 @@ test('every Envoy bootstrap the injector can render passes Envoy API validation 
     for (const templates of orderedSelections(set.names)) {
       for (const variant of podVariants) {
         const where = `templates=${templates.join(',')} ${variant.label} (${setLabel})`;
+        // A selection without exactly one proxy template cannot work and is refused, naming the annotation.
+        if (templateCombinationProblem(templates, set) !== undefined) {
+          assert.throws(() => renderedBootstrap(set, templates, variant, where), (e: unknown) => e instanceof InjectionError && e.annotation === 'pillion.dev/templates', where);
+          continue;
+        }
         const { bootstrap } = renderedBootstrap(set, templates, variant, where);
         // Only the envoy template runs Envoy; every selection holding it must hand Envoy a bootstrap.
         assert.equal(bootstrap !== undefined, templates.includes('envoy'), `${where}: bootstrap ${bootstrap === undefined ? 'missing' : 'unexpected'}`);

@@ -1,0 +1,239 @@
+// Checks that keep injectPod from saying yes to a pod the API server will refuse or the kubelet
+// will run wrongly: malformed pod lists, names Pillion reserves, another mesh's proxy, resource
+// requests above limits, and pods that will hang with a regular-container proxy. Each failure is
+// an InjectionError with a message in the user's terms; warnings go to the caller's list.
+import { nameOf } from './merge.js';
+import { isPlainObject } from './render.js';
+import type { JsonObject } from './types.js';
+import { InjectionError } from './types.js';
+
+/** Deeper than any pod the API server's schema allows; recursion below stays far from the stack limit. */
+export const maxPodDepth = 64;
+
+/** Depth of a JSON tree, measured without recursion (so a hostile input cannot overflow the stack). */
+function depthExceeds(root: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Refuse a pod nested deeper than any real pod. */
+export function checkDepth(pod: unknown): void {
+  if (depthExceeds(pod, maxPodDepth)) {
+    throw new InjectionError(`pod is nested more than ${maxPodDepth} levels deep; no Kubernetes pod is, so this is not a pod`);
+  }
+}
+
+const containerLists = ['initContainers', 'containers'] as const;
+
+/**
+ * The pod lists injection adds to must be what the API server accepts: lists of objects with
+ * unique names. Anything else is refused, never repaired (a map of init containers is not
+ * replaced, a second container of one name is not merged away).
+ */
+export function checkPodLists(spec: JsonObject): void {
+  const seen = new Map<string, string>();
+  for (const key of [...containerLists, 'volumes'] as const) {
+    const list = spec[key];
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) {
+      throw new InjectionError(`pod spec.${key} must be a list, not ${describeKind(list)}; the API server refuses it`);
+    }
+    const names = new Set<string>();
+    for (const [i, item] of list.entries()) {
+      if (!isPlainObject(item)) throw new InjectionError(`pod spec.${key}[${i}] must be an object, not ${describeKind(item)}`);
+      const name = nameOf(item);
+      if (name === undefined || name === '') throw new InjectionError(`pod spec.${key}[${i}] has no name; the API server refuses it`);
+      if (key === 'volumes') {
+        if (names.has(name)) throw new InjectionError(`pod spec.volumes: the name "${name}" is used twice; the API server refuses duplicate names`);
+        names.add(name);
+        continue;
+      }
+      // Init containers and containers share one namespace of names.
+      const earlier = seen.get(name);
+      if (earlier !== undefined) {
+        throw new InjectionError(`pod spec.${key}[${i}]: the container name "${name}" is already used in spec.${earlier}; the API server refuses duplicate names`);
+      }
+      seen.set(name, key);
+    }
+  }
+}
+
+function describeKind(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'a map' : `a ${typeof value}`;
+}
+
+function listOf(owner: JsonObject, key: string): JsonObject[] {
+  const value = owner[key];
+  return Array.isArray(value) ? value.filter(isPlainObject) : [];
+}
+
+function portNames(container: JsonObject): string[] {
+  return listOf(container, 'ports').flatMap((port) => (typeof port.name === 'string' ? [port.name] : []));
+}
+
+/**
+ * Names the templates add are Pillion's: a user container, volume or container port with one of
+ * them is refused rather than merged (before, a user `pillion-proxy` silently customised the proxy
+ * and a port named like the proxy's sent Services and probes to the wrong container).
+ */
+export function checkReservedNames(userSpec: JsonObject, fragmentSpec: JsonObject): void {
+  const templateContainers = [...listOf(fragmentSpec, 'initContainers'), ...listOf(fragmentSpec, 'containers')];
+  const reservedContainers = new Set(templateContainers.flatMap((c) => nameOf(c) ?? []));
+  const reservedPorts = new Set(templateContainers.flatMap(portNames));
+  const reservedVolumes = new Set(listOf(fragmentSpec, 'volumes').flatMap((v) => nameOf(v) ?? []));
+  for (const key of containerLists) {
+    for (const [i, container] of listOf(userSpec, key).entries()) {
+      const name = nameOf(container) ?? '';
+      if (reservedContainers.has(name)) {
+        throw new InjectionError(
+          `pod spec.${key}[${i}] is named "${name}", which Pillion reserves for the container it injects; rename it ` +
+            '(the proxy is customised with pillion.dev/ annotations, see docs/injection.md)',
+        );
+      }
+      for (const port of portNames(container)) {
+        if (reservedPorts.has(port)) {
+          throw new InjectionError(`container "${name}" has a port named "${port}", which Pillion reserves for the proxy's port; rename the port`);
+        }
+      }
+    }
+  }
+  for (const [i, volume] of listOf(userSpec, 'volumes').entries()) {
+    const name = nameOf(volume) ?? '';
+    if (reservedVolumes.has(name)) {
+      throw new InjectionError(`pod spec.volumes[${i}] is named "${name}", which Pillion reserves for a volume it injects; rename it`);
+    }
+  }
+}
+
+interface MeshSign {
+  readonly mesh: string;
+  readonly annotations: readonly string[];
+  readonly containers: readonly string[];
+}
+
+const otherMeshes: readonly MeshSign[] = [
+  { mesh: 'Istio', annotations: ['sidecar.istio.io/status'], containers: ['istio-proxy', 'istio-init', 'istio-validation'] },
+  { mesh: 'Linkerd', annotations: ['linkerd.io/proxy-version'], containers: ['linkerd-proxy', 'linkerd-init', 'linkerd-network-validator'] },
+];
+
+/** Which other mesh's proxy the pod already carries, and the sign that shows it; undefined when none. */
+export function findOtherMesh(pod: JsonObject): { mesh: string; sign: string } | undefined {
+  const metadata = isPlainObject(pod.metadata) ? pod.metadata : {};
+  const annotations = isPlainObject(metadata.annotations) ? metadata.annotations : {};
+  const spec = isPlainObject(pod.spec) ? pod.spec : {};
+  const containers = new Set([...listOf(spec, 'initContainers'), ...listOf(spec, 'containers')].flatMap((c) => nameOf(c) ?? []));
+  for (const sign of otherMeshes) {
+    const annotation = sign.annotations.find((key) => Object.hasOwn(annotations, key));
+    if (annotation !== undefined) return { mesh: sign.mesh, sign: `annotation ${annotation}` };
+    const container = sign.containers.find((name) => containers.has(name));
+    if (container !== undefined) return { mesh: sign.mesh, sign: `container ${container}` };
+  }
+  return undefined;
+}
+
+// Kubernetes quantities as numbers of base units (cores, bytes): exact enough to order them.
+const suffixes: Readonly<Record<string, number>> = {
+  '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** The value of a quantity (`100m` → 0.1, `1Gi` → 1073741824); undefined when not one. */
+export function quantityValue(text: unknown): number | undefined {
+  if (typeof text === 'number') return Number.isFinite(text) ? text : undefined;
+  if (typeof text !== 'string') return undefined;
+  const match = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([KMGTPE]i|[mkMGTPE])|[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (match === null) return undefined;
+  const number = Number(match[1]);
+  if (match[3] !== undefined) return number * 10 ** Number(match[3]);
+  return number * (suffixes[match[2] ?? ''] ?? 1);
+}
+
+/** The override annotation of each resource field (resources.requests.cpu ← pillion.dev/proxy-cpu …). */
+export function resourceAnnotation(kind: 'requests' | 'limits', resource: string): string {
+  return `pillion.dev/proxy-${resource}${kind === 'limits' ? '-limit' : ''}`;
+}
+
+/**
+ * A request above its limit is refused by the API server. `overridden` holds the fields an
+ * annotation set (`requests.cpu`, `limits.memory`); the error names the annotation that caused
+ * the conflict (the request's when both did). With none, `where` (the values file) is named.
+ */
+export function checkRequestsWithinLimits(resources: unknown, overridden: ReadonlySet<string>, where: string): void {
+  if (!isPlainObject(resources)) return;
+  const requests = isPlainObject(resources.requests) ? resources.requests : {};
+  const limits = isPlainObject(resources.limits) ? resources.limits : {};
+  for (const resource of Object.keys(requests)) {
+    const request = quantityValue(requests[resource]);
+    const limit = quantityValue(limits[resource]);
+    if (request === undefined || limit === undefined || request <= limit) continue;
+    const requestText = String(requests[resource]);
+    const limitText = String(limits[resource]);
+    const refused = 'the API server refuses a request above its limit';
+    const byRequest = overridden.has(`requests.${resource}`);
+    const byLimit = overridden.has(`limits.${resource}`);
+    const requestKey = resourceAnnotation('requests', resource);
+    const limitKey = resourceAnnotation('limits', resource);
+    if (byRequest && byLimit) {
+      throw new InjectionError(`annotation ${requestKey}: ${resource} request ${requestText} is above ${limitKey} ${limitText}; ${refused}`, requestKey);
+    }
+    if (byRequest) {
+      throw new InjectionError(
+        `annotation ${requestKey}: ${resource} request ${requestText} is above the proxy's ${resource} limit ${limitText}; ${refused}: ` +
+          `lower the request or raise the limit with ${limitKey}`,
+        requestKey,
+      );
+    }
+    if (byLimit) {
+      throw new InjectionError(
+        `annotation ${limitKey}: ${resource} limit ${limitText} is below the proxy's ${resource} request ${requestText}; ${refused}: ` +
+          `raise the limit or lower the request with ${requestKey}`,
+        limitKey,
+      );
+    }
+    throw new InjectionError(`${where}: ${resource} request ${requestText} is above the ${resource} limit ${limitText}; ${refused}`);
+  }
+}
+
+/**
+ * Pods that will hang or fail because the proxy runs as a regular container: a run-to-completion
+ * pod (a Job's) never completes while the proxy runs, and init containers run with capture on and
+ * no proxy listening. Warnings give the documented ways out.
+ */
+export function regularProxyWarnings(spec: JsonObject, proxyUid: unknown): string[] {
+  const warnings: string[] = [];
+  const native = 'use native sidecars (pillion.dev/native-sidecar: "true")';
+  const restartPolicy = spec.restartPolicy;
+  if (restartPolicy === 'Never' || restartPolicy === 'OnFailure') {
+    warnings.push(
+      `pod runs to completion (restartPolicy: ${restartPolicy}) but the proxy is a regular container that never exits, ` +
+        `so the pod never completes (a Job hangs): ${native} or opt out (pillion.dev/inject: disabled)`,
+    );
+  }
+  const uid = typeof proxyUid === 'number' ? proxyUid : undefined;
+  const stuck = listOf(spec, 'initContainers').filter((c) => {
+    if (c.restartPolicy === 'Always') return false;
+    const securityContext = isPlainObject(c.securityContext) ? c.securityContext : {};
+    return uid === undefined || securityContext.runAsUser !== uid;
+  });
+  if (stuck.length > 0) {
+    const names = stuck.map((c) => nameOf(c) ?? '?').join(', ');
+    warnings.push(
+      `init containers ${names} run with capture on and no proxy yet, so their connections fail: ${native}, ` +
+        `run them as uid ${uid ?? 'of the proxy'}, or exclude their destinations (pillion.dev/exclude-outbound-*)`,
+    );
+  }
+  return warnings;
+}
+
+/** Whether the pod itself already uses native sidecars (proof that its cluster supports them). */
+export function usesNativeSidecars(spec: JsonObject): boolean {
+  return listOf(spec, 'initContainers').some((c) => c.restartPolicy === 'Always');
+}

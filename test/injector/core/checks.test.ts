@@ -1,0 +1,166 @@
+// What injectPod must refuse or warn about beyond single annotations: the values file, re-injection
+// after an edit, uninjection, deeply nested input. (Single-pod cases live in test/fixtures/inject.)
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultInjectorConfig } from '../../../injector/core/config.js';
+import { injectPod, uninjectPod } from '../../../injector/core/inject.js';
+import { loadTemplates, TemplateError } from '../../../injector/core/templates.js';
+import type { InjectContext, JsonObject } from '../../../injector/core/types.js';
+import { InjectionError } from '../../../injector/core/types.js';
+import { bundledTemplates, listFixtureCases, loadFixtureCase } from './fixture-support.js';
+
+const ctx: InjectContext = { mode: 'candidate', namespace: 'shop', namespaceLabels: undefined };
+const setup = () => ({ config: defaultInjectorConfig, templates: bundledTemplates() });
+
+function valuesFile(t: TestContext, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-values-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'values.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+const badValues: [string, string, RegExp][] = [
+  ['admin port out of range', 'ports: { admin: 70000 }', /key "ports\.admin": 70000 is not a port number/],
+  ['port zero', 'ports: { inbound: 0 }', /key "ports\.inbound": 0 is not a port number/],
+  ['port as text', 'ports: { outbound: "15001" }', /key "ports\.outbound": "15001" is not a port number/],
+  ['metrics == readiness', 'ports: { metrics: 15021 }', /key "ports\.metrics": 15021 is also ports\.readiness/],
+  ['admin == outbound', 'ports: { admin: 15001 }', /key "ports\.(admin|outbound)": 15001 is also ports\.(admin|outbound)/],
+  ['source address not an IP', 'inboundSourceAddress: localhost', /key "inboundSourceAddress": "localhost" is not an IP address/],
+  ['source address with a prefix', 'inboundSourceAddress: 127.0.0.6/32', /key "inboundSourceAddress"/],
+  ['concurrency 0', 'proxy: { concurrency: 0 }', /key "proxy\.concurrency": 0 is not an integer from 1/],
+  ['concurrency fractional', 'proxy: { concurrency: 1.5 }', /key "proxy\.concurrency"/],
+  ['uid 0 (capture exempts the proxy by uid: root would be exempt too)', 'proxy: { uid: 0 }', /key "proxy\.uid"/],
+  ['proxy request above limit', 'proxy: { resources: { requests: { cpu: "4" } } }', /key "proxy\.resources": cpu request 4 is above the cpu limit 2/],
+  ['init memory request above limit', 'init: { resources: { requests: { memory: 1Gi } } }', /key "init\.resources": memory request 1Gi is above the memory limit 64Mi/],
+];
+
+for (const [label, text, message] of badValues) {
+  test(`values: ${label} is refused at load, naming the key and the file`, (t) => {
+    const file = valuesFile(t, text);
+    assert.throws(
+      () => loadTemplates(undefined, file),
+      (error: unknown) => error instanceof TemplateError && message.test(error.message) && error.message.startsWith(file),
+    );
+  });
+}
+
+test('values: moved but distinct ports, an IPv6 source address and equal request and limit load', (t) => {
+  const file = valuesFile(t, 'ports: { admin: 25000, metrics: 25090 }\ninboundSourceAddress: "::6"\nproxy: { resources: { requests: { cpu: "2" } } }\n');
+  const set = loadTemplates(undefined, file);
+  assert.deepEqual([...set.proxyTemplates], ['envoy', 'haproxy']);
+});
+
+function pod(annotations: Record<string, string> = {}): JsonObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'shop', annotations: { 'team.example/owner': 'shop', ...annotations } },
+    spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+  };
+}
+
+function injected(input: JsonObject): JsonObject {
+  const result = injectPod(input, ctx, setup());
+  assert.equal(result.kind, 'injected');
+  return result.kind === 'injected' ? result.pod : {};
+}
+
+function withAnnotations(input: JsonObject, change: Record<string, string | undefined>): JsonObject {
+  const metadata = input.metadata as JsonObject;
+  const annotations: JsonObject = { ...(metadata.annotations as JsonObject) };
+  for (const [key, value] of Object.entries(change)) {
+    if (value === undefined) delete annotations[key];
+    else annotations[key] = value;
+  }
+  return { ...input, metadata: { ...metadata, annotations } };
+}
+
+const initArgs = (p: JsonObject): unknown => ((p.spec as JsonObject).initContainers as JsonObject[]).find((c) => c.name === 'pillion-init')?.args;
+
+test('re-injection applies edited annotations: strip what the status lists, inject anew', () => {
+  const first = injected(pod());
+  // Unchanged: already injected.
+  const again = injectPod(first, ctx, setup());
+  assert.equal(again.kind, 'skipped');
+  assert.equal(again.kind === 'skipped' ? again.reason : '', 'already-injected');
+
+  // An added override annotation takes effect.
+  const edited = withAnnotations(first, { 'pillion.dev/exclude-inbound-ports': '9000' });
+  const second = injectPod(edited, ctx, setup());
+  assert.equal(second.kind, 'injected');
+  if (second.kind !== 'injected') return;
+  assert.match(JSON.stringify(initArgs(second.pod)), /9000/);
+  assert.ok(second.warnings.some((w) => w.startsWith('re-injecting: the pod changed')), second.warnings.join('\n'));
+  // Exactly one proxy and one init container, wherever they were.
+  const spec = second.pod.spec as JsonObject;
+  const all = [...(spec.initContainers as JsonObject[]), ...(spec.containers as JsonObject[])].map((c) => c.name);
+  assert.deepEqual(all.sort(), ['app', 'pillion-init', 'pillion-proxy']);
+
+  // Switching template and placement replaces the old proxy rather than adding a second.
+  const switched = injectPod(withAnnotations(second.pod, { 'pillion.dev/templates': 'haproxy', 'pillion.dev/native-sidecar': 'true' }), ctx, setup());
+  assert.equal(switched.kind, 'injected');
+  if (switched.kind !== 'injected') return;
+  const switchedSpec = switched.pod.spec as JsonObject;
+  assert.deepEqual((switchedSpec.containers as JsonObject[]).map((c) => c.name), ['app']);
+  assert.deepEqual((switchedSpec.initContainers as JsonObject[]).map((c) => c.name), ['pillion-init', 'pillion-proxy']);
+  assert.match(String((switchedSpec.initContainers as JsonObject[])[1]?.image), /haproxy/);
+
+  // Removing the override goes back to the first injection exactly.
+  const back = injectPod(withAnnotations(second.pod, { 'pillion.dev/exclude-inbound-ports': undefined }), ctx, setup());
+  assert.equal(back.kind, 'injected');
+  if (back.kind === 'injected') assert.deepEqual(back.pod, first);
+
+  // An edit that is invalid is an error naming the annotation, even on an injected pod.
+  assert.throws(
+    () => injectPod(withAnnotations(first, { 'pillion.dev/proxy-cpu': '4' }), ctx, setup()),
+    (e: unknown) => e instanceof InjectionError && e.annotation === 'pillion.dev/proxy-cpu',
+  );
+});
+
+test('uninjectPod gives back every fixture input from its injected pod, and skips pods Pillion did not inject', () => {
+  let checked = 0;
+  for (const name of listFixtureCases()) {
+    const fixture = loadFixtureCase(name);
+    const annotations = ((fixture.input.metadata as JsonObject | undefined)?.annotations ?? {}) as JsonObject;
+    if (Object.hasOwn(annotations, 'pillion.dev/status')) continue; // an earlier injection: not the original
+    let result;
+    try {
+      result = injectPod(fixture.input, fixture.ctx, fixture.setup);
+    } catch {
+      continue;
+    }
+    if (result.kind !== 'injected') continue;
+    const removed = uninjectPod(result.pod);
+    assert.equal(removed.kind, 'uninjected', name);
+    if (removed.kind === 'uninjected') assert.deepEqual(removed.pod, fixture.input, `${name}: uninject(inject(pod)) is not the pod`);
+    checked++;
+  }
+  assert.ok(checked >= 30, `only ${checked} fixtures checked`);
+  const plain = uninjectPod(pod());
+  assert.equal(plain.kind, 'skipped');
+  assert.equal(plain.kind === 'skipped' ? plain.reason : '', 'not-injected');
+});
+
+test('a deeply nested pod is refused in words, not with a stack overflow', () => {
+  let deep: JsonObject = { leaf: true };
+  for (let i = 0; i < 200_000; i++) deep = { x: deep };
+  const input = { ...pod(), spec: { containers: [{ name: 'app', image: 'a:1', env: [{ name: 'X', valueFrom: deep }] }] } };
+  assert.throws(() => injectPod(input, ctx, setup()), (e: unknown) => e instanceof InjectionError && /nested more than 64 levels/.test(e.message));
+  assert.throws(() => uninjectPod(input), (e: unknown) => e instanceof InjectionError && /nested more than 64 levels/.test(e.message));
+});
+
+test('a pod that other pods of its input show native sidecars for gets a native proxy', () => {
+  const result = injectPod(pod(), { ...ctx, nativeSidecarsInUse: true }, setup());
+  assert.equal(result.kind, 'injected');
+  if (result.kind !== 'injected') return;
+  const init = (result.pod.spec as JsonObject).initContainers as JsonObject[];
+  assert.deepEqual(init.map((c) => [c.name, c.restartPolicy]), [['pillion-init', undefined], ['pillion-proxy', 'Always']]);
+  // nativeSidecar: off in the config still wins.
+  const off = injectPod(pod(), { ...ctx, nativeSidecarsInUse: true }, { ...setup(), config: { ...defaultInjectorConfig, nativeSidecar: 'off' } });
+  assert.equal(off.kind === 'injected' && ((off.pod.spec as JsonObject).containers as JsonObject[]).some((c) => c.name === 'pillion-proxy'), true);
+});
