@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { parseKubeMinor } from '../core/config.js';
-import { injectPod } from '../core/inject.js';
+import { describeFileError } from '../core/files.js';
+import { injectPod, uninjectPod } from '../core/inject.js';
 import { injectManifests } from './inject-manifest.js';
-import type { ManifestInput, ManifestProblem } from './inject-manifest.js';
+import type { InjectFn, ManifestInput, ManifestProblem } from './inject-manifest.js';
+import type { InjectContext, InjectorSetup } from '../core/types.js';
 import { decodeManifest, maxInputBytes } from './input.js';
 import { formatJsonProblems, formatJsonReport, formatProblem, formatTextReport } from './report.js';
 import type { ReportedProblem } from './report.js';
@@ -134,7 +136,7 @@ async function readInputs(names: readonly string[], problems: ManifestProblem[])
             .map((entry) => join(name, entry))
         : [name];
     } catch (error) {
-      fail(name, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      fail(name, `cannot read: ${describeFileError(error)}`);
       continue;
     }
     for (const file of files) {
@@ -142,7 +144,7 @@ async function readInputs(names: readonly string[], problems: ManifestProblem[])
       try {
         bytes = readFileLimited(file, budget);
       } catch (error) {
-        fail(file, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        fail(file, `cannot read: ${describeFileError(error)}`);
         continue;
       }
       // Past the limit nothing more is read: the run fails anyway.
@@ -166,38 +168,37 @@ function quietOnClosedPipes(): void {
   });
 }
 
-async function runInject(flags: InjectFlags): Promise<number> {
+type ManifestFlags = Pick<InjectFlags, 'filename' | 'output' | 'report' | 'namespace'>;
+
+/**
+ * The run both commands share: read the -f inputs, run the pipeline with `transform`, print the
+ * manifests and the report, or the problems (nothing on stdout then). `prepare` builds what the
+ * transform needs; it returns undefined after reporting its own failure (exit 1).
+ */
+async function runManifests(
+  command: 'inject' | 'uninject',
+  flags: ManifestFlags,
+  mode: InjectContext['mode'],
+  prepare: (fail: (message: string) => void) => InjectFn | undefined,
+): Promise<number> {
   quietOnClosedPipes();
   const fail = (problems: readonly ReportedProblem[]): void => {
     if (flags.report === 'json') process.stderr.write(formatJsonProblems(problems));
-    else for (const problem of problems) process.stderr.write(formatProblem(problem));
+    else for (const problem of problems) process.stderr.write(formatProblem(problem, command));
   };
   if (flags.filename.filter((name) => name === '-').length > 1) {
     if (flags.report === 'json') fail([{ file: stdinName, document: undefined, line: undefined, message: 'standard input (-f -) can be read only once' }]);
     else process.stderr.write('error: standard input (-f -) can be read only once\n');
     return 2;
   }
-  let setup;
-  try {
-    setup = buildSetup({
-      templatesDir: flags.templates,
-      valuesFile: flags.values,
-      configFile: flags.config,
-      kubeVersion: flags.kubeVersion,
-    });
-  } catch (error) {
-    if (!(error instanceof SetupError)) throw error;
-    if (flags.report === 'json') fail([{ file: undefined, document: undefined, line: undefined, message: error.message }]);
-    else process.stderr.write(`pillion inject: ${error.message}\n`);
-    return 1;
-  }
+  const transform = prepare((message) => {
+    if (flags.report === 'json') fail([{ file: undefined, document: undefined, line: undefined, message }]);
+    else process.stderr.write(`pillion ${command}: ${message}\n`);
+  });
+  if (transform === undefined) return 1;
   const problems: ManifestProblem[] = [];
   const inputs = await readInputs(flags.filename, problems);
-  const result = injectManifests(
-    inputs,
-    { mode: flags.policy === true ? 'policy' : 'candidate', namespace: flags.namespace, output: flags.output },
-    (pod, ctx) => injectPod(pod, ctx, setup),
-  );
+  const result = injectManifests(inputs, { mode, namespace: flags.namespace, output: flags.output }, transform);
   const allProblems = [...problems, ...(result.ok ? [] : result.problems)];
   if (!result.ok || allProblems.length > 0) {
     fail(allProblems);
@@ -208,25 +209,46 @@ async function runInject(flags: InjectFlags): Promise<number> {
   return 0;
 }
 
-/** Add `inject` to the `pillion` program. */
+function runInject(flags: InjectFlags): Promise<number> {
+  return runManifests('inject', flags, flags.policy === true ? 'policy' : 'candidate', (fail) => {
+    let setup: InjectorSetup;
+    try {
+      setup = buildSetup({ templatesDir: flags.templates, valuesFile: flags.values, configFile: flags.config, kubeVersion: flags.kubeVersion });
+    } catch (error) {
+      if (!(error instanceof SetupError)) throw error;
+      fail(error.message);
+      return undefined;
+    }
+    return (pod, ctx) => injectPod(pod, ctx, setup);
+  });
+}
+
+/** `pillion uninject`: remove what Pillion added (per pillion.dev/status); no templates needed. */
+function runUninject(flags: ManifestFlags): Promise<number> {
+  return runManifests('uninject', flags, 'candidate', () => (pod) => uninjectPod(pod));
+}
+
+const outputOption = (): Option => new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).argParser(choice(['yaml', 'json'] as const)).default('yaml');
+const reportOption = (): Option =>
+  new Option('--report <format>', 'per-workload report format on stderr (and the errors, when json)')
+    .choices(['text', 'json'])
+    .argParser(choice(['text', 'json'] as const))
+    .default('text');
+
+/** Add `inject` and its inverse `uninject` to the `pillion` program. */
 export function registerInjectCommand(program: Command): void {
   program
     .command('inject')
     .description('inject the proxy into the workloads of Kubernetes manifests (dry run: manifests on stdout, report on stderr)')
     .requiredOption('-f, --filename <file>', 'manifest file, folder (its *.yaml, *.yml, *.json) or - for stdin; repeatable', collect)
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).argParser(choice(['yaml', 'json'] as const)).default('yaml'))
+    .addOption(outputOption())
     .option('--templates <dir>', 'template folder replacing the bundled templates/')
     .option('--values <file>', 'YAML values merged over the template folder\'s values.yaml')
     .option('--config <file>', 'injector configuration file (YAML)')
     .option('--policy', 'decide like the webhook (opt-in policy) instead of injecting every workload that does not opt out')
     .option('--kube-version <version>', 'Kubernetes version of the target cluster (for nativeSidecar: auto)', parseKubeVersionFlag)
     .option('-n, --namespace <ns>', 'namespace for objects whose metadata names none (default: default)', parseNamespaceFlag)
-    .addOption(
-      new Option('--report <format>', 'per-workload report format on stderr (and the errors, when json)')
-        .choices(['text', 'json'])
-        .argParser(choice(['text', 'json'] as const))
-        .default('text'),
-    )
+    .addOption(reportOption())
     .addHelpText(
       'after',
       '\nExit codes: 0 success; 1 a document or file cannot be processed (nothing on stdout); 2 usage error;\n' +
@@ -235,5 +257,21 @@ export function registerInjectCommand(program: Command): void {
     )
     .action(async (flags: InjectFlags) => {
       process.exitCode = await runInject(flags);
+    });
+  program
+    .command('uninject')
+    .description('remove what pillion inject added (per the pillion.dev/status annotation) from the workloads of manifests')
+    .requiredOption('-f, --filename <file>', 'manifest file, folder (its *.yaml, *.yml, *.json) or - for stdin; repeatable', collect)
+    .addOption(outputOption())
+    .option('-n, --namespace <ns>', 'namespace for objects whose metadata names none (default: default)', parseNamespaceFlag)
+    .addOption(reportOption())
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success; 1 a document or file cannot be processed (nothing on stdout); 2 usage error;\n' +
+        '141 stdout was closed early (e.g. | head).\n' +
+        'Example: pillion uninject -f injected.yaml | kubectl apply -f -\n',
+    )
+    .action(async (flags: ManifestFlags) => {
+      process.exitCode = await runUninject(flags);
     });
 }

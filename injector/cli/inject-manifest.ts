@@ -6,10 +6,11 @@
 // (YAML error, invalid annotation, workload without a template) fails the whole run: nothing is
 // printed, so a `| kubectl apply -f -` pipeline never applies half a manifest.
 import { isDeepStrictEqual } from 'node:util';
-import { isMap, isSeq, isScalar } from 'yaml';
+import { isMap, isNode, isPair, isSeq, isScalar } from 'yaml';
 import type { Document, Node } from 'yaml';
 import { InjectionError } from '../core/types.js';
-import type { InjectContext, InjectResult, JsonObject, SkipReason } from '../core/types.js';
+import { annotationPrefix } from '../core/overrides.js';
+import type { InjectContext, InjectResult, JsonObject, SkipReason, UninjectResult } from '../core/types.js';
 import { KubeYamlError, kubeKeyString, toKubeValue } from './kube-yaml.js';
 import { lineAt, parseStream } from './stream.js';
 import type { ParsedStream, StreamDocument } from './stream.js';
@@ -17,8 +18,8 @@ import { syncDocument } from './sync-node.js';
 import { findWorkloads, isJsonObject, isList, readPath } from './workloads.js';
 import type { Path, WorkloadLocation } from './workloads.js';
 
-/** The injection core as the pipeline calls it (injectPod with its setup bound). */
-export type InjectFn = (pod: JsonObject, ctx: InjectContext) => InjectResult;
+/** The injection core as the pipeline calls it (injectPod with its setup bound, or uninjectPod). */
+export type InjectFn = (pod: JsonObject, ctx: InjectContext) => InjectResult | UninjectResult;
 
 export interface ManifestInput {
   /** Name used in reports and errors (`<stdin>` for standard input). */
@@ -39,8 +40,8 @@ export interface WorkloadReport {
   readonly kind: string;
   readonly namespace: string;
   readonly name: string;
-  readonly decision: 'injected' | 'skipped';
-  readonly reason: SkipReason | null;
+  readonly decision: 'injected' | 'uninjected' | 'skipped';
+  readonly reason: SkipReason | 'not-injected' | null;
   readonly detail: string | null;
   readonly templates: readonly string[];
   readonly warnings: readonly string[];
@@ -111,8 +112,9 @@ function writeBack(template: JsonObject, pod: JsonObject, isPod: boolean): JsonO
   if (isPod) return pod;
   const updated: JsonObject = { ...template, spec: pod.spec };
   const metadata = isJsonObject(pod.metadata) ? pod.metadata : {};
-  // Do not add an empty `metadata: {}` to a template that had none.
-  if (template.metadata !== undefined || !isDeepStrictEqual(metadata, {})) updated.metadata = metadata;
+  // Do not add an empty `metadata: {}` to a template that had none; uninjection can remove it.
+  if (!Object.hasOwn(pod, 'metadata')) delete updated.metadata;
+  else if (template.metadata !== undefined || !isDeepStrictEqual(metadata, {})) updated.metadata = metadata;
   return updated;
 }
 
@@ -167,6 +169,13 @@ function yamlBody(doc: Document, originalBody: string): string {
     // in the prefix already.
     root.anchor = undefined;
     root.tag = undefined;
+    // A comment above the first key belongs to that key but sits before the body's range, in the
+    // kept prefix: printed again it would double on every run (inject, re-inject, uninject).
+    if ((isMap(root) || isSeq(root)) && !originalBody.trimStart().startsWith('#')) {
+      const first = root.items[0];
+      const node = isPair(first) ? first.key : first;
+      if (isNode(node)) node.commentBefore = null;
+    }
   }
   if (doc.directives !== undefined) doc.directives.docEnd = false;
   return doc.toString({ directives: false, lineWidth: 0, flowCollectionPadding: false, indentSeq: !hasFlushSequences(originalBody) });
@@ -227,10 +236,88 @@ function renderInjected(item: StreamDocument, newValue: unknown): string {
   throw new Error(`internal: injected document ${item.index} of ${item.text.length} bytes does not read back as the injected value`);
 }
 
+/** What the whole input shows about the cluster, gathered before any workload is decided. */
+interface InputFacts {
+  /** Labels of the Namespace objects in the input, by name (what --policy reads). */
+  readonly namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** Some pod template has an init container with restartPolicy: Always: the cluster has native sidecars. */
+  readonly nativeSidecarsInUse: boolean;
+}
+
+function stringLabels(value: unknown): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (!isJsonObject(value)) return labels;
+  for (const [key, label] of Object.entries(value)) if (typeof label === 'string') labels[key] = label;
+  return labels;
+}
+
+function collectFacts(values: readonly unknown[]): InputFacts {
+  const namespaceLabels = new Map<string, Record<string, string>>();
+  let nativeSidecarsInUse = false;
+  const visit = (value: unknown): void => {
+    if (!isJsonObject(value)) return;
+    if (isList(value)) {
+      for (const item of value.items as unknown[]) visit(item);
+      return;
+    }
+    if (value.kind === 'Namespace' && (value.apiVersion === 'v1' || value.apiVersion === undefined)) {
+      const metadata = isJsonObject(value.metadata) ? value.metadata : {};
+      if (typeof metadata.name === 'string') namespaceLabels.set(metadata.name, stringLabels(metadata.labels));
+    }
+  };
+  for (const value of values) {
+    visit(value);
+    for (const workload of findWorkloads(value).workloads) {
+      const spec = (readPath(value, workload.templatePath) as JsonObject).spec as JsonObject;
+      const init = Array.isArray(spec.initContainers) ? spec.initContainers : [];
+      if (init.some((c) => isJsonObject(c) && c.restartPolicy === 'Always')) nativeSidecarsInUse = true;
+    }
+  }
+  return { namespaceLabels, nativeSidecarsInUse };
+}
+
+/** pillion.dev/ keys on a workload's own metadata, which the pod (and so Pillion) never sees. */
+function ignoredWorkloadKeys(object: JsonObject, kind: string): string[] {
+  const metadata = isJsonObject(object.metadata) ? object.metadata : {};
+  const warnings: string[] = [];
+  for (const [field, word] of [['annotations', 'annotation'], ['labels', 'label']] as const) {
+    const map = metadata[field];
+    if (!isJsonObject(map)) continue;
+    for (const key of Object.keys(map).filter((k) => k.startsWith(annotationPrefix)).sort()) {
+      warnings.push(`${word} ${key} on the ${kind}'s own metadata is ignored: Pillion reads the pod template's (spec.template.metadata.${field})`);
+    }
+  }
+  return warnings;
+}
+
+const tooDeep = 'the document is nested too deeply to read; no Kubernetes object is nested this deep';
+
+function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+/** A reading error in the user's terms: the YAML parser reports a stack overflow as such. */
+function inUserTerms(message: string): string {
+  return /Maximum call stack size exceeded/.test(message) ? tooDeep : message;
+}
+
+/** The value kubectl would send for a document, or undefined when it has errors (reported later). */
+function documentValue(item: StreamDocument): unknown {
+  if (item.doc.errors.length > 0) return undefined;
+  try {
+    return toKubeValue(item.doc);
+  } catch (error) {
+    if (!(error instanceof KubeYamlError) && !isStackOverflow(error)) throw error;
+    return undefined;
+  }
+}
+
 function processDocument(
   stream: ParsedStream,
   item: StreamDocument,
   options: PipelineOptions,
+  facts: InputFacts,
+  known: unknown,
   inject: InjectFn,
   reports: WorkloadReport[],
   problems: ManifestProblem[],
@@ -241,14 +328,16 @@ function processDocument(
     return undefined;
   };
   if (item.doc.errors.length > 0) {
-    for (const error of item.doc.errors) problem(error.pos[0], error.message);
+    for (const error of item.doc.errors) problem(error.pos[0], inUserTerms(error.message));
     return undefined;
   }
   let value: unknown;
   try {
     // The value kubectl would send to the API server: what the core decides on.
-    value = toKubeValue(item.doc);
+    // Read once already (documentValue); undefined means it failed there: read again for the error.
+    value = known !== undefined ? known : toKubeValue(item.doc);
   } catch (error) {
+    if (isStackOverflow(error)) return problem(item.doc.contents?.range?.[0], tooDeep);
     if (!(error instanceof KubeYamlError)) throw error;
     return problem(error.offset ?? item.doc.contents?.range?.[0], error.message);
   }
@@ -260,7 +349,7 @@ function processDocument(
   let injectedAny = false;
   const failed = problems.length;
   for (const workload of workloads) {
-    const result = injectWorkload(stream, item, value, workload, options, inject, reports, problem);
+    const result = injectWorkload(stream, item, value, workload, options, facts, inject, reports, problem);
     if (result === undefined) continue;
     newValue = setPath(newValue, workload.templatePath, writeBack(readPath(value, workload.templatePath) as JsonObject, result, workload.templatePath.length === workload.objectPath.length));
     injectedAny = true;
@@ -278,6 +367,7 @@ function injectWorkload(
   value: unknown,
   workload: WorkloadLocation,
   options: PipelineOptions,
+  facts: InputFacts,
   inject: InjectFn,
   reports: WorkloadReport[],
   problem: (offset: number | undefined, message: string) => undefined,
@@ -285,20 +375,26 @@ function injectWorkload(
   const isPod = workload.templatePath.length === workload.objectPath.length;
   const template = readPath(value, workload.templatePath) as JsonObject;
   const namespace = workload.namespace ?? options.namespace ?? 'default';
-  const ctx: InjectContext = { namespace, namespaceLabels: undefined, mode: options.mode };
-  let result: InjectResult;
+  const ctx: InjectContext = {
+    namespace,
+    namespaceLabels: facts.namespaceLabels.get(namespace),
+    mode: options.mode,
+    nativeSidecarsInUse: facts.nativeSidecarsInUse,
+  };
+  const ignored = isPod ? [] : ignoredWorkloadKeys(readPath(value, workload.objectPath) as JsonObject, workload.kind);
+  let result: InjectResult | UninjectResult;
   try {
     result = inject(podFromTemplate(template, isPod), ctx);
   } catch (error) {
     if (!(error instanceof InjectionError)) throw error;
     return problem(annotationOffset(item.doc, workload.templatePath, error.annotation), error.message);
   }
-  const base = { file: stream.file, document: item.index, kind: workload.kind, namespace, name: workload.name, warnings: [...result.warnings] };
+  const base = { file: stream.file, document: item.index, kind: workload.kind, namespace, name: workload.name, warnings: [...ignored, ...result.warnings] };
   if (result.kind === 'skipped') {
     reports.push({ ...base, decision: 'skipped', reason: result.reason, detail: result.detail, templates: [] });
     return undefined;
   }
-  reports.push({ ...base, decision: 'injected', reason: null, detail: null, templates: [...result.templates] });
+  reports.push({ ...base, decision: result.kind, reason: null, detail: null, templates: [...result.templates] });
   return result.pod;
 }
 
@@ -336,14 +432,20 @@ export function injectManifests(inputs: readonly ManifestInput[], options: Pipel
   const problems: ManifestProblem[] = [];
   const yamlParts: { text: string; stream: ParsedStream }[] = [];
   const jsonItems: unknown[] = [];
-  for (const input of inputs) {
-    const stream = parseStream(input.file, input.text);
+  // Every document is read first: Namespaces and native sidecars anywhere in the input inform
+  // the decisions on every workload in it.
+  const streams = inputs.map((input) => parseStream(input.file, input.text));
+  const values = new Map<StreamDocument, unknown>();
+  for (const stream of streams) for (const item of stream.documents) values.set(item, documentValue(item));
+  const facts = collectFacts([...values.values()]);
+  for (const [i, input] of inputs.entries()) {
+    const stream = streams[i] as ParsedStream;
     for (const error of stream.streamErrors) {
       problems.push({ file: input.file, document: undefined, line: lineAt(stream, error.offset), message: error.message });
     }
     const texts: string[] = [];
     for (const item of stream.documents) {
-      const outcome = processDocument(stream, item, options, inject, reports, problems);
+      const outcome = processDocument(stream, item, options, facts, values.get(item), inject, reports, problems);
       if (outcome === undefined) continue;
       texts.push(outcome.text);
       if (options.output === 'json' && outcome.value !== null && outcome.value !== undefined) {

@@ -15,7 +15,7 @@ export function formatTextReport(reports: readonly WorkloadReport[]): string {
   const lines: string[] = [];
   for (const report of reports) {
     const id = workloadId(report);
-    if (report.decision === 'injected') lines.push(`injected ${id} (templates: ${report.templates.join(', ')})`);
+    if (report.decision !== 'skipped') lines.push(`${report.decision} ${id} (templates: ${report.templates.join(', ')})`);
     else lines.push(`skipped ${id}: ${report.reason ?? 'unknown'}: ${report.detail ?? ''}`);
     for (const warning of report.warnings) lines.push(`warning ${id}: ${warning}`);
   }
@@ -39,15 +39,15 @@ export function formatJsonReport(reports: readonly WorkloadReport[]): string {
   return `${JSON.stringify(rows, null, 2)}\n`;
 }
 
-/** `pillion inject: FILE: document N (line L): message`. */
-export function formatProblem(problem: ReportedProblem): string {
+/** `pillion inject: FILE: document N (line L): message` (`pillion uninject: …` for that command). */
+export function formatProblem(problem: ReportedProblem, command = 'inject'): string {
   const where = problem.file === undefined ? [] : [problem.file];
   if (problem.document !== undefined) {
     where.push(problem.line === undefined ? `document ${problem.document}` : `document ${problem.document} (line ${problem.line})`);
   } else if (problem.line !== undefined) {
     where.push(`line ${problem.line}`);
   }
-  return `pillion inject: ${where.join(': ')}: ${problem.message}\n`;
+  return `pillion ${command}: ${where.join(': ')}: ${problem.message}\n`;
 }
 
 /** A problem as `--report json` prints it; `file` is null for a problem no manifest file has. */

@@ -6,11 +6,30 @@ export class FileReadError extends Error {
   override name = 'FileReadError';
 }
 
-/** The file's text; FileReadError "<file>: cannot read the <what>: <errno code>" otherwise. */
+const reasons: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  EMFILE: 'too many open files',
+  EIO: 'input/output error',
+};
+
+/** Why a file operation failed, in words ("no such file or folder"), not an errno code. */
+export function describeFileError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== undefined && Object.hasOwn(reasons, code)) return reasons[code] as string;
+  return code ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** The file's text; FileReadError "<file>: cannot read the <what>: <reason>" otherwise. */
 export function readTextFile(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new FileReadError(`${file}: cannot read the ${what}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new FileReadError(`${file}: cannot read the ${what}: ${describeFileError(error)}`);
   }
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import { checkRequestsWithinLimits } from './checks.js';
-import { readTextFile } from './files.js';
+import { describeFileError, readTextFile } from './files.js';
 import { deepFreeze, isPlainObject, RenderError, renderTree } from './render.js';
 import type { JsonObject, Template, TemplateSet } from './types.js';
 import { InjectionError } from './types.js';
@@ -207,12 +207,12 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
   try {
     entries = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
   } catch (error) {
-    throw new TemplateError(`${dir}: cannot read the templates folder: ${(error as Error).message}`);
+    throw new TemplateError(`${dir}: cannot read the templates folder: ${describeFileError(error)}`);
   }
   const hash = createHash('sha256');
   const folderValuesFile = join(dir, 'values.yaml');
   if (!entries.includes('values.yaml')) throw new TemplateError(`${folderValuesFile}: missing (every template folder needs values.yaml)`);
-  const valuesText = readFileSync(folderValuesFile, 'utf8');
+  const valuesText = readTextFile(folderValuesFile, 'values file');
   hash.update(`values.yaml\0${valuesText}\0`);
   const folderValues = parseYamlFile(folderValuesFile, valuesText);
   if (!isPlainObject(folderValues)) throw new TemplateError(`${folderValuesFile}: expected a mapping of values`);
@@ -246,7 +246,7 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
     const name = entry.slice(0, -'.yaml'.length);
     const file = join(dir, entry);
     if (!templateName.test(name)) throw new TemplateError(`${file}: template names must be DNS labels (a-z, 0-9, -)`);
-    const text = readFileSync(file, 'utf8');
+    const text = readTextFile(file, 'template');
     hash.update(`${entry}\0${text}\0`);
     const template = readTemplate(name, file, text);
     try {

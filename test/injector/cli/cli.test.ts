@@ -115,7 +115,7 @@ test('a document that cannot be processed: exit 1, nothing on stdout, file/docum
   const missing = runPillion(['inject', '-f', 'test/fixtures/inject-cli/does-not-exist.yaml']);
   assert.equal(missing.status, 1);
   assert.equal(missing.stdout, '');
-  assert.match(missing.stderr, /does-not-exist\.yaml: cannot read: ENOENT/);
+  assert.match(missing.stderr, /does-not-exist\.yaml: cannot read: no such file or folder$/m);
   const badConfig = runPillion(['inject', '-f', cliFixture('list.yaml'), '--config', cliFixture('list.yaml')]);
   assert.equal(badConfig.status, 1);
   assert.equal(badConfig.stdout, '');

@@ -75,7 +75,9 @@ const passing = cases.filter((c) => !failing.includes(c));
 // Group the cases that succeed by their flags, one process per group.
 const groups = new Map<string, CliCase[]>();
 for (const c of passing) {
-  const key = JSON.stringify(c.flags);
+  // An input that already uses native sidecars makes pillion inject use them for the whole run:
+  // such a case runs alone.
+  const key = JSON.stringify(c.flags) + (/restartPolicy: Always/.test(c.inputText) ? ` ${c.name}` : '');
   groups.set(key, [...(groups.get(key) ?? []), c]);
 }
 
