@@ -9,7 +9,7 @@ import type { CaptureSettings } from './capture.js';
 import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, regularProxyWarnings, usesNativeSidecars } from './checks.js';
 import { resolveNativeSidecar } from './config.js';
 import { overlay, nameOf } from './merge.js';
-import { parseOverrides, statusKey, templateCombinationProblem } from './overrides.js';
+import { parseOverrides, statusKey } from './overrides.js';
 import type { PodOverrides } from './overrides.js';
 import { createPatch } from './patch.js';
 import { decideInjection } from './policy.js';
@@ -77,7 +77,8 @@ function renderFragment(set: TemplateSet, names: readonly string[], logLevel: st
   let fragment: JsonObject = {};
   for (const name of names) {
     const template = set.templates.get(name);
-    if (template === undefined) throw new Error(`template "${name}" is not in ${set.dir} (check defaultTemplates)`);
+    // Pod lists are checked by parseTemplateList, defaultTemplates by loadSetup.
+    if (template === undefined) throw new Error(`template "${name}" is not in ${set.dir}`);
     fragment = overlay(fragment, renderTemplate(template, values, initArgs), 'base-first') as JsonObject;
   }
   return fragment;
@@ -247,10 +248,6 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
 
   const overrides = parseOverrides(mapOf(metadata, 'annotations'), templates, config.allowImageOverride, warnings);
   const templateNames = overrides.templates ?? config.defaultTemplates;
-  if (overrides.templates === undefined) {
-    const problem = templateCombinationProblem(templateNames, templates);
-    if (problem !== undefined) throw new InjectionError(`injector configuration defaultTemplates: ${problem}`);
-  }
   const defaults = captureDefaults(templates);
   const initArgs = Object.keys(overrides.capture).length === 0 ? defaults.initArgs : formatInitArgs({ ...defaults.settings, ...overrides.capture });
   const rendered = cachedFragment(templates, templateNames, overrides.logLevel, initArgs);

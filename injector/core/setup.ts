@@ -1,10 +1,11 @@
 // The injector setup both front ends run with (`pillion inject` once; `pillion webhook` at start-up
 // and on every change of its files): the injector config or its defaults, and the template folder
 // or the bundled one with an optional values override. Everything is checked; errors name the file.
-import { defaultInjectorConfig, parseInjectorConfig } from './config.js';
+import { ConfigError, defaultInjectorConfig, parseInjectorConfig } from './config.js';
 import { readTextFile } from './files.js';
 import { bundledTemplatesDir, loadTemplates } from './templates.js';
-import type { InjectorSetup } from './types.js';
+import { templateCombinationProblem } from './overrides.js';
+import type { InjectorSetup, TemplateSet } from './types.js';
 
 export interface SetupFiles {
   /** YAML InjectorConfig; defaults when absent. */
@@ -22,5 +23,17 @@ export function loadSetup(files: SetupFiles): InjectorSetup {
   const config = configured.kubeVersion === undefined && files.clusterVersion !== undefined
     ? Object.freeze({ ...configured, kubeVersion: files.clusterVersion })
     : configured;
-  return Object.freeze({ config, templates: loadTemplates(files.templatesDir ?? bundledTemplatesDir, files.valuesFile) });
+  const templates = loadTemplates(files.templatesDir ?? bundledTemplatesDir, files.valuesFile);
+  checkDefaultTemplates(config.defaultTemplates, templates, files.configFile ?? 'the default configuration');
+  return Object.freeze({ config, templates });
+}
+
+/** defaultTemplates must name templates of the folder that make one working proxy, as pods' own lists must. */
+function checkDefaultTemplates(names: readonly string[], templates: TemplateSet, source: string): void {
+  const unknown = names.filter((name) => !templates.names.includes(name));
+  if (unknown.length > 0) {
+    throw new ConfigError(`${source}: key "defaultTemplates": ${unknown.join(', ')} not in ${templates.dir} (known: ${templates.names.join(', ')})`);
+  }
+  const problem = templateCombinationProblem(names, templates);
+  if (problem !== undefined) throw new ConfigError(`${source}: key "defaultTemplates": ${problem}`);
 }
