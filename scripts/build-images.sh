@@ -12,6 +12,7 @@
 #   ghcr.io/pillion/pillion-injector:0.1.0   Dockerfile.injector  (deploy/base/deployment.yaml)
 #   docker.io/library/haproxy:2.6            Debian's haproxy (e2e/images/haproxy/)
 #   pillion.test/echo:1                      the netns tests' servers.py/net_client.py (e2e/images/echo/)
+#   pillion.test/pause:1                     the e2e node's pod sandbox image (e2e/images/pause/)
 # Each image is exported to a docker-archive named by a hash of its inputs (Dockerfile, the files
 # it copies, build arguments, its base's hash), so an unchanged image is never rebuilt; every
 # fresh build is smoke-tested (it runs, inside the image) before its archive is kept.
@@ -100,7 +101,7 @@ values_image() {
 }
 
 # The images, in build order (a base before what is built on it).
-ids=(debian node init injector haproxy echo)
+ids=(debian node init injector haproxy echo pause)
 declare -A ref base dockerfile context build_args key
 ref[debian]=docker.io/library/debian:$suite-slim
 # The Dockerfiles' FROM default, which must be the same in both.
@@ -112,16 +113,18 @@ ref[init]=$(normalize "$(values_image init)")
 ref[injector]=$(normalize "$(sed -n 's/^[[:space:]]*image:[[:space:]]*\([^[:space:]]*pillion-injector[^[:space:]]*\).*/\1/p' "$root_dir/deploy/base/deployment.yaml" | head -n 1)")
 ref[haproxy]=$(normalize "$(values_image haproxy)")
 ref[echo]=pillion.test/echo:1
+ref[pause]=pillion.test/pause:1
 for id in "${ids[@]}"; do
   [[ ${ref[$id]} =~ :[^/]+$ ]] || die "cannot tell the $id image's name and tag (found '${ref[$id]}')"
 done
 
-base[node]=debian base[init]=node base[injector]=node base[haproxy]=debian base[echo]=debian
+base[node]=debian base[init]=node base[injector]=node base[haproxy]=debian base[echo]=debian base[pause]=debian
 dockerfile[node]=$root_dir/e2e/images/node/Dockerfile context[node]=$dir/dist
 dockerfile[init]=$root_dir/Dockerfile.init context[init]=$root_dir
 dockerfile[injector]=$root_dir/Dockerfile.injector context[injector]=$root_dir
 dockerfile[haproxy]=$root_dir/e2e/images/haproxy/Dockerfile context[haproxy]=$root_dir/e2e/images/haproxy
 dockerfile[echo]=$root_dir/e2e/images/echo/Dockerfile context[echo]=$root_dir/e2e
+dockerfile[pause]=$root_dir/e2e/images/pause/Dockerfile context[pause]=$root_dir/e2e/images/pause
 build_args[node]="NODE_VERSION=$node_version NPM_VERSION=$npm_version"
 
 # copy_sources DOCKERFILE: the build-context paths its COPY/ADD instructions read (not --from).
@@ -410,6 +413,8 @@ smoke() {
           sleep 0.2
         done
         echo "haproxy never became ready on 15021" >&2; kill $!; exit 1' || return 1 ;;
+    pause)
+      run_in pause -- /pause -v || return 1 ;;
     echo)
       run_in echo --netns -- sh -c 'servers.py --name smoke --tcp 18080 >/tmp/ready & pid=$!
         for i in $(seq 1 50); do grep -q READY /tmp/ready && break; sleep 0.1; done

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One-shot, idempotent set-up: Debian packages the tests and the demo need, then npm packages.
 # Safe to re-run; does nothing when everything is already present.
-# --test-peers also installs a container runtime and builds the upstream programs only the tests use
-# (helm, kube-apiserver, etcd, and a node's kubelet, kube-proxy, kube-scheduler,
-# kube-controller-manager and crictl).
+# --test-peers also installs a container runtime and an image builder, and builds what only the
+# tests use: upstream programs (helm, kube-apiserver, etcd, and a node's kubelet, kube-proxy,
+# kube-scheduler, kube-controller-manager and crictl; envoy-bootstrap-check) and the images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,8 @@ if ((test_peers)); then
   # not): containerd as the CRI runtime and runc under it, and mount, whose mount and losetup
   # kubelet calls. (kube-proxy needs no conntrack binary since 1.32, containerd no socat.)
   debs+=(containerd runc mount)
+  # And what builds the images it runs without a registry or a Docker engine.
+  debs+=(buildah debootstrap)
 fi
 missing=()
 for pkg in "${debs[@]}"; do
@@ -35,39 +37,36 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# peer SCRIPT WHAT NEEDS: make sure scripts/SCRIPT has built its test peer (it caches in
+# ~/.cache/pillion, so this is instant once built); when it cannot, say which tests will skip
+# (and fail under CI=true). NEEDS: the command the build cannot do without.
+peer() {
+  local script=$1 what=$2 needs=$3
+  bash "scripts/$script" --check >/dev/null 2>&1 && return 0
+  if ! command -v "$needs" >/dev/null; then
+    echo "setup: no $needs, so no $what; the tests that need it will skip (fail under CI=true)" >&2
+  elif ! bash "scripts/$script" >/dev/null; then
+    echo "setup: could not build $what (scripts/$script); the tests that need it will skip (fail under CI=true)" >&2
+  fi
+}
+
 if ((test_peers)); then
-  # helm is a test peer only (test/deploy compares `helm template` with `kubectl kustomize`) and no
-  # Debian package: build it once from the Go module proxy (~2 minutes, cached in ~/.cache/pillion).
-  if ! bash scripts/get-helm.sh --check >/dev/null 2>&1; then
-    if command -v go >/dev/null; then
-      bash scripts/get-helm.sh >/dev/null || echo "setup: could not build helm; the helm-vs-kustomize tests will skip (fail under CI=true)" >&2
-    else
-      echo "setup: no Go toolchain, so no helm; the helm-vs-kustomize tests will skip (fail under CI=true)" >&2
-    fi
-  fi
-
-  # kube-apiserver and etcd are test peers only (e2e/cluster runs the webhook behind a real API
-  # server) and no Debian package either: built once from the Go module proxy (~10 minutes on two
-  # cores, cached in ~/.cache/pillion).
-  if ! bash scripts/get-kube-apiserver.sh --check >/dev/null 2>&1; then
-    if command -v go >/dev/null; then
-      bash scripts/get-kube-apiserver.sh >/dev/null || echo "setup: could not build kube-apiserver/etcd; the real-API-server e2e test will skip (fail under CI=true)" >&2
-    else
-      echo "setup: no Go toolchain, so no kube-apiserver; the real-API-server e2e test will skip (fail under CI=true)" >&2
-    fi
-  fi
-
+  # Test peers only, never product code, none of them a Debian package; built once from the Go
+  # module proxy (cold on two cores: about 2 + 10 + 12 + 2 minutes).
+  # helm: test/deploy compares `helm template` with `kubectl kustomize`.
+  peer get-helm.sh helm go
+  # kube-apiserver and etcd: e2e/cluster runs the webhook behind a real API server.
+  peer get-kube-apiserver.sh 'kube-apiserver and etcd' go
   # kubelet, kube-proxy, kube-scheduler, kube-controller-manager (the same Kubernetes version) and
-  # crictl are test peers only (the e2e tests run injected pods on a real node) and no Debian
-  # package either: built once from the Go module proxy (~20 minutes on two cores, cached in
-  # ~/.cache/pillion).
-  if ! bash scripts/get-kube-node.sh --check >/dev/null 2>&1; then
-    if command -v go >/dev/null; then
-      bash scripts/get-kube-node.sh >/dev/null || echo "setup: could not build kubelet/kube-proxy/kube-scheduler/kube-controller-manager/crictl; the real-node e2e tests will skip (fail under CI=true)" >&2
-    else
-      echo "setup: no Go toolchain, so no kubelet; the real-node e2e tests will skip (fail under CI=true)" >&2
-    fi
-  fi
+  # crictl: e2e/cluster runs injected pods on a real node.
+  peer get-kube-node.sh 'the node programs (kubelet and friends)' go
+  # envoy-bootstrap-check: every rendered Envoy bootstrap is checked with Envoy's own API
+  # (go-control-plane).
+  peer get-envoy-check.sh envoy-bootstrap-check go
+  # The images the real node runs, built from Dockerfile.init and Dockerfile.injector as shipped
+  # (plus test apps) with buildah on a Debian base made by debootstrap: about 4 minutes cold, and
+  # again whenever their sources change.
+  peer build-images.sh 'the container images' buildah
 fi
 
 # npm ci only when the lockfile changed since the last install.

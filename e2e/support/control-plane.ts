@@ -127,7 +127,8 @@ export async function startControlPlane(binDir: string, kubectlBin: string, opti
           ? ['--authorization-mode=RBAC', '--endpoint-reconciler-type=none']
           // A node: kubelets are authorised by the Node authorizer, and the kubernetes Service's
           // endpoint is kept by the API server so that pods reach it.
-          : ['--authorization-mode=Node,RBAC', '--allow-privileged=true']),
+          // Kubelets are reached by address (there is no DNS here).
+          : ['--authorization-mode=Node,RBAC', '--allow-privileged=true', '--kubelet-preferred-address-types=InternalIP']),
         `--service-cluster-ip-range=${options.serviceCidr ?? '10.0.0.0/24'}`])),
     );
 

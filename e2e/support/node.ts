@@ -50,6 +50,8 @@ export interface RealNode {
 
 const nodeName = 'pillion-node';
 const nodeIp = '10.250.0.1';
+/** The node's default gateway: on the node's link, and nobody has it. */
+const nowhere = '10.250.0.254';
 const podCidr = '10.244.0.0/24';
 const serviceCidr = '10.96.0.0/24';
 
@@ -154,6 +156,7 @@ state = "${dir}/containerd/state"
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        Root = "${dir}/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${dir}/net.d"
@@ -253,6 +256,9 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
   const dir = mkdtempSync(join(tmpdir(), 'pillion-node-'));
   const cgroupName = `pillion-node-${process.pid}`;
   const savedSysctls = readSysctls();
+  // containerd 1.6 keeps shim sockets and fifos under /run/containerd whatever its config says;
+  // removed on stop when it was not there before.
+  const runContainerdExisted = existsSync('/run/containerd');
   const services: Service[] = [];
   let cgroups: string[] = [];
   let cp: ControlPlane | undefined;
@@ -276,6 +282,7 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
     unmountAll(dir);
     spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
     restoreSysctls(savedSysctls);
+    if (!runContainerdExisted) rmSync('/run/containerd', { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   };
   const unregister = registerExitCleanup(putBack);
@@ -296,12 +303,15 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
 
   try {
     await createNamespace(ns);
-    // The node's address, on the namespace's loopback (this kernel has no dummy links); the
-    // default route is a blackhole, so traffic to any address that is neither the node's nor a
-    // pod's goes nowhere.
-    await runChecked(['ip', '-n', ns, 'addr', 'add', `${nodeIp}/32`, 'dev', 'lo']);
-    await runChecked(['ip', '-n', ns, 'route', 'add', 'blackhole', 'default']);
-
+    // The node's address, on a veth link whose peer is in the same namespace; the default route
+    // points at an address nobody answers for, so traffic to any address that is neither the
+    // node's nor a pod's goes nowhere. (A blackhole default route would not do: a local process
+    // connecting to a Service's ClusterIP is refused before kube-proxy's DNAT gets to see it.)
+    await runChecked(['ip', '-n', ns, 'link', 'add', 'node0', 'type', 'veth', 'peer', 'name', 'node0-peer']);
+    await runChecked(['ip', '-n', ns, 'addr', 'add', `${nodeIp}/24`, 'dev', 'node0']);
+    await runChecked(['ip', '-n', ns, 'link', 'set', 'node0', 'up']);
+    await runChecked(['ip', '-n', ns, 'link', 'set', 'node0-peer', 'up']);
+    await runChecked(['ip', '-n', ns, 'route', 'add', 'default', 'via', nowhere, 'dev', 'node0']);
     cp = await startControlPlane(bins.controlPlane, bins.kubectl, {
       netns: ns,
       address: nodeIp,

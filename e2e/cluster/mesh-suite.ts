@@ -1,0 +1,171 @@
+// The injected-pods suite: Pillion deployed with its own manifests (deploy/self-signed, the webhook
+// in-cluster as a pod), then pods that a kubelet really starts, with the capture init container
+// really programming their network namespace and the haproxy template as the real proxy. It only
+// talks to the cluster through kubectl, so it runs against whatever cluster it is given: the
+// harness's real node (node.test.ts) or a kind cluster (KUBECONFIG, scripts/e2e-kind.sh).
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { repoPath } from '../../test/support/paths.js';
+import type { KubectlResult } from '../support/control-plane.js';
+import { pollUntil } from '../support/node.js';
+
+export interface Cluster {
+  kubectl(args: readonly string[], options?: { input?: string }): KubectlResult;
+  kubectlOk(args: readonly string[], options?: { input?: string }): string;
+}
+
+/** The test app's image: Debian's python3 on the local base (e2e/images/echo). */
+export const appImage = 'pillion.test/echo:1';
+
+// The app is constant Python text run with `python3 -c`; its inputs are argv.
+// Server: for every connection on each port in argv, one line naming who it saw: the peer address
+// (127.0.0.6 or ::6 when the pod's proxy delivered it) and the local address the client dialled.
+const serverScript = `
+import socket, sys, threading
+def serve(port):
+    s = socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
+    while True:
+        c, peer = s.accept()
+        local = c.getsockname()
+        host = peer[0].removeprefix("::ffff:")
+        c.sendall(("peer=%s local=%s:%d\\n" % (host, local[0].removeprefix("::ffff:"), local[1])).encode())
+        c.close()
+for p in sys.argv[1:]:
+    threading.Thread(target=serve, args=(int(p),), daemon=True).start()
+threading.Event().wait()
+`;
+// Client: connect to argv[1]:argv[2], print the server's line (or the error), exit 0/1.
+const clientScript = `
+import socket, sys
+try:
+    with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10) as c:
+        print(c.makefile().readline().strip())
+except OSError as e:
+    print("error=%s" % e); sys.exit(1)
+`;
+
+const meshNamespace = 'pillion-e2e-mesh';
+const plainNamespace = 'pillion-e2e-plain';
+const haproxy = { 'pillion.dev/templates': 'haproxy' };
+
+interface PodJson {
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec: { containers: { name: string }[]; initContainers?: { name: string; restartPolicy?: string }[]; nodeName?: string };
+  status: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+function containerNames(pod: PodJson): string[] {
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name);
+}
+
+function deployment(namespace: string, name: string, annotations: Record<string, string>, command: string[], labels: Record<string, string> = {}): object {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name, ...labels }, annotations },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: 'app', image: appImage, imagePullPolicy: 'Never', command }],
+        },
+      },
+    },
+  };
+}
+
+function list(items: object[]): string {
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+}
+
+/** The one Ready pod of Deployment `name` (waits for it). */
+async function readyPod(cluster: Cluster, namespace: string, name: string, timeoutMs = 180_000): Promise<PodJson> {
+  return pollUntil(`a Ready pod of ${namespace}/${name}`, timeoutMs, () => {
+    const got = cluster.kubectl(['get', 'pods', '-n', namespace, '-l', `app=${name}`, '-o', 'json']);
+    if (got.status !== 0) return undefined;
+    const pods = (JSON.parse(got.stdout) as { items: PodJson[] }).items;
+    return pods.find((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  }, () => cluster.kubectl(['get', 'events', '-n', namespace, '--sort-by=.lastTimestamp']).stdout.slice(-3000));
+}
+
+/** Run the client in `pod`'s app container: the server's line, or "error=...". */
+function connect(cluster: Cluster, namespace: string, pod: string, host: string, port: number): string {
+  const result = cluster.kubectl(['exec', '-n', namespace, pod, '-c', 'app', '--', 'python3', '-c', clientScript, host, String(port)]);
+  return (result.stdout.trim() || result.stderr.trim());
+}
+
+/** A counter of the haproxy frontend `frontend` in `pod`, read from its metrics port inside the pod. */
+function frontendConnections(cluster: Cluster, namespace: string, pod: string, frontend: string): number {
+  const script = 'import urllib.request;print(urllib.request.urlopen("http://127.0.0.1:15090/stats/prometheus").read().decode())';
+  const metrics = cluster.kubectlOk(['exec', '-n', namespace, pod, '-c', 'app', '--', 'python3', '-c', script]);
+  const line = metrics.split('\n').find((l) => l.startsWith(`haproxy_frontend_connections_total{proxy="${frontend}"}`));
+  return line === undefined ? Number.NaN : Number(line.split(' ').at(-1));
+}
+
+/**
+ * deploy/self-signed as shipped; returns once the injector's Deployment is rolled out and it has
+ * patched its CA into every webhook (from then on, pods are admitted through it).
+ */
+export async function deployPillion(cluster: Cluster): Promise<void> {
+  cluster.kubectlOk(['apply', '-k', repoPath('deploy', 'self-signed')]);
+  const rollout = cluster.kubectl(['rollout', 'status', 'deployment/pillion-injector', '-n', 'pillion-system', '--timeout=180s']);
+  assert.equal(rollout.status, 0, `${rollout.stderr}\n${cluster.kubectl(['get', 'events', '-n', 'pillion-system']).stdout}`);
+  await pollUntil('caBundle patched', 60_000, () => {
+    const bundles = cluster.kubectlOk(['get', 'mutatingwebhookconfiguration', 'pillion-injector', '-o', 'jsonpath={.webhooks[*].clientConfig.caBundle}']).trim().split(' ');
+    return bundles.length === 3 && bundles.every((b) => b.length > 100) ? true : undefined;
+  });
+}
+
+export async function runMeshSuite(t: TestContext, cluster: Cluster): Promise<void> {
+  await t.test('Pillion deploys in-cluster from deploy/self-signed and becomes ready', () => deployPillion(cluster));
+
+  let server: PodJson | undefined;
+  let client: PodJson | undefined;
+  await t.test('opted-in pods come up Ready with the proxy and the capture init container', async () => {
+    cluster.kubectlOk(['apply', '-f', '-'], {
+      input: list([
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: meshNamespace, labels: { 'pillion.dev/inject': 'enabled' } } },
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: plainNamespace } },
+        deployment(meshNamespace, 'server', { ...haproxy, 'pillion.dev/exclude-inbound-ports': '8081' }, ['python3', '-c', serverScript, '8080', '8081']),
+        { apiVersion: 'v1', kind: 'Service', metadata: { name: 'server', namespace: meshNamespace },
+          spec: { selector: { app: 'server' }, ports: [{ name: 'tcp-echo', port: 80, targetPort: 8080 }] } },
+        deployment(meshNamespace, 'client', haproxy, ['sleep', 'infinity']),
+        // Opted in by its own annotation in a namespace that is not.
+        deployment(plainNamespace, 'annotated', { ...haproxy, 'pillion.dev/inject': 'enabled' }, ['sleep', 'infinity']),
+      ]),
+    });
+    server = await readyPod(cluster, meshNamespace, 'server');
+    client = await readyPod(cluster, meshNamespace, 'client');
+    const annotated = await readyPod(cluster, plainNamespace, 'annotated');
+    for (const pod of [server, client, annotated]) {
+      assert.ok(containerNames(pod).includes('pillion-init'), `${pod.metadata.name}: ${containerNames(pod).join(',')}`);
+      assert.ok(containerNames(pod).includes('pillion-proxy'), `${pod.metadata.name}: ${containerNames(pod).join(',')}`);
+      assert.ok(pod.metadata.annotations?.['pillion.dev/status'], `${pod.metadata.name} has no status annotation`);
+    }
+  });
+
+  await t.test('outbound TCP passes the client proxy and inbound reaches the app through the server proxy', () => {
+    assert.ok(server !== undefined && client !== undefined, 'needs the pods of the previous step');
+    const serverIp = server.status.podIP!;
+    const clientIp = client.status.podIP!;
+    const clusterIp = cluster.kubectlOk(['get', 'service', 'server', '-n', meshNamespace, '-o', 'jsonpath={.spec.clusterIP}']).trim();
+    const outboundBefore = frontendConnections(cluster, meshNamespace, client.metadata.name, 'outbound');
+    const inboundBefore = frontendConnections(cluster, meshNamespace, server.metadata.name, 'inbound');
+
+    // By pod IP: the server app sees its own proxy (127.0.0.6) and the address the client dialled.
+    assert.equal(connect(cluster, meshNamespace, client.metadata.name, serverIp, 8080), `peer=127.0.0.6 local=${serverIp}:8080`);
+    // Through the Service: the client's proxy dials the ClusterIP it captured; kube-proxy picks the pod.
+    assert.equal(connect(cluster, meshNamespace, client.metadata.name, clusterIp, 80), `peer=127.0.0.6 local=${serverIp}:8080`);
+    // An excluded inbound port bypasses the server's proxy: the app sees a real peer address
+    // (the client pod's, which its own proxy connects from).
+    assert.equal(connect(cluster, meshNamespace, client.metadata.name, serverIp, 8081), `peer=${clientIp} local=${serverIp}:8081`);
+
+    assert.equal(frontendConnections(cluster, meshNamespace, client.metadata.name, 'outbound') - outboundBefore, 3,
+      'three connections went out through the client proxy');
+    assert.equal(frontendConnections(cluster, meshNamespace, server.metadata.name, 'inbound') - inboundBefore, 2,
+      'two connections came in through the server proxy (8081 is excluded)');
+  });
+}

@@ -1,0 +1,32 @@
+// Injected pods on a real node: the harness's node (e2e/support/node.ts: kubelet, containerd and
+// the control plane inside a network namespace of its own), images built from the project's
+// Dockerfiles (scripts/build-images.sh), then the injected-pods suite. Root and the test peers are
+// needed; on a laptop it skips with the reason, under CI=true it runs or fails.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { requirePrivileges, skipOrFail } from '../../test/support/privileges.js';
+import { leftovers, startNode } from '../support/node.js';
+import { findNodePeers, sandboxImage } from '../support/node-peers.js';
+import { runMeshSuite } from './mesh-suite.js';
+
+test('injected pods on a real node', { timeout: 900_000 }, async (t) => {
+  if (!requirePrivileges(t)) return;
+  const peers = findNodePeers();
+  if (typeof peers === 'string') {
+    skipOrFail(t, peers);
+    return;
+  }
+  const realNode = await startNode(peers.bins, { images: [...peers.images.values()], sandboxImage });
+  let stopped = false;
+  t.after(async () => {
+    if (!stopped) await realNode.stop();
+  });
+
+  await runMeshSuite(t, realNode.cp);
+
+  await t.test('stopping the node leaves no namespace, cgroup or mount behind', async () => {
+    await realNode.stop();
+    stopped = true;
+    assert.deepEqual(leftovers(realNode.ns), []);
+  });
+});
