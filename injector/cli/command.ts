@@ -235,43 +235,49 @@ const reportOption = (): Option =>
     .argParser(choice(['text', 'json'] as const))
     .default('text');
 
+/**
+ * A command over manifests: `-f` and `-o` first, then the command's own options (`extra`), then
+ * `-n`, `--report` and the exit codes.
+ */
+function manifestCommand(program: Command, name: string, description: string, example: string, extra: (command: Command) => Command = (c) => c): Command {
+  const command = program
+    .command(name)
+    .description(description)
+    .requiredOption('-f, --filename <file>', 'manifest file, folder (its *.yaml, *.yml, *.json) or - for stdin; repeatable', collect)
+    .addOption(outputOption());
+  return extra(command)
+    .option('-n, --namespace <ns>', 'namespace for objects whose metadata names none (default: default)', parseNamespaceFlag)
+    .addOption(reportOption())
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success; 1 a document or file cannot be processed (nothing on stdout); 2 usage error;\n' +
+        `141 stdout was closed early (e.g. | head).\nExample: ${example}\n`,
+    );
+}
+
 /** Add `inject` and its inverse `uninject` to the `pillion` program. */
 export function registerInjectCommand(program: Command): void {
-  program
-    .command('inject')
-    .description('inject the proxy into the workloads of Kubernetes manifests (dry run: manifests on stdout, report on stderr)')
-    .requiredOption('-f, --filename <file>', 'manifest file, folder (its *.yaml, *.yml, *.json) or - for stdin; repeatable', collect)
-    .addOption(outputOption())
-    .option('--templates <dir>', 'template folder replacing the bundled templates/')
-    .option('--values <file>', 'YAML values merged over the template folder\'s values.yaml')
-    .option('--config <file>', 'injector configuration file (YAML)')
-    .option('--policy', 'decide like the webhook (opt-in policy) instead of injecting every workload that does not opt out')
-    .option('--kube-version <version>', 'Kubernetes version of the target cluster (for nativeSidecar: auto)', parseKubeVersionFlag)
-    .option('-n, --namespace <ns>', 'namespace for objects whose metadata names none (default: default)', parseNamespaceFlag)
-    .addOption(reportOption())
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 success; 1 a document or file cannot be processed (nothing on stdout); 2 usage error;\n' +
-        '141 stdout was closed early (e.g. | head).\n' +
-        'Example: pillion inject -f app.yaml | kubectl apply -f -\n',
-    )
-    .action(async (flags: InjectFlags) => {
-      process.exitCode = await runInject(flags);
-    });
-  program
-    .command('uninject')
-    .description('remove what pillion inject added (per the pillion.dev/status annotation) from the workloads of manifests')
-    .requiredOption('-f, --filename <file>', 'manifest file, folder (its *.yaml, *.yml, *.json) or - for stdin; repeatable', collect)
-    .addOption(outputOption())
-    .option('-n, --namespace <ns>', 'namespace for objects whose metadata names none (default: default)', parseNamespaceFlag)
-    .addOption(reportOption())
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 success; 1 a document or file cannot be processed (nothing on stdout); 2 usage error;\n' +
-        '141 stdout was closed early (e.g. | head).\n' +
-        'Example: pillion uninject -f injected.yaml | kubectl apply -f -\n',
-    )
-    .action(async (flags: ManifestFlags) => {
-      process.exitCode = await runUninject(flags);
-    });
+  manifestCommand(
+    program,
+    'inject',
+    'inject the proxy into the workloads of Kubernetes manifests (dry run: manifests on stdout, report on stderr)',
+    'pillion inject -f app.yaml | kubectl apply -f -',
+    (command) =>
+      command
+        .option('--templates <dir>', 'template folder replacing the bundled templates/')
+        .option('--values <file>', 'YAML values merged over the template folder\'s values.yaml')
+        .option('--config <file>', 'injector configuration file (YAML)')
+        .option('--policy', 'decide like the webhook (opt-in policy) instead of injecting every workload that does not opt out')
+        .option('--kube-version <version>', 'Kubernetes version of the target cluster (for nativeSidecar: auto)', parseKubeVersionFlag),
+  ).action(async (flags: InjectFlags) => {
+    process.exitCode = await runInject(flags);
+  });
+  manifestCommand(
+    program,
+    'uninject',
+    'remove what pillion inject added (per the pillion.dev/status annotation) from the workloads of manifests',
+    'pillion uninject -f injected.yaml | kubectl apply -f -',
+  ).action(async (flags: ManifestFlags) => {
+    process.exitCode = await runUninject(flags);
+  });
 }

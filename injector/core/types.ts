@@ -53,36 +53,32 @@ export type SkipReason =
   | 'already-injected'
   | 'other-mesh';
 
-export type InjectResult =
-  | {
-      readonly kind: 'injected';
-      /** The mutated pod (a new object; the input is never modified). */
-      readonly pod: JsonObject;
-      /** RFC 6902 patch that turns the input into `pod`. */
-      readonly patch: readonly Operation[];
-      readonly templates: readonly string[];
-      /** Things the user should know (ignored annotation, override a template could not apply). */
-      readonly warnings: readonly string[];
-    }
-  | {
-      readonly kind: 'skipped';
-      readonly reason: SkipReason;
-      /** Human-readable detail, e.g. "namespace kube-system is never injected". */
-      readonly detail: string;
-      readonly warnings: readonly string[];
-    };
+/** A pod that was changed: injected, or (uninjectPod) stripped of an injection. */
+export interface PodChange<Kind extends string> {
+  readonly kind: Kind;
+  /** The changed pod (a new object; the input is never modified). */
+  readonly pod: JsonObject;
+  /** RFC 6902 patch that turns the input into `pod`. */
+  readonly patch: readonly Operation[];
+  /** The templates injected (or, for uninjection, removed). */
+  readonly templates: readonly string[];
+  /** Things the user should know (ignored annotation, override a template could not apply). */
+  readonly warnings: readonly string[];
+}
+
+/** A pod left as it was, and why. */
+export interface PodSkip<Reason extends string> {
+  readonly kind: 'skipped';
+  readonly reason: Reason;
+  /** Human-readable detail, e.g. "namespace kube-system is never injected". */
+  readonly detail: string;
+  readonly warnings: readonly string[];
+}
+
+export type InjectResult = PodChange<'injected'> | PodSkip<SkipReason>;
 
 /** What uninjectPod() returns: the pod without what Pillion added, or why nothing was removed. */
-export type UninjectResult =
-  | {
-      readonly kind: 'uninjected';
-      readonly pod: JsonObject;
-      readonly patch: readonly Operation[];
-      /** The templates the removed injection used. */
-      readonly templates: readonly string[];
-      readonly warnings: readonly string[];
-    }
-  | { readonly kind: 'skipped'; readonly reason: 'not-injected'; readonly detail: string; readonly warnings: readonly string[] };
+export type UninjectResult = PodChange<'uninjected'> | PodSkip<'not-injected'>;
 
 /**
  * An invalid override annotation (or other bad input about the pod). The webhook rejects the pod
