@@ -11,7 +11,7 @@
 // own, removed on stop), and the mounts under its temporary directory (unmounted on stop). The
 // stop path is also registered for a crashed or interrupted run (exit-cleanup.ts).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlPlane } from './control-plane.js';
@@ -163,14 +163,15 @@ state = "${dir}/containerd/state"
 `;
 }
 
-function cniConfig(): string {
+function cniConfig(dir: string): string {
   return JSON.stringify({
     cniVersion: '1.0.0',
     name: 'pillion-e2e',
     plugins: [
       {
         type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], routes: [{ dst: '0.0.0.0/0' }] },
+        // Leases under our directory, not the host's /var/lib/cni.
+        ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'ipam') },
       },
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
@@ -256,9 +257,10 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
   const dir = mkdtempSync(join(tmpdir(), 'pillion-node-'));
   const cgroupName = `pillion-node-${process.pid}`;
   const savedSysctls = readSysctls();
-  // containerd 1.6 keeps shim sockets and fifos under /run/containerd whatever its config says;
-  // removed on stop when it was not there before.
-  const runContainerdExisted = existsSync('/run/containerd');
+  // Host paths the node's programs use whatever their configuration says: containerd 1.6's shim
+  // sockets and fifos, libcni's result cache, the kubelet's device-plugin socket folder and its
+  // container-log symlinks. Each is removed on stop when it was not there before.
+  const hostPaths = ['/run/containerd', '/var/lib/cni', '/var/lib/kubelet', '/var/log/containers'].filter((p) => !existsSync(p));
   const services: Service[] = [];
   let cgroups: string[] = [];
   let cp: ControlPlane | undefined;
@@ -282,7 +284,7 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
     unmountAll(dir);
     spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
     restoreSysctls(savedSysctls);
-    if (!runContainerdExisted) rmSync('/run/containerd', { recursive: true, force: true });
+    for (const path of hostPaths) rmSync(path, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   };
   const unregister = registerExitCleanup(putBack);
@@ -332,7 +334,7 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
       // No DNS service in this cluster: pods resolve nothing rather than the host's resolver.
       'resolv.conf': 'nameserver 127.0.0.1\n',
     });
-    writeFileSync(join(dir, 'net.d', '10-pillion-e2e.conflist'), cniConfig());
+    writeFileSync(join(dir, 'net.d', '10-pillion-e2e.conflist'), cniConfig(dir));
 
     services.push(await Service.start('containerd', inNode(['containerd', '--config', join(dir, 'containerd.toml')])));
     await pollUntil('containerd answering on its socket', 30_000, () => (crictl(['version']).status === 0 ? true : undefined),
@@ -344,7 +346,7 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
 
     cgroups = makeCgroupRoot(cgroupName);
     services.push(await Service.start('kubelet', inNode([join(bins.node, 'kubelet'),
-      `--config=${join(dir, 'kubelet.json')}`, `--kubeconfig=${cp.kubeconfigOf('kubelet')}`, `--root-dir=${join(dir, 'kubelet')}`,
+      `--config=${join(dir, 'kubelet.json')}`, `--kubeconfig=${cp.kubeconfigOf('kubelet')}`, `--root-dir=${join(dir, 'kubelet')}`, `--cert-dir=${join(dir, 'kubelet', 'pki')}`,
       `--hostname-override=${nodeName}`, `--node-ip=${nodeIp}`, '--v=1'])));
     services.push(await Service.start('kube-scheduler', inNode([join(bins.node, 'kube-scheduler'),
       `--kubeconfig=${cp.kubeconfigOf('scheduler')}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=10259'])));
@@ -369,13 +371,32 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
   }
 }
 
-/** Files the node left behind (for a test that proves cleanup): mounts, cgroups, namespaces. */
-export function leftovers(ns: string): string[] {
-  const found: string[] = [];
-  if (spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').some((l) => l.split(' ')[0] === ns)) found.push(`netns ${ns}`);
-  for (const hierarchy of cgroupHierarchies()) {
-    const path = join(hierarchy, ns);
-    if (existsSync(path) && statSync(path).isDirectory()) found.push(`cgroup ${path}`);
-  }
-  return found;
+function commandText(argv: readonly string[]): string {
+  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout : `(${argv.join(' ')} failed: ${result.stderr.trim()})`;
+}
+
+/**
+ * What the host has that a node could change: its namespaces, links, addresses, routes, every
+ * netfilter ruleset (both iptables flavours and nft), the sysctls the kubelet tunes, the top of
+ * every cgroup hierarchy, its mounts and the runtime paths outside the node's directory. Taken
+ * before a node starts and after it stops, the two must be equal. Packet counters and the save
+ * tools' dated comments are left out: they change by themselves.
+ */
+export function snapshotHost(): Record<string, string> {
+  const rules = (argv: string[]): string => commandText(argv).split('\n').filter((l) => !l.startsWith('#'))
+    .map((l) => l.replace(/\[\d+:\d+\]/g, '')).join('\n');
+  const snapshot: Record<string, string> = {
+    netns: commandText(['ip', 'netns', 'list']),
+    links: commandText(['ip', '-o', 'link', 'show']).split('\n').map((l) => l.split(':').slice(0, 2).join(':')).join('\n'),
+    addresses: commandText(['ip', '-o', 'addr', 'show']),
+    routes: commandText(['ip', 'route', 'show', 'table', 'all']) + commandText(['ip', '-6', 'route', 'show', 'table', 'all']),
+    nft: commandText(['nft', 'list', 'ruleset']),
+    sysctls: [...readSysctls()].map(([k, v]) => `${k}=${v.trim()}`).join('\n'),
+    cgroups: cgroupHierarchies().map((h) => `${h}: ${readdirSync(h, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort().join(' ')}`).join('\n'),
+    mounts: readFileSync('/proc/self/mounts', 'utf8').split('\n').sort().join('\n'),
+    paths: ['/run/containerd', '/var/lib/cni', '/run/netns', '/var/lib/kubelet', '/var/log/containers', '/var/log/pods', '/etc/cni'].map((p) => `${p}: ${existsSync(p)}`).join('\n'),
+  };
+  for (const tool of ['iptables-legacy-save', 'ip6tables-legacy-save', 'iptables-nft-save', 'ip6tables-nft-save']) snapshot[tool] = rules([tool]);
+  return snapshot;
 }
