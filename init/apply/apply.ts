@@ -2,7 +2,7 @@
 // iptables-restore --noflush transaction. If a later family fails, earlier families are rolled
 // back to exactly what was installed before, so a failed apply leaves the previous state.
 import { resolveBackend, type BackendDecision } from '../backend/detect.js';
-import { ensureInboundSourceV6, resolveFamilies } from '../backend/families.js';
+import { ensureInboundSourceV6, removeInboundSourceV6, resolveFamilies } from '../backend/families.js';
 import type { CaptureConfig } from '../config.js';
 import { RuntimeError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
@@ -15,6 +15,15 @@ import { readState, runRestore } from './transaction.js';
 
 export type Logger = (line: string) => void;
 
+/** What a caller that already knows more than the host (the CNI plugin) can decide itself. */
+export interface ApplyOptions {
+  /**
+   * The address families to program, instead of resolving --ipv6 against the host. The CNI plugin
+   * passes the families of the pod's addresses (its previous result).
+   */
+  readonly families?: readonly IpFamily[];
+}
+
 export interface ApplyResult {
   readonly backend: BackendDecision;
   readonly families: readonly IpFamily[];
@@ -22,10 +31,13 @@ export interface ApplyResult {
   readonly changed: readonly IpFamily[];
 }
 
-export async function applyCapture(config: CaptureConfig, executor: Executor, log: Logger): Promise<ApplyResult> {
+export async function applyCapture(config: CaptureConfig, executor: Executor, log: Logger, options: ApplyOptions = {}): Promise<ApplyResult> {
   const backend = await resolveBackend(config.backend, executor);
   log(`backend: ${backend.backend} (${backend.reason})`);
-  const familyDecision = await resolveFamilies(config.ipv6, backend.backend, executor);
+  const familyDecision =
+    options.families === undefined
+      ? await resolveFamilies(config.ipv6, backend.backend, executor)
+      : { families: options.families, reason: `families given by the caller: ${options.families.map((f) => `IPv${f}`).join(', ') || 'none'}` };
   log(familyDecision.reason);
   const plan = planCaptureRules(config);
 
@@ -35,9 +47,11 @@ export async function applyCapture(config: CaptureConfig, executor: Executor, lo
     const before = await readState(executor, backend.backend, family);
     work.push({ family, before, text: buildConvergeTransaction(before, desiredTables(plan, family)) });
   }
+  let addedInboundSource = false;
   if (familyDecision.families.includes(6)) {
     try {
       const state = await ensureInboundSourceV6(executor);
+      addedInboundSource = state === 'added';
       log(`::6/128 on lo: ${state}`);
     } catch (error) {
       throw new RuntimeError((error as Error).message);
@@ -54,6 +68,8 @@ export async function applyCapture(config: CaptureConfig, executor: Executor, lo
       await runRestore(executor, backend.backend, item.family, item.text);
     } catch (error) {
       await rollBack(executor, backend.backend, work.filter((w) => changed.includes(w.family)), log);
+      // A failed apply leaves the namespace as it was: ::6 too, when this run added it.
+      if (addedInboundSource) await removeInboundSourceV6(executor, log);
       throw error;
     }
     changed.push(item.family);

@@ -2,6 +2,7 @@
 // lo (the kernel then can carry IPv6, and the proxy contract needs ::6 on lo). We deliberately do
 // not wait for a global IPv6 address: a pod can gain one after this init step has run, and its
 // traffic must not then escape the proxy.
+import type { Logger } from '../apply/apply.js';
 import type { Ipv6Mode } from '../config.js';
 import type { Executor } from '../exec/executor.js';
 import type { IpFamily } from '../values.js';
@@ -29,4 +30,10 @@ export async function ensureInboundSourceV6(executor: Executor): Promise<'presen
   const added = await executor.run(['ip', '-6', 'addr', 'add', '::6/128', 'dev', 'lo']);
   if (added.exitCode !== 0) throw new Error(`ip -6 addr add ::6/128 dev lo failed: ${added.stderr.trim()}`);
   return 'added';
+}
+
+/** Undo ensureInboundSourceV6's 'added' after a failed apply; a failure here is logged, not thrown. */
+export async function removeInboundSourceV6(executor: Executor, log: Logger): Promise<void> {
+  const removed = await executor.run(['ip', '-6', 'addr', 'del', '::6/128', 'dev', 'lo']);
+  log(removed.exitCode === 0 ? '::6/128 on lo: removed again' : `::6/128 on lo: could not remove it again: ${removed.stderr.trim()}`);
 }

@@ -37,7 +37,9 @@ interface Probe {
 }
 
 const candidatePorts = [18080, 28080, 38080, 48080, 8080, 80, 443, 9080];
-const probeClient = fileURLToPath(new URL('./probe-client.js', import.meta.url));
+// Resolved when verify runs, not at import: the CNI plugin's single-file bundle imports this
+// library without shipping probe-client.js (and has no import.meta.url to resolve it against).
+const probeClient = (): string => fileURLToPath(new URL('./probe-client.js', import.meta.url));
 
 /** An id for "an ordinary app process" that is neither the proxy's uid nor its gid. */
 function appId(config: CaptureConfig): number {
@@ -137,7 +139,7 @@ export async function verifyCapture(config: CaptureConfig, executor: Executor, l
     for (const probe of probes) {
       const dest = probe.family === 6 ? `[${probe.address}]:${probe.port}` : `${probe.address}:${probe.port}`;
       const nonce = `pillion-verify ${probe.direction} ${dest} ${randomBytes(8).toString('hex')}`;
-      const run = await executor.run([process.execPath, probeClient, probe.address, String(probe.port), nonce, String(timeoutMs)], {
+      const run = await executor.run([process.execPath, probeClient(), probe.address, String(probe.port), nonce, String(timeoutMs)], {
         uid: probe.uid, gid: probe.gid, timeoutMs: timeoutMs + 2000,
       });
       const arrived = await waitFor(() => listeners.some((l) => l.nonces.has(nonce)), run.exitCode === 0 ? timeoutMs : 0);

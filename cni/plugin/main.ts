@@ -1,0 +1,78 @@
+// The plugin's one entry: read the invocation, run the command, print exactly one thing on
+// stdout (the result, the version info, or an error object) and return the exit code.
+import { CniError, formatError, specCodes } from '../protocol/errors.js';
+import { parseNetworkConfig, readCommand, readEnvironment, type NetworkConfig } from '../protocol/request.js';
+import { formatVersionInfo, latestVersion } from '../protocol/versions.js';
+import { runAdd } from './add.js';
+import { runCheck } from './check.js';
+import { runDel } from './del.js';
+import { createLog } from './log.js';
+
+export interface PluginIo {
+  /** stdin, read on demand (VERSION does not need it). Throws when it cannot be read. */
+  readonly readStdin: () => string;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+function describeContext(env: NodeJS.ProcessEnv): string {
+  const args = env.CNI_ARGS ?? '';
+  const pod = /K8S_POD_NAMESPACE=([^;]*)/.exec(args)?.[1];
+  const name = /K8S_POD_NAME=([^;]*)/.exec(args)?.[1];
+  const container = (env.CNI_CONTAINERID ?? '').slice(0, 12);
+  return `${env.CNI_COMMAND ?? '?'} ${pod !== undefined && name !== undefined ? `${pod}/${name}` : '-'} ${container}`.trim();
+}
+
+function readStdinOrFail(io: PluginIo): string {
+  try {
+    return io.readStdin();
+  } catch (error) {
+    throw new CniError(specCodes.ioFailure, 'cannot read the network config from stdin', (error as Error).message);
+  }
+}
+
+export async function runPlugin(env: NodeJS.ProcessEnv, io: PluginIo): Promise<number> {
+  const context = describeContext(env);
+  let conf: NetworkConfig | undefined;
+  let log = createLog(context, undefined, io.stderr);
+  try {
+    const command = readCommand(env);
+    if (command === 'VERSION') {
+      io.stdout(formatVersionInfo());
+      return 0;
+    }
+    if (command === 'DEL') return await runDelNeverFailing(env, io);
+    const invocation = readEnvironment(env);
+    conf = parseNetworkConfig(readStdinOrFail(io));
+    log = createLog(context, conf.logFile, io.stderr);
+    const output = command === 'ADD' ? await runAdd(invocation, conf, log) : await runCheck(invocation, conf, log);
+    io.stdout(output);
+    return 0;
+  } catch (error) {
+    const cniError =
+      error instanceof CniError
+        ? error
+        : new CniError(999, `unexpected failure: ${(error as Error).message}`, (error as Error).stack ?? '');
+    log(`failed with code ${cniError.code}: ${cniError.message}${cniError.details === '' ? '' : ` (${cniError.details.split('\n')[0]})`}`);
+    io.stdout(formatError(cniError, conf?.cniVersion ?? latestVersion));
+    return 1;
+  }
+}
+
+async function runDelNeverFailing(env: NodeJS.ProcessEnv, io: PluginIo): Promise<number> {
+  let log = createLog(describeContext(env), undefined, io.stderr);
+  try {
+    const invocation = readEnvironment(env);
+    let conf: NetworkConfig | undefined;
+    try {
+      conf = parseNetworkConfig(readStdinOrFail(io));
+      log = createLog(describeContext(env), conf.logFile, io.stderr);
+    } catch (error) {
+      log(`del: network config unusable, cleaning up with defaults: ${(error as Error).message}`);
+    }
+    await runDel(invocation, conf, log);
+  } catch (error) {
+    log(`del: ignored: ${(error as Error).message}`);
+  }
+  return 0;
+}
