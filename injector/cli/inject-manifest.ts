@@ -10,7 +10,8 @@ import { isMap, isNode, isPair, isSeq, isScalar } from 'yaml';
 import type { Document, Node } from 'yaml';
 import { InjectionError } from '../core/types.js';
 import { annotationPrefix } from '../core/overrides.js';
-import type { InjectContext, InjectResult, JsonObject, SkipReason, UninjectResult } from '../core/types.js';
+import { reportOf } from '../core/report.js';
+import type { InjectContext, InjectResult, JsonObject, PodReport, UninjectResult } from '../core/types.js';
 import { KubeYamlError, kubeKeyString, toKubeValue } from './kube-yaml.js';
 import { lineAt, parseStream } from './stream.js';
 import type { ParsedStream, StreamDocument } from './stream.js';
@@ -34,17 +35,13 @@ export interface PipelineOptions {
   readonly output: 'yaml' | 'json';
 }
 
-export interface WorkloadReport {
+/** One workload's decision (the core's report) and where the workload is. */
+export interface WorkloadReport extends PodReport {
   readonly file: string;
   readonly document: number;
   readonly kind: string;
   readonly namespace: string;
   readonly name: string;
-  readonly decision: 'injected' | 'uninjected' | 'skipped';
-  readonly reason: SkipReason | 'not-injected' | null;
-  readonly detail: string | null;
-  readonly templates: readonly string[];
-  readonly warnings: readonly string[];
 }
 
 export interface ManifestProblem {
@@ -389,13 +386,9 @@ function injectWorkload(
     if (!(error instanceof InjectionError)) throw error;
     return problem(annotationOffset(item.doc, workload.templatePath, error.annotation), error.message);
   }
-  const base = { file: stream.file, document: item.index, kind: workload.kind, namespace, name: workload.name, warnings: [...ignored, ...result.warnings] };
-  if (result.kind === 'skipped') {
-    reports.push({ ...base, decision: 'skipped', reason: result.reason, detail: result.detail, templates: [] });
-    return undefined;
-  }
-  reports.push({ ...base, decision: result.kind, reason: null, detail: null, templates: [...result.templates] });
-  return result.pod;
+  const report = reportOf(result);
+  reports.push({ file: stream.file, document: item.index, kind: workload.kind, namespace, name: workload.name, ...report, warnings: [...ignored, ...report.warnings] });
+  return result.kind === 'skipped' ? undefined : result.pod;
 }
 
 /**

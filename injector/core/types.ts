@@ -81,6 +81,18 @@ export type InjectResult = PodChange<'injected'> | PodSkip<SkipReason>;
 export type UninjectResult = PodChange<'uninjected'> | PodSkip<'not-injected'>;
 
 /**
+ * What became of one pod, as both front ends report it (see report.ts): `pillion inject --report`
+ * adds where the workload is, the webhook adds the request it answered.
+ */
+export interface PodReport {
+  readonly decision: 'injected' | 'uninjected' | 'skipped';
+  readonly reason: SkipReason | 'not-injected' | null;
+  readonly detail: string | null;
+  readonly templates: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/**
  * An invalid override annotation (or other bad input about the pod). The webhook rejects the pod
  * with `message`; the CLI exits 1 naming file, document and line. `annotation` names the culprit.
  */

@@ -70,3 +70,26 @@ export function createWebhookMetrics(options: { processMetrics?: boolean } = {})
     }),
   };
 }
+
+/** What one answer counts as: a verdict's decision and reason, or an error of the transport. */
+export interface CountedAnswer {
+  readonly decision: 'injected' | 'skipped' | 'denied' | 'error';
+  /** Skip reason of a skip; error kind of a denial or error. */
+  readonly reason?: string | undefined;
+  /** Answered from the decision cache. */
+  readonly cached: boolean;
+}
+
+/** Count one answer: the only place the decision counters move. */
+export function countAnswer(metrics: WebhookMetrics, answer: CountedAnswer): void {
+  if (answer.cached) metrics.cacheHits.inc();
+  if (answer.decision === 'injected') metrics.injections.inc();
+  else if (answer.decision === 'skipped') metrics.skips.inc({ reason: answer.reason ?? 'unknown' });
+  else metrics.errors.inc({ kind: answer.reason ?? 'internal' });
+}
+
+/** Count one /inject request, whatever its answer, and how long it took. */
+export function countRequest(metrics: WebhookMetrics, seconds: number): void {
+  metrics.requests.inc();
+  metrics.duration.observe(seconds);
+}

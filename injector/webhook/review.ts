@@ -64,7 +64,9 @@ export function parsePodAdmission(body: unknown): PodAdmission {
   if (!isObject(request)) throw new MalformedReviewError('request is missing or not an object');
   const uid = request.uid;
   if (typeof uid !== 'string' || uid === '') throw new MalformedReviewError('request.uid is missing or empty');
-  const operation = optionalString(request.operation, 'operation') ?? 'CREATE';
+  // The API server always says what is being done; a review that does not is not one to guess at.
+  const operation = optionalString(request.operation, 'operation');
+  if (operation === undefined) throw new MalformedReviewError('request.operation is missing (CREATE, UPDATE, DELETE or CONNECT)');
 
   // request.kind is the kind of the object as sent; a Pod is {group: '', version: 'v1', kind: 'Pod'}.
   const kind = request.kind;

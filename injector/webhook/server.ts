@@ -2,8 +2,11 @@
 // broken), listens, keeps both fresh while running, and closes gracefully.
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { buildInjectorApp } from './app.js';
-import type { InjectFn, InjectorApp, InjectorAppDeps } from './app.js';
+import { injectPod } from '../core/inject.js';
+import { createAdmission } from './admission.js';
+import type { InjectFn } from './admission.js';
+import { addInjectorRoutes, createWebhookHttp } from './app.js';
+import type { InjectorApp, WebhookHttpOptions } from './app.js';
 import { readCertificatePair, toSecureContextOptions, watchCertificates } from './certificates.js';
 import type { CertificateReloader } from './certificates.js';
 import { createDecisionCache } from './decision-cache.js';
@@ -28,7 +31,7 @@ export interface WebhookServerOptions {
   readonly decisionCacheEntries?: number;
   /** Poll period for the file-change fallback. */
   readonly pollMs?: number;
-  readonly logger?: InjectorAppDeps['logger'];
+  readonly logger?: WebhookHttpOptions['logger'];
   /** Default: in-cluster API lookup with a TTL cache, or "unknown" outside a cluster. */
   readonly namespaceLookup?: NamespaceLookup;
   readonly inject?: InjectFn;
@@ -50,24 +53,13 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const initialSetup = loadSetup(setupFiles);
   const initialPair = readCertificatePair(options.certFile, options.keyFile);
 
-  let closing = false;
-  let realLookup = options.namespaceLookup;
-  const namespaceLookup: NamespaceLookup = { labelsOf: (namespace) => realLookup?.labelsOf(namespace) ?? Promise.resolve(undefined) };
-  const app = buildInjectorApp({
-    setup: { current: () => setup.current() },
-    // Certificates and setup are loaded before the app exists; only a shutdown makes it unready.
-    readiness: () => (closing ? { ready: false, waitingFor: ['shutdown in progress'] } : { ready: true, waitingFor: [] }),
+  // The HTTP side first, for its logger: everything below logs through it.
+  const app = createWebhookHttp({
     https: toSecureContextOptions(initialPair),
-    metrics: createWebhookMetrics({ processMetrics: true }),
-    decisionCache: createDecisionCache(options.decisionCacheEntries),
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...(options.inject === undefined ? {} : { inject: options.inject }),
-    namespaceLookup,
   });
-  // Built after the app so lookups log through the app's structured logger.
-  realLookup ??= createCachedNamespaceLookup(createDefaultNamespaceLookup(app.log));
-
+  const namespaceLookup = options.namespaceLookup ?? createCachedNamespaceLookup(createDefaultNamespaceLookup(app.log));
   const log = app.log.child({ component: 'reload' });
   const tlsServer = app.server as HttpsServer;
   const certificates = watchCertificates(
@@ -84,6 +76,21 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     certificates.close();
     setup.close();
   };
+
+  // Then the routes, from their dependencies.
+  let closing = false;
+  addInjectorRoutes(app, {
+    admission: createAdmission({
+      setup,
+      namespaceLookup,
+      inject: options.inject ?? injectPod,
+      cache: createDecisionCache(options.decisionCacheEntries),
+    }),
+    setup,
+    metrics: createWebhookMetrics({ processMetrics: true }),
+    // Certificates and setup are loaded before the app exists; only a shutdown makes it unready.
+    readiness: () => (closing ? { ready: false, waitingFor: ['shutdown in progress'] } : { ready: true, waitingFor: [] }),
+  });
 
   const host = options.host ?? '0.0.0.0';
   try {

@@ -9,7 +9,6 @@ import { loadSetup } from '../core/setup.js';
 import type { SetupFiles } from '../core/setup.js';
 import { bundledTemplatesDir } from '../core/templates.js';
 import type { InjectorSetup } from '../core/types.js';
-import type { SetupSource } from './app.js';
 import { watchForChanges } from './file-watch.js';
 import type { Watch } from './file-watch.js';
 import type { ReloadLogger } from './certificates.js';
@@ -37,6 +36,11 @@ export function fingerprintSetupFiles(files: SetupFiles): string {
   }
   for (const entry of entries) add('template', join(dir, entry));
   return hash.digest('hex');
+}
+
+/** Where the current injector setup (config + templates) comes from; undefined until loaded. */
+export interface SetupSource {
+  current(): InjectorSetup | undefined;
 }
 
 export interface ReloadableSetup extends SetupSource, Watch {

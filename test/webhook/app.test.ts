@@ -121,6 +121,7 @@ describe('POST /inject', () => {
     ['wrong kind', JSON.stringify({ ...buildReview(loadDeploymentPod()), kind: 'Pod' }), /kind must be AdmissionReview/],
     ['missing request', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }), /request is missing/],
     ['missing uid', JSON.stringify(withRequest({ uid: undefined })), /uid is missing/],
+    ['missing operation', JSON.stringify(withRequest({ operation: undefined })), /request\.operation is missing/],
     ['object not a Pod', JSON.stringify(withRequest({ kind: { group: 'apps', version: 'v1', kind: 'Deployment' } })), /request\.kind must be/],
     ['object missing', JSON.stringify(withRequest({ object: undefined })), /request\.object is missing/],
     ['array body', '[]', /JSON object/],
