@@ -1,0 +1,56 @@
+// Builds the self-contained pillion-cni for nodes without Node.js (npm run build:cni):
+//   1. esbuild bundles cni/bin/pillion-cni.ts and everything it imports (init's library,
+//      commander) into one CommonJS script: dist/sea/pillion-cni.cjs
+//   2. node --experimental-sea-config turns it into a blob (with V8's code cache, so start-up
+//      skips compiling the bundle), and postject injects the blob into a copy of this node
+//      binary: dist/sea/pillion-cni, the file the installer copies to the node's CNI bin dir.
+// The executable needs nothing from the node but nsenter and the iptables tools.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { pluginEntry, seaBundle, seaDir, seaExecutable } from './sea-paths.js';
+
+/** The sentinel Node's single-executable support looks for (documented by Node). */
+const seaFuse = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+type Inject = (file: string, resource: string, data: Buffer, options: { sentinelFuse: string }) => Promise<void>;
+
+async function buildSea(): Promise<string> {
+  mkdirSync(seaDir, { recursive: true });
+  await build({
+    entryPoints: [pluginEntry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: seaBundle,
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    // verify's probe-client path is resolved from import.meta.url only when verify runs, which the plugin never does.
+    logOverride: { 'empty-import-meta': 'silent' },
+    logLevel: 'warning',
+  });
+  const blob = join(seaDir, 'pillion-cni.blob');
+  const config = join(seaDir, 'sea-config.json');
+  writeFileSync(config, JSON.stringify({
+    main: seaBundle,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useCodeCache: true,
+    // Honoured by Node versions that know it (not 20): NODE_OPTIONS from the environment is ignored.
+    execArgvExtension: 'none',
+  }, null, 2));
+  execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  rmSync(seaExecutable, { force: true });
+  copyFileSync(process.execPath, seaExecutable);
+  const { inject } = createRequire(import.meta.url)('postject') as { inject: Inject };
+  await inject(seaExecutable, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: seaFuse });
+  chmodSync(seaExecutable, 0o755);
+  rmSync(blob);
+  return seaExecutable;
+}
+
+process.stdout.write(`${await buildSea()}\n`);
