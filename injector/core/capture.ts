@@ -14,6 +14,7 @@ import {
   ValueError,
 } from '../../init/values.js';
 import type { PortRange, PortSelection } from '../../init/values.js';
+import { captureFlags } from '../../init/config.js';
 import type { CaptureConfig } from '../../init/config.js';
 import { isPlainObject } from './render.js';
 import type { JsonObject } from './types.js';
@@ -104,33 +105,46 @@ function formatPortSelection(selection: PortSelection): string {
 }
 
 /**
+ * pillion-init's flag for a setting, from init's own flag table: the setting's name in kebab case
+ * (inboundPorts → --inbound-ports), as init's parser reads it back. Checked when this module loads,
+ * so a flag renamed in init fails every test instead of writing args pillion-init refuses.
+ */
+function initFlag(setting: keyof CaptureConfig): string {
+  const flag = `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (!captureFlags.some((f) => f.flag === flag)) throw new Error(`pillion-init has no ${flag} flag for the capture setting ${setting}`);
+  return flag;
+}
+
+const initFlags = Object.freeze(Object.fromEntries(
+  (['proxyUid', 'proxyGid', 'outboundPort', 'inboundPort', 'inboundPorts', 'excludeInboundPorts', 'outboundCidrs', 'excludeOutboundCidrs',
+    'outboundPorts', 'excludeOutboundPorts', 'excludeInterfaces', 'redirectDns', 'dnsPort'] as const).map((setting) => [setting, initFlag(setting)]),
+) as Record<Exclude<keyof CaptureSettings, 'proxyOwnPorts'>, string>);
+
+/**
  * The init container's argv after `apply`. Flags that carry their default (empty exclusion
  * lists, every outbound port, DNS off) are left out, so the args read as "what differs".
  * The proxy's own readiness and metrics ports are always excluded from inbound capture: the
  * kubelet probes them directly and redirecting them through the proxy would only add a hop.
  */
 export function formatInitArgs(settings: CaptureSettings): string[] {
-  const args = [
-    'apply',
-    `--proxy-uid=${settings.proxyUid}`,
-    `--proxy-gid=${settings.proxyGid}`,
-    `--outbound-port=${settings.outboundPort}`,
-    `--inbound-port=${settings.inboundPort}`,
-    `--inbound-ports=${formatPortSelection(settings.inboundPorts)}`,
-  ];
+  const args = ['apply'];
+  const add = (setting: keyof typeof initFlags, text: string): void => void args.push(`${initFlags[setting]}=${text}`);
+  add('proxyUid', String(settings.proxyUid));
+  add('proxyGid', String(settings.proxyGid));
+  add('outboundPort', String(settings.outboundPort));
+  add('inboundPort', String(settings.inboundPort));
+  add('inboundPorts', formatPortSelection(settings.inboundPorts));
   const ownPorts = settings.proxyOwnPorts.map((port) => ({ first: port, last: port }));
-  const excludeInbound = normalisePortRanges([...settings.excludeInboundPorts, ...ownPorts]);
-  args.push(`--exclude-inbound-ports=${formatPorts(excludeInbound)}`);
-  const outboundCidrs = settings.outboundCidrs === '*' ? '*' : settings.outboundCidrs.map(formatCidr).join(',');
-  args.push(`--outbound-cidrs=${outboundCidrs}`);
-  if (settings.excludeOutboundCidrs.length > 0) {
-    args.push(`--exclude-outbound-cidrs=${settings.excludeOutboundCidrs.map(formatCidr).join(',')}`);
+  add('excludeInboundPorts', formatPorts(normalisePortRanges([...settings.excludeInboundPorts, ...ownPorts])));
+  add('outboundCidrs', settings.outboundCidrs === '*' ? '*' : settings.outboundCidrs.map(formatCidr).join(','));
+  if (settings.excludeOutboundCidrs.length > 0) add('excludeOutboundCidrs', settings.excludeOutboundCidrs.map(formatCidr).join(','));
+  if (settings.outboundPorts !== '*') add('outboundPorts', formatPorts(settings.outboundPorts));
+  if (settings.excludeOutboundPorts.length > 0) add('excludeOutboundPorts', formatPorts(settings.excludeOutboundPorts));
+  if (settings.excludeInterfaces.length > 0) add('excludeInterfaces', settings.excludeInterfaces.join(','));
+  if (settings.redirectDns) {
+    // A switch: pillion-init reads the bare flag as true.
+    args.push(initFlags.redirectDns);
+    add('dnsPort', String(settings.dnsPort));
   }
-  if (settings.outboundPorts !== '*') args.push(`--outbound-ports=${formatPorts(settings.outboundPorts)}`);
-  if (settings.excludeOutboundPorts.length > 0) {
-    args.push(`--exclude-outbound-ports=${formatPorts(settings.excludeOutboundPorts)}`);
-  }
-  if (settings.excludeInterfaces.length > 0) args.push(`--exclude-interfaces=${settings.excludeInterfaces.join(',')}`);
-  if (settings.redirectDns) args.push('--redirect-dns', `--dns-port=${settings.dnsPort}`);
   return args;
 }
