@@ -25,7 +25,7 @@ export interface CniPod {
 
 export interface CniNode {
   readonly ns: string;
-  addPod(tag: string, options?: { beforeBridge?: (ns: string) => Promise<void> }): Promise<CniPod>;
+  addPod(tag: string): Promise<CniPod>;
   removePod(pod: CniPod): Promise<void>;
   /** The bridge plugin's network config (the benchmark times its ADD). */
   bridgeConfig(): Record<string, unknown>;
@@ -69,7 +69,7 @@ export async function startCniNode(tag: string): Promise<CniNode> {
   return {
     ns,
     bridgeConfig,
-    async addPod(podTag, options = {}) {
+    async addPod(podTag) {
       count++;
       const podNs = uniqueName(`pcn-${tag}-${podTag}`);
       await createNamespace(podNs);
@@ -77,7 +77,6 @@ export async function startCniNode(tag: string): Promise<CniNode> {
       const containerId = `${tag}-${podTag}-${count}`;
       try {
         await skipDad(podNs);
-        await options.beforeBridge?.(podNs);
         const lo = await runCni({ command: 'ADD', argv: inNode('loopback'), config: { cniVersion: '1.0.0', name: 'cni-loopback', type: 'loopback' }, netns: netnsPath, containerId });
         if (lo.exitCode !== 0) throw new Error(describeOutcome('loopback ADD', lo));
         const bridge = await runCni({ command: 'ADD', argv: inNode('bridge'), config: bridgeConfig(), netns: netnsPath, containerId });

@@ -56,8 +56,8 @@ export function pluginConfig(pod: CniPod, call: PluginCall, kubeconfig: string):
     type: 'pillion-cni',
     kubeconfig,
     ...(call.runtimeAnnotations === undefined ? {} : { runtimeConfig: { 'io.kubernetes.cri.pod-annotations': call.runtimeAnnotations } }),
-    ...call.config,
     prevResult: pod.prevResult,
+    ...call.config,
   };
 }
 
