@@ -46,6 +46,8 @@ except OSError as e:
 
 const meshNamespace = 'pillion-e2e-mesh';
 const plainNamespace = 'pillion-e2e-plain';
+/** The namespaces the suite creates (kube-system aside). */
+export const meshSuiteNamespaces = [meshNamespace, plainNamespace] as const;
 const haproxy = { 'pillion.dev/templates': 'haproxy' };
 
 interface PodJson {
@@ -58,7 +60,7 @@ function containerNames(pod: PodJson): string[] {
   return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name);
 }
 
-function deployment(namespace: string, name: string, annotations: Record<string, string>, command: string[], labels: Record<string, string> = {}): object {
+function deployment(namespace: string, name: string, annotations: Record<string, string>, command: string[], spec: Record<string, unknown> = {}): object {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -67,10 +69,11 @@ function deployment(namespace: string, name: string, annotations: Record<string,
       replicas: 1,
       selector: { matchLabels: { app: name } },
       template: {
-        metadata: { labels: { app: name, ...labels }, annotations },
+        metadata: { labels: { app: name }, annotations },
         spec: {
           terminationGracePeriodSeconds: 1,
           containers: [{ name: 'app', image: appImage, imagePullPolicy: 'Never', command }],
+          ...spec,
         },
       },
     },
@@ -167,5 +170,93 @@ export async function runMeshSuite(t: TestContext, cluster: Cluster): Promise<vo
       'three connections went out through the client proxy');
     assert.equal(frontendConnections(cluster, meshNamespace, server.metadata.name, 'inbound') - inboundBefore, 2,
       'two connections came in through the server proxy (8081 is excluded)');
+  });
+
+  await t.test('opted-out, host-network and kube-system pods run unchanged', async () => {
+    cluster.kubectlOk(['apply', '-f', '-'], {
+      input: list([
+        deployment(meshNamespace, 'opted-out', { ...haproxy, 'pillion.dev/inject': 'disabled' }, ['sleep', 'infinity']),
+        // On the node's own network: capture here would rewrite the node's rules.
+        deployment(meshNamespace, 'host-network', haproxy, ['sleep', 'infinity'], { hostNetwork: true }),
+        deployment('kube-system', 'system', { ...haproxy, 'pillion.dev/inject': 'enabled' }, ['sleep', 'infinity']),
+      ]),
+    });
+    for (const [namespace, name] of [[meshNamespace, 'opted-out'], [meshNamespace, 'host-network'], ['kube-system', 'system']] as const) {
+      const pod = await readyPod(cluster, namespace, name);
+      assert.deepEqual(containerNames(pod), ['app'], `${namespace}/${name}`);
+      assert.equal(pod.metadata.annotations?.['pillion.dev/status'], undefined, `${namespace}/${name}`);
+    }
+  });
+
+  await t.test('a Job completes: its native-sidecar proxy is up before the app runs and does not keep the pod alive', () => {
+    assert.ok(server !== undefined, 'needs the server of an earlier step');
+    const serverIp = server.status.podIP!;
+    cluster.kubectlOk(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'once', namespace: meshNamespace },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            metadata: { annotations: haproxy },
+            spec: {
+              restartPolicy: 'Never',
+              // Connects at once: had the app started before the proxy listened, the captured
+              // connection would have been refused.
+              containers: [{ name: 'app', image: appImage, imagePullPolicy: 'Never', command: ['python3', '-c', clientScript, serverIp, '8080'] }],
+            },
+          },
+        },
+      }),
+    });
+    const done = cluster.kubectl(['wait', '--for=condition=complete', 'job/once', '-n', meshNamespace, '--timeout=120s']);
+    assert.equal(done.status, 0, `${done.stderr}\n${cluster.kubectl(['describe', 'job', 'once', '-n', meshNamespace]).stdout.slice(-2000)}`);
+    const pod = (JSON.parse(cluster.kubectlOk(['get', 'pods', '-n', meshNamespace, '-l', 'job-name=once', '-o', 'json'])) as { items: PodJson[] }).items[0]!;
+    const proxy = pod.spec.initContainers?.find((c) => c.name === 'pillion-proxy');
+    assert.equal(proxy?.restartPolicy, 'Always', 'the webhook made the proxy a native sidecar (it read the cluster version)');
+    assert.equal(cluster.kubectlOk(['logs', '-n', meshNamespace, pod.metadata.name, '-c', 'app']).trim(), `peer=127.0.0.6 local=${serverIp}:8080`);
+  });
+
+  await t.test("an app's init container that needs the network runs after the proxy and reaches the server through it", async () => {
+    assert.ok(server !== undefined, 'needs the server of an earlier step');
+    const serverIp = server.status.podIP!;
+    cluster.kubectlOk(['apply', '-f', '-'], {
+      input: list([deployment(meshNamespace, 'init-net', haproxy, ['sleep', 'infinity'], {
+        initContainers: [{ name: 'wait-for-server', image: appImage, imagePullPolicy: 'Never', command: ['python3', '-c', clientScript, serverIp, '8080'] }],
+      })]),
+    });
+    const pod = await readyPod(cluster, meshNamespace, 'init-net');
+    assert.deepEqual((pod.spec.initContainers ?? []).map((c) => c.name), ['pillion-init', 'pillion-proxy', 'wait-for-server']);
+    assert.equal(cluster.kubectlOk(['logs', '-n', meshNamespace, pod.metadata.name, '-c', 'wait-for-server']).trim(), `peer=127.0.0.6 local=${serverIp}:8080`);
+  });
+
+  await t.test('while the webhook restarts, opted-in pods are injected or refused, never admitted bare, and kube-system is never blocked', () => {
+    const bare = (namespace: string, name: string): string => JSON.stringify({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, annotations: haproxy, labels: { 'pillion-e2e': 'restart' } },
+      spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: appImage, imagePullPolicy: 'Never', command: ['true'] }] },
+    });
+    cluster.kubectlOk(['rollout', 'restart', 'deployment/pillion-injector', '-n', 'pillion-system']);
+    const outcomes = { injected: 0, refused: 0, system: 0 };
+    const rollout = cluster.kubectl(['rollout', 'status', 'deployment/pillion-injector', '-n', 'pillion-system', '--timeout=1s']);
+    for (let i = 0; i < 200 && (i < 10 || rollout.status !== 0 || outcomes.injected === 0); i++) {
+      const created = cluster.kubectl(['create', '-f', '-', '-o', 'json'], { input: bare(meshNamespace, `during-restart-${i}`) });
+      if (created.status === 0) {
+        const pod = JSON.parse(created.stdout) as PodJson;
+        assert.ok(containerNames(pod).includes('pillion-proxy'), `during-restart-${i} was admitted without the proxy`);
+        outcomes.injected++;
+      } else {
+        assert.match(created.stderr, /webhook/, `during-restart-${i} refused for another reason`);
+        outcomes.refused++;
+      }
+      const system = cluster.kubectl(['create', '-f', '-'], { input: bare('kube-system', `during-restart-${i}`) });
+      assert.equal(system.status, 0, `kube-system blocked while the webhook restarted: ${system.stderr}`);
+      outcomes.system++;
+      Object.assign(rollout, cluster.kubectl(['rollout', 'status', 'deployment/pillion-injector', '-n', 'pillion-system', '--timeout=1s']));
+    }
+    assert.equal(rollout.status, 0, 'the restart finished');
+    assert.ok(outcomes.injected > 0, JSON.stringify(outcomes));
+    console.error(`# webhook restart: ${JSON.stringify(outcomes)}`);
+    for (const namespace of [meshNamespace, 'kube-system']) cluster.kubectl(['delete', 'pods', '-l', 'pillion-e2e=restart', '-n', namespace, '--wait=false']);
   });
 }

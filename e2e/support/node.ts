@@ -42,6 +42,8 @@ export interface RealNode {
   readonly nodeIp: string;
   /** Run argv inside the node's namespace; a non-zero exit is a result. */
   exec(argv: readonly string[], input?: string): { status: number | null; stdout: string; stderr: string };
+  /** The pods' footprint on the node: sandboxes the runtime has, pod network namespaces, IP leases. */
+  podFootprint(): { sandboxes: number; networkNamespaces: number; leases: number };
   /** crictl against the node's containerd. */
   crictl(args: readonly string[]): { status: number | null; stdout: string; stderr: string };
   /** Everything down, everything the node changed put back. Safe to call twice. */
@@ -364,7 +366,16 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
     // The default namespace's service account, made by the controller-manager: without it no pod
     // can be created there.
     await pollUntil('default service account', 60_000, () => (control.kubectl(['get', 'serviceaccount', 'default']).status === 0 ? true : undefined));
-    return { cp: control, ns, nodeName, nodeIp, exec, crictl, stop };
+    const countFiles = (folder: string, keep: (name: string) => boolean): number =>
+      (existsSync(folder) ? readdirSync(folder).filter(keep).length : 0);
+    const podFootprint = () => ({
+      sandboxes: crictl(['pods', '-q']).stdout.split('\n').filter(Boolean).length,
+      // containerd's CRI plugin mounts each pod's network namespace here (netns_mounts_under_state_dir).
+      networkNamespaces: countFiles(join(dir, 'containerd', 'state', 'io.containerd.grpc.v1.cri', 'netns'), () => true),
+      // host-local: one file per leased address, named by it.
+      leases: countFiles(join(dir, 'ipam', 'pillion-e2e'), (name) => /^[0-9a-f.:]+$/.test(name)),
+    });
+    return { cp: control, ns, nodeName, nodeIp, exec, crictl, podFootprint, stop };
   } catch (error) {
     await stop();
     throw error;
