@@ -17,7 +17,9 @@ import type { InjectContext, InjectorSetup } from '../core/types.js';
 import { decodeManifest, maxInputBytes } from './input.js';
 import { formatJsonProblems, formatJsonReport, formatProblem, formatTextReport } from './report.js';
 import type { ReportedProblem } from './report.js';
-import { buildSetup, SetupError } from './setup.js';
+import { buildSetup } from './setup.js';
+import { SetupError } from '../core/errors.js';
+import { dnsLabel } from '../core/names.js';
 
 export const stdinName = '<stdin>';
 
@@ -33,7 +35,6 @@ interface InjectFlags {
   readonly report: 'text' | 'json';
 }
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /**
  * kubectl (pflag) takes `-o=json` and `-f=app.yaml` as `-o json` and `-f app.yaml`; commander

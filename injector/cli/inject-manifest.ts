@@ -8,7 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isNode, isPair, isSeq, isScalar } from 'yaml';
 import type { Document, Node } from 'yaml';
-import { InjectionError } from '../core/types.js';
+import { InjectionError } from '../core/errors.js';
 import { annotationPrefix } from '../core/overrides.js';
 import { reportOf } from '../core/report.js';
 import type { InjectContext, InjectResult, JsonObject, PodReport, UninjectResult } from '../core/types.js';
@@ -16,7 +16,8 @@ import { KubeYamlError, kubeKeyString, toKubeValue } from './kube-yaml.js';
 import { lineAt, parseStream } from './stream.js';
 import type { ParsedStream, StreamDocument } from './stream.js';
 import { syncDocument } from './sync-node.js';
-import { findWorkloads, isJsonObject, isList, readPath } from './workloads.js';
+import { findWorkloads, isList, readPath } from './workloads.js';
+import { isPlainObject } from '../core/json.js';
 import type { Path, WorkloadLocation } from './workloads.js';
 
 /** The injection core as the pipeline calls it (injectPod with its setup bound, or uninjectPod). */
@@ -102,13 +103,13 @@ function annotationOffset(doc: Document, templatePath: Path, annotation: string 
 function podFromTemplate(template: JsonObject, isPod: boolean): JsonObject {
   if (isPod) return template;
   // The core sees a pod: the template's metadata and spec under the usual pod envelope.
-  return { apiVersion: 'v1', kind: 'Pod', metadata: isJsonObject(template.metadata) ? template.metadata : {}, spec: template.spec };
+  return { apiVersion: 'v1', kind: 'Pod', metadata: isPlainObject(template.metadata) ? template.metadata : {}, spec: template.spec };
 }
 
 function writeBack(template: JsonObject, pod: JsonObject, isPod: boolean): JsonObject {
   if (isPod) return pod;
   const updated: JsonObject = { ...template, spec: pod.spec };
-  const metadata = isJsonObject(pod.metadata) ? pod.metadata : {};
+  const metadata = isPlainObject(pod.metadata) ? pod.metadata : {};
   // Do not add an empty `metadata: {}` to a template that had none; uninjection can remove it.
   if (!Object.hasOwn(pod, 'metadata')) delete updated.metadata;
   else if (template.metadata !== undefined || !isDeepStrictEqual(metadata, {})) updated.metadata = metadata;
@@ -243,7 +244,7 @@ interface InputFacts {
 
 function stringLabels(value: unknown): Record<string, string> {
   const labels: Record<string, string> = {};
-  if (!isJsonObject(value)) return labels;
+  if (!isPlainObject(value)) return labels;
   for (const [key, label] of Object.entries(value)) if (typeof label === 'string') labels[key] = label;
   return labels;
 }
@@ -252,13 +253,13 @@ function collectFacts(values: readonly unknown[]): InputFacts {
   const namespaceLabels = new Map<string, Record<string, string>>();
   let nativeSidecarsInUse = false;
   const visit = (value: unknown): void => {
-    if (!isJsonObject(value)) return;
+    if (!isPlainObject(value)) return;
     if (isList(value)) {
       for (const item of value.items as unknown[]) visit(item);
       return;
     }
     if (value.kind === 'Namespace' && (value.apiVersion === 'v1' || value.apiVersion === undefined)) {
-      const metadata = isJsonObject(value.metadata) ? value.metadata : {};
+      const metadata = isPlainObject(value.metadata) ? value.metadata : {};
       if (typeof metadata.name === 'string') namespaceLabels.set(metadata.name, stringLabels(metadata.labels));
     }
   };
@@ -267,7 +268,7 @@ function collectFacts(values: readonly unknown[]): InputFacts {
     for (const workload of findWorkloads(value).workloads) {
       const spec = (readPath(value, workload.templatePath) as JsonObject).spec as JsonObject;
       const init = Array.isArray(spec.initContainers) ? spec.initContainers : [];
-      if (init.some((c) => isJsonObject(c) && c.restartPolicy === 'Always')) nativeSidecarsInUse = true;
+      if (init.some((c) => isPlainObject(c) && c.restartPolicy === 'Always')) nativeSidecarsInUse = true;
     }
   }
   return { namespaceLabels, nativeSidecarsInUse };
@@ -275,11 +276,11 @@ function collectFacts(values: readonly unknown[]): InputFacts {
 
 /** pillion.dev/ keys on a workload's own metadata, which the pod (and so Pillion) never sees. */
 function ignoredWorkloadKeys(object: JsonObject, kind: string): string[] {
-  const metadata = isJsonObject(object.metadata) ? object.metadata : {};
+  const metadata = isPlainObject(object.metadata) ? object.metadata : {};
   const warnings: string[] = [];
   for (const [field, word] of [['annotations', 'annotation'], ['labels', 'label']] as const) {
     const map = metadata[field];
-    if (!isJsonObject(map)) continue;
+    if (!isPlainObject(map)) continue;
     for (const key of Object.keys(map).filter((k) => k.startsWith(annotationPrefix)).sort()) {
       warnings.push(`${word} ${key} on the ${kind}'s own metadata is ignored: Pillion reads the pod template's (spec.template.metadata.${field})`);
     }
@@ -414,7 +415,7 @@ function joinYamlStreams(parts: readonly { text: string; stream: ParsedStream }[
 
 function flattenForJson(value: unknown, into: unknown[]): void {
   // A List's items are applied as separate objects by kubectl; one flat List says the same.
-  if (isJsonObject(value) && isList(value)) {
+  if (isPlainObject(value) && isList(value)) {
     for (const item of value.items as unknown[]) flattenForJson(item, into);
   } else into.push(value);
 }
@@ -442,7 +443,7 @@ export function injectManifests(inputs: readonly ManifestInput[], options: Pipel
       if (outcome === undefined) continue;
       texts.push(outcome.text);
       if (options.output === 'json' && outcome.value !== null && outcome.value !== undefined) {
-        if (!isJsonObject(outcome.value)) {
+        if (!isPlainObject(outcome.value)) {
           problems.push({
             file: input.file,
             document: item.index,

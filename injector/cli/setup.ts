@@ -4,24 +4,14 @@ import { loadSetup } from '../core/setup.js';
 import type { SetupFiles } from '../core/setup.js';
 import type { InjectorSetup } from '../core/types.js';
 
-/** A file named by a flag is unreadable or invalid. `message` names the file. */
-export class SetupError extends Error {
-  override name = 'SetupError';
-}
-
 export interface SetupOptions extends SetupFiles {
   /** Already validated `X.Y` (or `vX.Y.Z`) text. */
   readonly kubeVersion: string | undefined;
 }
 
-/** Load everything once; any problem is a SetupError naming the file. */
+/** Load everything once; any problem is the core's SetupError naming the file. */
 export function buildSetup(options: SetupOptions): InjectorSetup {
-  let setup: InjectorSetup;
-  try {
-    setup = loadSetup(options);
-  } catch (error) {
-    throw new SetupError((error as Error).message);
-  }
+  const setup = loadSetup(options);
   // --kube-version wins over the config file: it describes the cluster this output is for.
   if (options.kubeVersion === undefined) return setup;
   return { ...setup, config: Object.freeze({ ...setup.config, kubeVersion: options.kubeVersion }) };

@@ -10,7 +10,7 @@ import { isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, Node, Pair } from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
 import { isMergeKey, kubeKeyString, kubeNodeValue } from './kube-yaml.js';
-import { isJsonObject } from './workloads.js';
+import { isPlainObject } from '../core/json.js';
 
 // Shared sub-objects in the new value must not become YAML anchors and aliases.
 const createOptions = { aliasDuplicateObjects: false } as const;
@@ -24,7 +24,7 @@ function keyText(pair: Pair): string | undefined {
 }
 
 function nameOf(value: unknown): string | undefined {
-  return isJsonObject(value) && typeof value.name === 'string' ? value.name : undefined;
+  return isPlainObject(value) && typeof value.name === 'string' ? value.name : undefined;
 }
 
 function syncMap(doc: Document, node: Node, value: Record<string, unknown>): Node {
@@ -85,7 +85,7 @@ export function syncValue(doc: Document, node: Node | null, value: unknown): Nod
     return doc.createNode(value, createOptions);
   }
   if (Array.isArray(value)) return node === null ? (doc.createNode(value, createOptions) as Node) : syncSeq(doc, node, value);
-  if (isJsonObject(value)) return node === null ? (doc.createNode(value, createOptions)) : syncMap(doc, node, value);
+  if (isPlainObject(value)) return node === null ? (doc.createNode(value, createOptions)) : syncMap(doc, node, value);
   if (node !== null && isScalar(node) && node.value === value) return node;
   return doc.createNode(value, createOptions);
 }

@@ -4,6 +4,8 @@
 // resource that happens to be called `Deployment` in another group is left alone (its schema is
 // not ours to guess). A missing apiVersion is accepted: kubectl would reject the object anyway,
 // and the user more likely forgot the field than meant a custom kind.
+import { isPlainObject } from '../core/json.js';
+import { describeName } from '../core/names.js';
 import type { JsonObject } from '../core/types.js';
 
 export type Path = readonly (string | number)[];
@@ -46,10 +48,6 @@ export interface BrokenWorkload {
   readonly problem: string;
 }
 
-export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function groupOf(apiVersion: unknown): string | undefined {
   if (apiVersion === undefined) return undefined;
   if (typeof apiVersion !== 'string') return '\0not-a-group';
@@ -61,21 +59,14 @@ function readPath(value: unknown, path: Path): unknown {
   let current = value;
   for (const key of path) {
     if (Array.isArray(current) && typeof key === 'number') current = current[key];
-    else if (isJsonObject(current) && typeof key === 'string') current = current[key];
+    else if (isPlainObject(current) && typeof key === 'string') current = current[key];
     else return undefined;
   }
   return current;
 }
 
-export function describeName(object: JsonObject): string {
-  const metadata = isJsonObject(object.metadata) ? object.metadata : {};
-  if (typeof metadata.name === 'string' && metadata.name !== '') return metadata.name;
-  if (typeof metadata.generateName === 'string' && metadata.generateName !== '') return `${metadata.generateName}*`;
-  return '<unnamed>';
-}
-
 function namespaceOf(object: JsonObject): string | undefined {
-  const metadata = isJsonObject(object.metadata) ? object.metadata : {};
+  const metadata = isPlainObject(object.metadata) ? object.metadata : {};
   return typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : undefined;
 }
 
@@ -104,7 +95,7 @@ export function findWorkloads(root: unknown): { workloads: WorkloadLocation[]; b
   const workloads: WorkloadLocation[] = [];
   const broken: BrokenWorkload[] = [];
   const visit = (value: unknown, objectPath: Path): void => {
-    if (!isJsonObject(value)) return;
+    if (!isPlainObject(value)) return;
     if (isList(value)) {
       (value.items as unknown[]).forEach((item, i) => visit(item, [...objectPath, 'items', i]));
       return;
@@ -112,10 +103,10 @@ export function findWorkloads(root: unknown): { workloads: WorkloadLocation[]; b
     const info = workloadKindOf(value);
     if (info === undefined) return;
     const kind = value.kind as string;
-    const name = describeName(value);
+    const name = describeName(value, '<unnamed>');
     const template = readPath(value, info.templatePath);
-    const spec = isJsonObject(template) ? template.spec : undefined;
-    if (!isJsonObject(template) || !isJsonObject(spec)) {
+    const spec = isPlainObject(template) ? template.spec : undefined;
+    if (!isPlainObject(template) || !isPlainObject(spec)) {
       const where = info.templatePath.length === 0 ? 'spec' : [...info.templatePath, 'spec'].join('.');
       broken.push({ objectPath, kind, name, problem: `${kind} ${name} has no pod template (${where} is missing or not a mapping)` });
       return;

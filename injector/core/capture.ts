@@ -16,7 +16,8 @@ import {
 import type { PortRange, PortSelection } from '../../init/values.js';
 import { captureFlags } from '../../init/config.js';
 import type { CaptureConfig } from '../../init/config.js';
-import { isPlainObject } from './render.js';
+import { SetupError } from './errors.js';
+import { isPlainObject } from './json.js';
 import type { JsonObject } from './types.js';
 
 /**
@@ -33,15 +34,10 @@ export type CaptureSettings = Pick<
   readonly proxyOwnPorts: readonly number[];
 };
 
-/** values.yaml is wrong. `message` names the file and the key. */
-export class ValuesError extends Error {
-  override name = 'ValuesError';
-}
-
 function lookup(values: JsonObject, path: string, file: string): unknown {
   let current: unknown = values;
   for (const part of path.split('.')) {
-    if (!isPlainObject(current) || !Object.hasOwn(current, part)) throw new ValuesError(`${file}: missing key "${path}"`);
+    if (!isPlainObject(current) || !Object.hasOwn(current, part)) throw new SetupError(`${file}: missing key "${path}"`);
     current = current[part];
   }
   return current;
@@ -50,7 +46,7 @@ function lookup(values: JsonObject, path: string, file: string): unknown {
 function readPortNumber(values: JsonObject, path: string, file: string): number {
   const value = lookup(values, path, file);
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
-    throw new ValuesError(`${file}: key "${path}": ${JSON.stringify(value)} is not a port number 1-65535`);
+    throw new SetupError(`${file}: key "${path}": ${JSON.stringify(value)} is not a port number 1-65535`);
   }
   return value;
 }
@@ -58,7 +54,7 @@ function readPortNumber(values: JsonObject, path: string, file: string): number 
 function readId(values: JsonObject, path: string, file: string): number {
   const value = lookup(values, path, file);
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 4294967294) {
-    throw new ValuesError(`${file}: key "${path}": ${JSON.stringify(value)} is not a numeric id`);
+    throw new SetupError(`${file}: key "${path}": ${JSON.stringify(value)} is not a numeric id`);
   }
   return value;
 }
@@ -66,11 +62,11 @@ function readId(values: JsonObject, path: string, file: string): number {
 function readParsed<T>(values: JsonObject, path: string, file: string, parse: (text: string) => T): T {
   const value = lookup(values, path, file);
   const text = typeof value === 'boolean' || typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string') throw new ValuesError(`${file}: key "${path}": expected a string`);
+  if (typeof text !== 'string') throw new SetupError(`${file}: key "${path}": expected a string`);
   try {
     return parse(text);
   } catch (error) {
-    if (error instanceof ValueError) throw new ValuesError(`${file}: key "${path}": ${error.message}`);
+    if (error instanceof ValueError) throw new SetupError(`${file}: key "${path}": ${error.message}`, { cause: error });
     throw error;
   }
 }

@@ -3,9 +3,9 @@
 // requests above limits, and pods that will hang with a regular-container proxy. Each failure is
 // an InjectionError with a message in the user's terms; warnings go to the caller's list.
 import { nameOf } from './merge.js';
-import { isPlainObject } from './render.js';
+import { isPlainObject } from './json.js';
 import type { JsonObject } from './types.js';
-import { InjectionError } from './types.js';
+import { InjectionError } from './errors.js';
 
 /** Deeper than any pod the API server's schema allows; recursion below stays far from the stack limit. */
 export const maxPodDepth = 64;

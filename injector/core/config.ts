@@ -2,12 +2,9 @@
 // start-up; a typo must stop the injector rather than silently fall back to a default, so unknown
 // keys and bad values are errors that name the key.
 import { parse as parseYaml } from 'yaml';
+import { SetupError } from './errors.js';
 import type { InjectorConfig, InjectPolicy, NativeSidecarMode } from './types.js';
-
-/** A configuration file is invalid. `message` names the source and the key. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+import { dnsLabel } from './names.js';
 
 export const defaultInjectorConfig: InjectorConfig = Object.freeze({
   defaultPolicy: 'disabled',
@@ -23,7 +20,6 @@ type Field = keyof InjectorConfig;
 type Reader = (value: unknown, fail: (why: string) => never) => InjectorConfig[Field];
 
 // Kubernetes object names (namespaces, template names): DNS-1123 labels.
-const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 const readers: { readonly [K in Field]: Reader } = {
   defaultPolicy: (v, fail) => readEnum<InjectPolicy>(v, ['enabled', 'disabled'], fail),
@@ -101,19 +97,19 @@ export function parseInjectorConfig(yamlText: string, source: string): InjectorC
   try {
     doc = parseYaml(yamlText, { prettyErrors: false });
   } catch (error) {
-    throw new ConfigError(`${source}: not valid YAML: ${(error as Error).message}`);
+    throw new SetupError(`${source}: not valid YAML: ${(error as Error).message}`, { cause: error });
   }
   if (doc === null || doc === undefined) return defaultInjectorConfig;
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new ConfigError(`${source}: expected a mapping of configuration keys`);
+    throw new SetupError(`${source}: expected a mapping of configuration keys`);
   }
   const result: Record<string, unknown> = { ...defaultInjectorConfig };
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
     if (!Object.hasOwn(readers, key)) {
-      throw new ConfigError(`${source}: unknown key "${key}" (known: ${Object.keys(readers).join(', ')})`);
+      throw new SetupError(`${source}: unknown key "${key}" (known: ${Object.keys(readers).join(', ')})`);
     }
     const fail = (why: string): never => {
-      throw new ConfigError(`${source}: key "${key}": ${why}`);
+      throw new SetupError(`${source}: key "${key}": ${why}`);
     };
     result[key] = readers[key as Field](value, fail);
   }

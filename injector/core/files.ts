@@ -1,10 +1,6 @@
 // Reading the files a flag names (config, values): one message shape for every front end.
 import { readFileSync } from 'node:fs';
-
-/** A file named by a flag cannot be read. `message` starts with the file name. */
-export class FileReadError extends Error {
-  override name = 'FileReadError';
-}
+import { SetupError } from './errors.js';
 
 const reasons: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or folder',
@@ -25,11 +21,11 @@ export function describeFileError(error: unknown): string {
   return code ?? (error instanceof Error ? error.message : String(error));
 }
 
-/** The file's text; FileReadError "<file>: cannot read the <what>: <reason>" otherwise. */
+/** The file's text; SetupError (file) "<file>: cannot read the <what>: <reason>" otherwise. */
 export function readTextFile(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new FileReadError(`${file}: cannot read the ${what}: ${describeFileError(error)}`);
+    throw new SetupError(`${file}: cannot read the ${what}: ${describeFileError(error)}`, { cause: error });
   }
 }

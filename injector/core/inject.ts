@@ -13,11 +13,11 @@ import { parseOverrides, statusKey } from './overrides.js';
 import type { PodOverrides } from './overrides.js';
 import { createPatch } from './patch.js';
 import { decideInjection } from './policy.js';
-import { cloneJson, deepFreeze, isPlainObject } from './render.js';
+import { cloneJson, deepFreeze, isPlainObject } from './json.js';
 import { formatStatus, readStatus, stripInjection } from './status.js';
 import { proxyContainerName, renderTemplate } from './templates.js';
 import type { InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet, UninjectResult } from './types.js';
-import { InjectionError } from './types.js';
+import { InjectionError } from './errors.js';
 
 /** The proxy container every proxy template names this way; native/hold/overrides act on it. */
 export { proxyContainerName };

@@ -2,7 +2,7 @@
 // containers, volumes, env, volumeMounts, ports) merge by name; everything else overlays field by
 // field with the upper layer winning. The user's pod is always the upper layer, so a user who
 // defines a container with the proxy's name customises it rather than getting a duplicate.
-import { cloneJson, isPlainObject } from './render.js';
+import { cloneJson, isPlainObject } from './json.js';
 import type { JsonObject } from './types.js';
 
 type Named = JsonObject & { name: string };

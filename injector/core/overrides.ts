@@ -4,7 +4,8 @@
 // parsed value — never the raw text — is what reaches the rendered pod.
 import { parseBoolean, parseCidrList, parseCidrSelection, parseInterfaceList, parsePortList, parsePortSelection, ValueError } from '../../init/values.js';
 import type { CaptureSettings } from './capture.js';
-import { InjectionError } from './types.js';
+import { InjectionError } from './errors.js';
+import { dnsLabel } from './names.js';
 
 export const annotationPrefix = 'pillion.dev/';
 export const injectKey = `${annotationPrefix}inject`;
@@ -43,15 +44,15 @@ export function quoteValue(value: string): string {
   return quoted.length > 120 ? `${quoted.slice(0, 100)}…" (${value.length} characters)` : quoted;
 }
 
-function invalid(annotation: string, why: string): InjectionError {
-  return new InjectionError(`annotation ${annotation}: ${why.length > 300 ? `${why.slice(0, 300)}…` : why}`, annotation);
+function invalid(annotation: string, why: string, cause?: unknown): InjectionError {
+  return new InjectionError(`annotation ${annotation}: ${why.length > 300 ? `${why.slice(0, 300)}…` : why}`, annotation, cause === undefined ? undefined : { cause });
 }
 
 function parseWith<T>(annotation: string, value: string, parse: (text: string) => T): T {
   try {
     return parse(value);
   } catch (error) {
-    if (error instanceof ValueError) throw invalid(annotation, error.message);
+    if (error instanceof ValueError) throw invalid(annotation, error.message, error);
     throw error;
   }
 }
@@ -80,7 +81,6 @@ function checkLogLevel(annotation: string, value: string): ProxyLogLevel {
   return level as ProxyLogLevel;
 }
 
-const templateNamePattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** The template names and which of them define the proxy (see TemplateSet). */
 export interface TemplateCatalog {
@@ -109,7 +109,7 @@ export function parseTemplateList(value: string, catalog: TemplateCatalog): stri
   const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (names.length === 0) throw invalid(templatesKey, 'expected a comma-separated list of template names');
   for (const name of names) {
-    if (!templateNamePattern.test(name) || !catalog.names.includes(name)) {
+    if (!dnsLabel.test(name) || !catalog.names.includes(name)) {
       throw invalid(templatesKey, `unknown template ${quoteValue(name)} (known: ${catalog.names.join(', ')})`);
     }
   }

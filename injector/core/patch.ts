@@ -3,7 +3,7 @@
 // webhook's patch then cannot depend on list positions the API server might see differently, and
 // stays short. Paths escape `~` and `/` per RFC 6901.
 import type { Operation } from 'fast-json-patch';
-import { isPlainObject } from './render.js';
+import { isPlainObject } from './json.js';
 
 export function escapePointer(key: string): string {
   if (!key.includes('~') && !key.includes('/')) return key;

@@ -4,11 +4,11 @@
 // injection by the same template version, and finally the policy.
 import { findOtherMesh } from './checks.js';
 import { injectKey } from './overrides.js';
-import { isPlainObject } from './render.js';
+import { isPlainObject } from './json.js';
 import { readStatus } from './status.js';
 import type { InjectionStatus } from './status.js';
 import type { InjectContext, InjectorConfig, JsonObject, SkipReason } from './types.js';
-import { InjectionError } from './types.js';
+import { InjectionError } from './errors.js';
 
 export const systemNamespaces: readonly string[] = Object.freeze(['kube-system', 'kube-public', 'kube-node-lease']);
 

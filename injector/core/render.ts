@@ -8,12 +8,9 @@
 //   "${json:data.bootstrap}"     whole scalar → the (rendered) value as compact JSON text
 //   "port ${values.ports.x}/tcp" inside a longer string → the scalar's text, substituted once
 //   "$${"                        a literal "${" (e.g. haproxy's own "${VAR}" syntax)
+import { SetupError } from './errors.js';
+import { cloneJson, isPlainObject } from './json.js';
 import type { JsonObject } from './types.js';
-
-/** A reference could not be resolved or used. `message` names the template path. */
-export class RenderError extends Error {
-  override name = 'RenderError';
-}
 
 /** What references can reach: `values.*`, `data.*`, `capture.*`. */
 export type RenderScope = Readonly<Record<string, unknown>>;
@@ -48,7 +45,7 @@ function renderString(text: string, scope: RenderScope, where: string): unknown 
   return text.replace(embeddedReference, (match: string, path: string | undefined) => {
     if (match === '$${') return '${';
     const trimmed = (path ?? '').trim();
-    if (!referencePath.test(trimmed)) throw new RenderError(`${where}: "${match}" is not a reference like \${values.a.b}`);
+    if (!referencePath.test(trimmed)) throw new SetupError(`${where}: "${match}" is not a reference like \${values.a.b}`);
     return scalarText(resolveReference(scope, trimmed, where), trimmed, where);
   });
 }
@@ -56,41 +53,17 @@ function renderString(text: string, scope: RenderScope, where: string): unknown 
 function scalarText(value: unknown, path: string, where: string): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  throw new RenderError(`${where}: \${${path}} is not a scalar and cannot be part of a string`);
+  throw new SetupError(`${where}: \${${path}} is not a scalar and cannot be part of a string`);
 }
 
 function resolveReference(scope: RenderScope, path: string, where: string): unknown {
   let current: unknown = scope;
   for (const part of path.split('.')) {
     if (!isPlainObject(current) || !Object.hasOwn(current, part)) {
-      throw new RenderError(`${where}: \${${path}} does not exist`);
+      throw new SetupError(`${where}: \${${path}} does not exist`);
     }
     current = current[part];
   }
-  if (current === undefined) throw new RenderError(`${where}: \${${path}} does not exist`);
+  if (current === undefined) throw new SetupError(`${where}: \${${path}} does not exist`);
   return current;
-}
-
-export function isPlainObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Deep copy of JSON data (templates and values are frozen; the output must be writable). */
-export function cloneJson<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(cloneJson) as T;
-  if (isPlainObject(value)) {
-    const out: JsonObject = {};
-    for (const [key, item] of Object.entries(value)) out[key] = cloneJson(item);
-    return out as T;
-  }
-  return value;
-}
-
-/** Freeze a JSON tree in place, recursively, and return it. */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const item of Object.values(value)) deepFreeze(item);
-    Object.freeze(value);
-  }
-  return value;
 }

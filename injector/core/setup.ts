@@ -1,7 +1,8 @@
 // The injector setup both front ends run with (`pillion inject` once; `pillion webhook` at start-up
 // and on every change of its files): the injector config or its defaults, and the template folder
 // or the bundled one with an optional values override. Everything is checked; errors name the file.
-import { ConfigError, defaultInjectorConfig, parseInjectorConfig } from './config.js';
+import { defaultInjectorConfig, parseInjectorConfig } from './config.js';
+import { SetupError } from './errors.js';
 import { readTextFile } from './files.js';
 import { bundledTemplatesDir, loadTemplates } from './templates.js';
 import { templateCombinationProblem } from './overrides.js';
@@ -32,8 +33,8 @@ export function loadSetup(files: SetupFiles): InjectorSetup {
 function checkDefaultTemplates(names: readonly string[], templates: TemplateSet, source: string): void {
   const unknown = names.filter((name) => !templates.names.includes(name));
   if (unknown.length > 0) {
-    throw new ConfigError(`${source}: key "defaultTemplates": ${unknown.join(', ')} not in ${templates.dir} (known: ${templates.names.join(', ')})`);
+    throw new SetupError(`${source}: key "defaultTemplates": ${unknown.join(', ')} not in ${templates.dir} (known: ${templates.names.join(', ')})`);
   }
   const problem = templateCombinationProblem(names, templates);
-  if (problem !== undefined) throw new ConfigError(`${source}: key "defaultTemplates": ${problem}`);
+  if (problem !== undefined) throw new SetupError(`${source}: key "defaultTemplates": ${problem}`);
 }

@@ -2,10 +2,10 @@
 // a second pass can tell "already done" (same template version → skip) from "done by an older
 // version" (strip what is listed, then render again). Stripping removes by name only what the
 // record lists: user containers, volumes and annotations are never touched.
-import { isPlainObject } from './render.js';
+import { isPlainObject } from './json.js';
 import { statusKey } from './overrides.js';
 import type { JsonObject } from './types.js';
-import { InjectionError } from './types.js';
+import { InjectionError } from './errors.js';
 
 export interface InjectionStatus {
   readonly version: string;

@@ -11,14 +11,11 @@ import { parse as parseYaml } from 'yaml';
 import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import { checkRequestsWithinLimits } from './checks.js';
 import { describeFileError, readTextFile } from './files.js';
-import { deepFreeze, isPlainObject, RenderError, renderTree } from './render.js';
+import { renderTree } from './render.js';
+import { deepFreeze, isPlainObject } from './json.js';
 import type { JsonObject, Template, TemplateSet } from './types.js';
-import { InjectionError } from './types.js';
-
-/** A template file or values.yaml is invalid. `message` starts with the file name. */
-export class TemplateError extends Error {
-  override name = 'TemplateError';
-}
+import { InjectionError, SetupError } from './errors.js';
+import { dnsLabel } from './names.js';
 
 function findBundledDir(): string {
   // Source lives at injector/core/, compiled code at dist/injector/core/: climb to the folder
@@ -38,7 +35,6 @@ function findBundledDir(): string {
 /** templates/ at the repository (package) root. */
 export const bundledTemplatesDir = findBundledDir();
 
-const templateName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const allowedTopKeys = new Set(['description', 'data', 'pod']);
 const allowedPodKeys = new Set(['metadata', 'spec']);
 const allowedMetadataKeys = new Set(['annotations', 'labels']);
@@ -47,37 +43,37 @@ function parseYamlFile(file: string, text: string): unknown {
   try {
     return parseYaml(text, { prettyErrors: false, uniqueKeys: true });
   } catch (error) {
-    throw new TemplateError(`${file}: not valid YAML: ${(error as Error).message}`);
+    throw new SetupError(`${file}: not valid YAML: ${(error as Error).message}`, { cause: error });
   }
 }
 
 function readTemplate(name: string, file: string, text: string): Template {
   const doc = parseYamlFile(file, text);
-  if (!isPlainObject(doc)) throw new TemplateError(`${file}: expected a mapping with "pod" (and optional "data")`);
+  if (!isPlainObject(doc)) throw new SetupError(`${file}: expected a mapping with "pod" (and optional "data")`);
   for (const key of Object.keys(doc)) {
-    if (!allowedTopKeys.has(key)) throw new TemplateError(`${file}: unknown top-level key "${key}" (allowed: description, data, pod)`);
+    if (!allowedTopKeys.has(key)) throw new SetupError(`${file}: unknown top-level key "${key}" (allowed: description, data, pod)`);
   }
   const data = doc.data ?? {};
-  if (!isPlainObject(data)) throw new TemplateError(`${file}: "data" must be a mapping`);
+  if (!isPlainObject(data)) throw new SetupError(`${file}: "data" must be a mapping`);
   const pod = doc.pod;
-  if (!isPlainObject(pod)) throw new TemplateError(`${file}: "pod" must be a mapping with a "spec"`);
+  if (!isPlainObject(pod)) throw new SetupError(`${file}: "pod" must be a mapping with a "spec"`);
   for (const key of Object.keys(pod)) {
-    if (!allowedPodKeys.has(key)) throw new TemplateError(`${file}: unknown key "pod.${key}" (allowed: metadata, spec)`);
+    if (!allowedPodKeys.has(key)) throw new SetupError(`${file}: unknown key "pod.${key}" (allowed: metadata, spec)`);
   }
-  if (!isPlainObject(pod.spec)) throw new TemplateError(`${file}: "pod.spec" must be a mapping`);
+  if (!isPlainObject(pod.spec)) throw new SetupError(`${file}: "pod.spec" must be a mapping`);
   if (pod.metadata !== undefined) {
-    if (!isPlainObject(pod.metadata)) throw new TemplateError(`${file}: "pod.metadata" must be a mapping`);
+    if (!isPlainObject(pod.metadata)) throw new SetupError(`${file}: "pod.metadata" must be a mapping`);
     for (const key of Object.keys(pod.metadata)) {
-      if (!allowedMetadataKeys.has(key)) throw new TemplateError(`${file}: unknown key "pod.metadata.${key}" (allowed: annotations, labels)`);
+      if (!allowedMetadataKeys.has(key)) throw new SetupError(`${file}: unknown key "pod.metadata.${key}" (allowed: annotations, labels)`);
     }
   }
   for (const list of ['containers', 'initContainers', 'volumes']) {
     const items = pod.spec[list];
     if (items === undefined) continue;
-    if (!Array.isArray(items)) throw new TemplateError(`${file}: "pod.spec.${list}" must be a list`);
+    if (!Array.isArray(items)) throw new SetupError(`${file}: "pod.spec.${list}" must be a list`);
     for (const [i, item] of items.entries()) {
       if (!isPlainObject(item) || typeof item.name !== 'string' || item.name === '') {
-        throw new TemplateError(`${file}: pod.spec.${list}[${i}] needs a literal "name" (items are merged by name)`);
+        throw new SetupError(`${file}: pod.spec.${list}[${i}] needs a literal "name" (items are merged by name)`);
       }
     }
   }
@@ -94,14 +90,9 @@ export function renderTemplate(template: Template, values: JsonObject, initArgs:
 function readHoldCommand(values: JsonObject, file: string): readonly string[] {
   const hold = values.hold;
   let command = isPlainObject(hold) ? hold.command : undefined;
-  try {
-    command = renderTree(command, { values }, `${file}: hold.command`);
-  } catch (error) {
-    if (error instanceof RenderError) throw new TemplateError(error.message);
-    throw error;
-  }
+  command = renderTree(command, { values }, `${file}: hold.command`);
   if (!Array.isArray(command) || command.length === 0 || !command.every((part) => typeof part === 'string')) {
-    throw new TemplateError(`${file}: key "hold.command" must be a non-empty list of strings (an exec argv)`);
+    throw new SetupError(`${file}: key "hold.command" must be a non-empty list of strings (an exec argv)`);
   }
   return Object.freeze(command);
 }
@@ -117,7 +108,7 @@ export const proxyContainerName = 'pillion-proxy';
  */
 function checkValues(values: JsonObject, file: string): void {
   const fail = (key: string, why: string): never => {
-    throw new TemplateError(`${file}: key "${key}": ${why}`);
+    throw new SetupError(`${file}: key "${key}": ${why}`);
   };
   const ports = values.ports;
   if (ports !== undefined) {
@@ -152,7 +143,7 @@ function checkValues(values: JsonObject, file: string): void {
     try {
       checkRequestsWithinLimits(section.resources, new Set(), `key "${owner}.resources"`);
     } catch (error) {
-      if (error instanceof InjectionError) throw new TemplateError(`${file}: ${error.message}`);
+      if (error instanceof InjectionError) throw new SetupError(`${file}: ${error.message}`, { cause: error });
       throw error;
     }
   }
@@ -175,7 +166,7 @@ function inspectRendered(file: string, pod: JsonObject): { isProxy: boolean } {
       const ports = Array.isArray(container.ports) ? container.ports.filter(isPlainObject) : [];
       for (const port of ports) {
         if (port.name !== undefined && (typeof port.name !== 'string' || !portNamePattern.test(port.name))) {
-          throw new TemplateError(
+          throw new SetupError(
             `${file}: container ${String(container.name)}: port name ${JSON.stringify(port.name)} is not a valid port name ` +
               '(at most 15 characters a-z, 0-9 and single hyphens, with a letter)',
           );
@@ -207,15 +198,15 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
   try {
     entries = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
   } catch (error) {
-    throw new TemplateError(`${dir}: cannot read the templates folder: ${describeFileError(error)}`);
+    throw new SetupError(`${dir}: cannot read the templates folder: ${describeFileError(error)}`, { cause: error });
   }
   const hash = createHash('sha256');
   const folderValuesFile = join(dir, 'values.yaml');
-  if (!entries.includes('values.yaml')) throw new TemplateError(`${folderValuesFile}: missing (every template folder needs values.yaml)`);
+  if (!entries.includes('values.yaml')) throw new SetupError(`${folderValuesFile}: missing (every template folder needs values.yaml)`);
   const valuesText = readTextFile(folderValuesFile, 'values file');
   hash.update(`values.yaml\0${valuesText}\0`);
   const folderValues = parseYamlFile(folderValuesFile, valuesText);
-  if (!isPlainObject(folderValues)) throw new TemplateError(`${folderValuesFile}: expected a mapping of values`);
+  if (!isPlainObject(folderValues)) throw new SetupError(`${folderValuesFile}: expected a mapping of values`);
   let values: JsonObject = folderValues;
   // Problems found in the merged values may come from either file: name both.
   let valuesFile = folderValuesFile;
@@ -224,19 +215,14 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
     hash.update(`--values\0${overridesText}\0`);
     const overrides = parseYamlFile(overridesFile, overridesText);
     if (overrides !== null && overrides !== undefined && !isPlainObject(overrides)) {
-      throw new TemplateError(`${overridesFile}: expected a mapping of values`);
+      throw new SetupError(`${overridesFile}: expected a mapping of values`);
     }
     values = mergeValues(values, overrides ?? {}) as JsonObject;
     valuesFile = `${overridesFile} (merged over ${folderValuesFile})`;
   }
   deepFreeze(values);
   checkValues(values, valuesFile);
-  let initArgs: string[];
-  try {
-    initArgs = formatInitArgs(readCaptureDefaults(values, valuesFile));
-  } catch (error) {
-    throw new TemplateError((error as Error).message);
-  }
+  const initArgs = formatInitArgs(readCaptureDefaults(values, valuesFile));
   const holdCommand = readHoldCommand(values, valuesFile);
 
   const templates = new Map<string, Template>();
@@ -245,20 +231,15 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
     if (entry === 'values.yaml') continue;
     const name = entry.slice(0, -'.yaml'.length);
     const file = join(dir, entry);
-    if (!templateName.test(name)) throw new TemplateError(`${file}: template names must be DNS labels (a-z, 0-9, -)`);
+    if (!dnsLabel.test(name)) throw new SetupError(`${file}: template names must be DNS labels (a-z, 0-9, -)`);
     const text = readTextFile(file, 'template');
     hash.update(`${entry}\0${text}\0`);
     const template = readTemplate(name, file, text);
-    try {
-      // Render once with the defaults: every reference must resolve now, not on some pod later.
-      if (inspectRendered(file, renderTemplate(template, values, initArgs)).isProxy) proxyTemplates.push(name);
-    } catch (error) {
-      if (error instanceof RenderError) throw new TemplateError(error.message);
-      throw error;
-    }
+    // Render once with the defaults: every reference must resolve now, not on some pod later.
+    if (inspectRendered(file, renderTemplate(template, values, initArgs)).isProxy) proxyTemplates.push(name);
     templates.set(name, template);
   }
-  if (templates.size === 0) throw new TemplateError(`${dir}: no templates (*.yaml besides values.yaml)`);
+  if (templates.size === 0) throw new SetupError(`${dir}: no templates (*.yaml besides values.yaml)`);
   return Object.freeze({
     dir,
     names: Object.freeze([...templates.keys()]),

@@ -92,20 +92,6 @@ export interface PodReport {
   readonly warnings: readonly string[];
 }
 
-/**
- * An invalid override annotation (or other bad input about the pod). The webhook rejects the pod
- * with `message`; the CLI exits 1 naming file, document and line. `annotation` names the culprit.
- */
-export class InjectionError extends Error {
-  override name = 'InjectionError';
-  constructor(
-    message: string,
-    readonly annotation?: string,
-  ) {
-    super(message);
-  }
-}
-
 /** A loaded, validated set of templates plus their values. See injector/core/templates.ts. */
 export interface TemplateSet {
   /** Folder the templates were read from (for messages). */

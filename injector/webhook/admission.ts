@@ -3,16 +3,18 @@
 // (app.ts) turns outcomes into status codes, log lines and metrics; this module owns reading the
 // review, the namespace lookup, the decision cache and the call of the injection core.
 import { stringifyJson } from '../core/json-text.js';
+import { describeName } from '../core/names.js';
 import { reportOf } from '../core/report.js';
-import { InjectionError } from '../core/types.js';
+import { InjectionError } from '../core/errors.js';
 import type { InjectContext, InjectorSetup, InjectResult, JsonObject } from '../core/types.js';
 import { readRawReview } from './decision-cache.js';
 import type { DecisionCache, Verdict } from './decision-cache.js';
 import type { AdmissionErrorKind } from './metrics.js';
 import type { NamespaceLookup } from './namespace-lookup.js';
-import { MalformedReviewError, allowedAnswer, deniedAnswer, describePod, parsePodAdmission, patchedAnswer, peekUid, prepareReviewResponse } from './review.js';
+import { allowedAnswer, deniedAnswer, parsePodAdmission, patchedAnswer, peekUid, prepareReviewResponse } from './review.js';
 import type { AdmissionAnswer, PodAdmission } from './review.js';
 import type { SetupSource } from './setup-source.js';
+import { WebhookError } from './errors.js';
 
 export type InjectFn = (pod: JsonObject, ctx: InjectContext, setup: InjectorSetup) => InjectResult;
 
@@ -62,7 +64,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       try {
         review = parsePodAdmission(body);
       } catch (error) {
-        if (!(error instanceof MalformedReviewError)) throw error;
+        if (!(error instanceof WebhookError && error.code === 'malformed-review')) throw error;
         return { kind: 'malformed', uid: peekUid(body), message: error.message };
       }
       // Cannot happen behind the server (it loads before listening); an HTTP error lets the API
@@ -165,7 +167,7 @@ const notCreate: Verdict = verdictOf('skipped', allowedAnswer([]), { reason: 'no
 
 /** Log fields of a review besides uid and namespace (the same for every identical review). */
 function subjectOf(review: PodAdmission): Verdict['subject'] {
-  return { pod: describePod(review.object), operation: review.operation, dryRun: review.dryRun };
+  return { pod: describeName(review.object, '?'), operation: review.operation, dryRun: review.dryRun };
 }
 
 /** `reason`: the skip reason of a skip; the error kind (metrics, docs/webhook.md) of a denial or error. */

@@ -5,8 +5,9 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
-import { watchForChanges } from './file-watch.js';
-import type { Watch } from './file-watch.js';
+import { WebhookError } from './errors.js';
+import { watchReloadable } from './reloader.js';
+import type { Reloadable, Reloader, ReloadLogger } from './reloader.js';
 
 /** TLS 1.0/1.1 are refused; the API server speaks 1.2 and 1.3. */
 export const minTlsVersion = 'TLSv1.2';
@@ -20,38 +21,34 @@ export interface CertificatePair {
   readonly validTo: string;
 }
 
-export class CertificateError extends Error {
-  override name = 'CertificateError';
-}
-
 /** Options for the TLS server / setSecureContext built from a pair (minVersion kept on every swap). */
 export function toSecureContextOptions(pair: CertificatePair): SecureContextOptions {
   return { cert: pair.cert, key: pair.key, minVersion: minTlsVersion };
 }
 
-/** Parse and cross-check a pair. Throws CertificateError naming the file and the problem. */
+/** Parse and cross-check a pair. Throws WebhookError 'certificate' naming the file and the problem. */
 export function validateCertificatePair(cert: Buffer, key: Buffer, certFile: string, keyFile: string): CertificatePair {
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
   } catch (error) {
-    throw new CertificateError(`${certFile}: not a PEM certificate (${String(error)})`);
+    throw new WebhookError('certificate', `${certFile}: not a PEM certificate (${String(error)})`, { cause: error });
   }
   let privateKey;
   try {
     privateKey = createPrivateKey(key);
   } catch (error) {
-    throw new CertificateError(`${keyFile}: not a PEM private key (${String(error)})`);
+    throw new WebhookError('certificate', `${keyFile}: not a PEM private key (${String(error)})`, { cause: error });
   }
   if (!x509.checkPrivateKey(privateKey)) {
-    throw new CertificateError(`${keyFile} does not match the certificate in ${certFile}`);
+    throw new WebhookError('certificate', `${keyFile} does not match the certificate in ${certFile}`);
   }
   const pair: CertificatePair = { cert, key, fingerprint256: x509.fingerprint256, serialNumber: x509.serialNumber, validTo: x509.validTo };
   try {
     // What the TLS server will do with it; catches anything the checks above let through.
     createSecureContext(toSecureContextOptions(pair));
   } catch (error) {
-    throw new CertificateError(`${certFile}/${keyFile}: unusable for TLS (${String(error)})`);
+    throw new WebhookError('certificate', `${certFile}/${keyFile}: unusable for TLS (${String(error)})`, { cause: error });
   }
   return pair;
 }
@@ -63,21 +60,12 @@ export function readCertificatePair(certFile: string, keyFile: string): Certific
     cert = readFileSync(certFile);
     key = readFileSync(keyFile);
   } catch (error) {
-    throw new CertificateError(`cannot read certificate files: ${String(error)}`);
+    throw new WebhookError('certificate', `cannot read certificate files: ${String(error)}`, { cause: error });
   }
   return validateCertificatePair(cert, key, certFile, keyFile);
 }
 
-export interface ReloadLogger {
-  info(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export interface CertificateReloader extends Watch {
-  current(): CertificatePair;
-  /** Re-read now; returns true when a new pair was installed. Called by the watcher. */
-  check(): boolean;
-}
+export type CertificateReloader = Reloader<CertificatePair>;
 
 /**
  * Keep `install` fed with the pair in certFile/keyFile. Starts from `initial`. A broken new pair is
@@ -90,37 +78,17 @@ export function watchCertificates(
   log: ReloadLogger,
   pollMs?: number,
 ): CertificateReloader {
-  let current = initial;
-  let lastRejected: { cert: Buffer; key: Buffer } | undefined;
-  const check = (): boolean => {
-    let cert: Buffer;
-    let key: Buffer;
-    try {
-      cert = readFileSync(files.certFile);
-      key = readFileSync(files.keyFile);
-    } catch (error) {
-      // Mid-swap a file can be briefly absent; the next event or poll retries.
-      log.error({ err: String(error) }, 'cannot read certificate files; keeping the current certificate');
-      return false;
-    }
-    if (cert.equals(current.cert) && key.equals(current.key)) return false;
-    if (lastRejected !== undefined && cert.equals(lastRejected.cert) && key.equals(lastRejected.key)) return false;
-    try {
-      const pair = validateCertificatePair(cert, key, files.certFile, files.keyFile);
-      install(toSecureContextOptions(pair));
-      log.info({ fingerprint256: pair.fingerprint256, serialNumber: pair.serialNumber, validTo: pair.validTo }, 'serving certificate reloaded');
-      current = pair;
-      lastRejected = undefined;
-      return true;
-    } catch (error) {
-      lastRejected = { cert, key };
-      log.error({ err: error instanceof Error ? error.message : String(error) }, 'new certificate rejected; keeping the current certificate');
-      return false;
-    }
+  const source: Reloadable<CertificatePair, { cert: Buffer; key: Buffer }> = {
+    watch: { files: [files.certFile, files.keyFile] },
+    read: () => ({ cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) }),
+    same: (a, b) => a.cert.equals(b.cert) && a.key.equals(b.key),
+    load: ({ cert, key }) => validateCertificatePair(cert, key, files.certFile, files.keyFile),
+    install: (pair) => install(toSecureContextOptions(pair)),
+    reloaded: (pair) => [{ fingerprint256: pair.fingerprint256, serialNumber: pair.serialNumber, validTo: pair.validTo }, 'serving certificate reloaded'],
+    rejected: 'new certificate rejected; keeping the current certificate',
+    // Mid-swap a file can be briefly absent; the next event or poll retries.
+    unreadable: 'cannot read certificate files; keeping the current certificate',
+    unwatchable: 'cannot watch certificate folder; relying on polling',
   };
-  const watcher = watchForChanges({ files: [files.certFile, files.keyFile] }, () => void check(), {
-    ...(pollMs === undefined ? {} : { pollMs }),
-    onWatchError: (dir, error) => log.error({ dir, err: String(error) }, 'cannot watch certificate folder; relying on polling'),
-  });
-  return { current: () => current, check, close: () => watcher.close() };
+  return watchReloadable(source, initial, { cert: initial.cert, key: initial.key }, log, pollMs);
 }

@@ -36,7 +36,8 @@ function parsePortFlag(text: string): number {
   try {
     return parsePort(text);
   } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
+    // commander's InvalidArgumentError takes a message only; the cause is kept all the same.
+    throw Object.assign(new InvalidArgumentError((error as Error).message), { cause: error });
   }
 }
 

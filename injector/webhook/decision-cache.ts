@@ -9,8 +9,10 @@
 // force. The request uid is deliberately outside it; it is spliced into the answer per request.
 import { hash } from 'node:crypto';
 import type { InjectorSetup, JsonObject } from '../core/types.js';
+import { evictOldest } from './bounded.js';
 import { defaultDecisionCacheEntries } from './defaults.js';
 import type { ReviewEncoder } from './review.js';
+import { dnsLabelPattern } from '../core/names.js';
 
 /** What a decision did, enough to count it, log it and answer it again. */
 export interface Verdict {
@@ -46,7 +48,7 @@ const apiServerPrefix = /^\{"kind":"AdmissionReview","apiVersion":"admission\.k8
 // inside a JSON string is escaped: the first match is request.namespace. (If a body lacks it, the
 // match may be something else; the app stores verdicts under raw keys only when the namespace
 // read here is the one the decision used, so a wrong read can only miss, never mislead.)
-const requestNamespace = /,"namespace":"([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)"/;
+const requestNamespace = new RegExp(`,"namespace":"(${dnsLabelPattern})"`);
 
 /** A body in the API server's field order, read without parsing it. */
 export interface RawReview {
@@ -124,18 +126,12 @@ export function createDecisionCache(maxEntries: number = defaultDecisionCacheEnt
       // computed answer per repeated pod; the third replica onward is served from memory.
       if (!seenOnce.delete(key)) {
         seenOnce.add(key);
-        if (seenOnce.size > seenOnceLimit) {
-          const oldest = seenOnce.values().next();
-          if (oldest.done !== true) seenOnce.delete(oldest.value);
-        }
+        evictOldest(seenOnce, seenOnceLimit);
         return;
       }
       entries.delete(key);
       entries.set(key, verdict);
-      if (entries.size > maxEntries) {
-        const oldest = entries.keys().next();
-        if (oldest.done !== true) entries.delete(oldest.value);
-      }
+      evictOldest(entries, maxEntries);
     },
     get size() {
       return entries.size;

@@ -3,6 +3,7 @@
 // through a small TTL cache: a burst of pods from one Deployment rollout must not become a burst of
 // GETs, and a label change takes effect within one TTL.
 import { CoreV1Api } from '@kubernetes/client-node';
+import { evictOldest } from './bounded.js';
 import { loadClusterConfig } from './cluster.js';
 
 export interface NamespaceLookup {
@@ -87,10 +88,7 @@ export function createCachedNamespaceLookup(inner: NamespaceLookup, options: Cac
       if (hit !== undefined && hit.expires > at) return hit.value;
       const value = inner.labelsOf(namespace);
       cache.delete(namespace);
-      if (cache.size >= maxEntries) {
-        const oldest = cache.keys().next();
-        if (oldest.done !== true) cache.delete(oldest.value);
-      }
+      evictOldest(cache, maxEntries - 1);
       const entry: CacheEntry = { expires: at + ttlMs, value };
       cache.set(namespace, entry);
       // A failure is kept only briefly (callers share it meanwhile); the entry is replaced once

@@ -1,12 +1,14 @@
 // AdmissionReview (admission.k8s.io/v1) parsing and response building. Pure functions: no I/O,
 // no logging, so the app, the fuzz test and the benchmark all share one definition of "well-formed".
+import { isPlainObject } from '../core/json.js';
+import { WebhookError } from './errors.js';
 import type { JsonObject } from '../core/types.js';
 
 export const admissionApiVersion = 'admission.k8s.io/v1';
 
 /** A request that is not a usable AdmissionReview for a Pod; answered with HTTP 400. */
-export class MalformedReviewError extends Error {
-  override name = 'MalformedReviewError';
+function malformed(message: string): WebhookError {
+  return new WebhookError('malformed-review', message);
 }
 
 /** The parts of an AdmissionReview request the webhook uses, checked. */
@@ -37,55 +39,51 @@ export interface AdmissionResponse {
   readonly status?: AdmissionStatus;
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function optionalString(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new MalformedReviewError(`request.${field} must be a string`);
+  if (typeof value !== 'string') throw malformed(`request.${field} must be a string`);
   return value;
 }
 
 /**
- * Check an already JSON-parsed body. Throws MalformedReviewError naming the first problem.
+ * Check an already JSON-parsed body. Throws WebhookError 'malformed-review' naming the first problem.
  * Only a Pod is accepted: the webhook is registered for pods, so anything else means a
  * misconfigured MutatingWebhookConfiguration, which the operator should see as an error.
  */
 export function parsePodAdmission(body: unknown): PodAdmission {
-  if (!isObject(body)) throw new MalformedReviewError('body must be a JSON object (an AdmissionReview)');
+  if (!isPlainObject(body)) throw malformed('body must be a JSON object (an AdmissionReview)');
   if (body.apiVersion !== admissionApiVersion) {
-    throw new MalformedReviewError(`apiVersion must be ${admissionApiVersion}, got ${describe(body.apiVersion)}`);
+    throw malformed(`apiVersion must be ${admissionApiVersion}, got ${describe(body.apiVersion)}`);
   }
   if (body.kind !== 'AdmissionReview') {
-    throw new MalformedReviewError(`kind must be AdmissionReview, got ${describe(body.kind)}`);
+    throw malformed(`kind must be AdmissionReview, got ${describe(body.kind)}`);
   }
   const request = body.request;
-  if (!isObject(request)) throw new MalformedReviewError('request is missing or not an object');
+  if (!isPlainObject(request)) throw malformed('request is missing or not an object');
   const uid = request.uid;
-  if (typeof uid !== 'string' || uid === '') throw new MalformedReviewError('request.uid is missing or empty');
+  if (typeof uid !== 'string' || uid === '') throw malformed('request.uid is missing or empty');
   // The API server always says what is being done; a review that does not is not one to guess at.
   const operation = optionalString(request.operation, 'operation');
-  if (operation === undefined) throw new MalformedReviewError('request.operation is missing (CREATE, UPDATE, DELETE or CONNECT)');
+  if (operation === undefined) throw malformed('request.operation is missing (CREATE, UPDATE, DELETE or CONNECT)');
 
   // request.kind is the kind of the object as sent; a Pod is {group: '', version: 'v1', kind: 'Pod'}.
   const kind = request.kind;
-  if (!isObject(kind) || kind.kind !== 'Pod' || (kind.group ?? '') !== '' || kind.version !== 'v1') {
-    throw new MalformedReviewError(`request.kind must be {group: "", version: v1, kind: Pod}, got ${describe(kind)}`);
+  if (!isPlainObject(kind) || kind.kind !== 'Pod' || (kind.group ?? '') !== '' || kind.version !== 'v1') {
+    throw malformed(`request.kind must be {group: "", version: v1, kind: Pod}, got ${describe(kind)}`);
   }
   const object = request.object;
   if (operation === 'DELETE' && (object === null || object === undefined)) {
     return { uid, operation, namespace: optionalString(request.namespace, 'namespace'), subResource: undefined, dryRun: false, object: null };
   }
-  if (!isObject(object)) throw new MalformedReviewError('request.object is missing or not an object');
+  if (!isPlainObject(object)) throw malformed('request.object is missing or not an object');
   if (object.kind !== undefined && object.kind !== 'Pod') {
-    throw new MalformedReviewError(`request.object.kind must be Pod, got ${describe(object.kind)}`);
+    throw malformed(`request.object.kind must be Pod, got ${describe(object.kind)}`);
   }
-  if (object.metadata !== undefined && !isObject(object.metadata)) {
-    throw new MalformedReviewError('request.object.metadata must be an object');
+  if (object.metadata !== undefined && !isPlainObject(object.metadata)) {
+    throw malformed('request.object.metadata must be an object');
   }
-  if (object.spec !== undefined && !isObject(object.spec)) {
-    throw new MalformedReviewError('request.object.spec must be an object');
+  if (object.spec !== undefined && !isPlainObject(object.spec)) {
+    throw malformed('request.object.spec must be an object');
   }
   return {
     uid,
@@ -99,7 +97,7 @@ export function parsePodAdmission(body: unknown): PodAdmission {
 
 /** Best-effort uid of a body that failed validation, so logs can correlate it. */
 export function peekUid(body: unknown): string | undefined {
-  if (!isObject(body) || !isObject(body.request)) return undefined;
+  if (!isPlainObject(body) || !isPlainObject(body.request)) return undefined;
   const uid = body.request.uid;
   return typeof uid === 'string' ? uid : undefined;
 }
@@ -108,15 +106,6 @@ function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value) ?? typeof value;
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-/** Name used in logs: metadata.name, else generateName (ReplicaSet pods have only that), else "?". */
-export function describePod(pod: JsonObject | null): string {
-  const metadata = pod !== null && isObject(pod.metadata) ? pod.metadata : undefined;
-  if (metadata === undefined) return '?';
-  if (typeof metadata.name === 'string' && metadata.name !== '') return metadata.name;
-  if (typeof metadata.generateName === 'string' && metadata.generateName !== '') return `${metadata.generateName}*`;
-  return '?';
 }
 
 /** Kubernetes truncates long warnings anyway; keep them within its documented 256-character bound. */

@@ -9,9 +9,8 @@ import { loadSetup } from '../core/setup.js';
 import type { SetupFiles } from '../core/setup.js';
 import { bundledTemplatesDir } from '../core/templates.js';
 import type { InjectorSetup } from '../core/types.js';
-import { watchForChanges } from './file-watch.js';
-import type { Watch } from './file-watch.js';
-import type { ReloadLogger } from './certificates.js';
+import { watchReloadable } from './reloader.js';
+import type { Reloadable, Reloader, ReloadLogger } from './reloader.js';
 
 /** Hash of every input file's name and bytes: equal hashes mean nothing to reload. */
 export function fingerprintSetupFiles(files: SetupFiles): string {
@@ -43,37 +42,21 @@ export interface SetupSource {
   current(): InjectorSetup | undefined;
 }
 
-export interface ReloadableSetup extends SetupSource, Watch {
+export interface ReloadableSetup extends SetupSource, Reloader<InjectorSetup> {
   current(): InjectorSetup;
-  /** Re-read now; true when a new setup was installed. */
-  check(): boolean;
 }
 
 /** Watch the setup's files; install a new setup only when it loads cleanly. */
 export function watchSetup(files: SetupFiles, initial: InjectorSetup, log: ReloadLogger, pollMs?: number): ReloadableSetup {
-  let current = initial;
-  let loadedPrint = fingerprintSetupFiles(files);
-  let rejectedPrint: string | undefined;
-  const check = (): boolean => {
-    const print = fingerprintSetupFiles(files);
-    if (print === loadedPrint || print === rejectedPrint) return false;
-    try {
-      current = loadSetup(files);
-      loadedPrint = print;
-      rejectedPrint = undefined;
-      log.info({ templates: current.templates.names, version: current.templates.version }, 'injector configuration and templates reloaded');
-      return true;
-    } catch (error) {
-      rejectedPrint = print;
-      log.error({ err: error instanceof Error ? error.message : String(error) }, 'new configuration rejected; keeping the last good one');
-      return false;
-    }
+  const source: Reloadable<InjectorSetup, string> = {
+    watch: { files: [files.configFile, files.valuesFile].filter((f): f is string => f !== undefined), dirs: [files.templatesDir ?? bundledTemplatesDir] },
+    read: () => fingerprintSetupFiles(files),
+    same: (a, b) => a === b,
+    load: () => loadSetup(files),
+    reloaded: (setup) => [{ templates: setup.templates.names, version: setup.templates.version }, 'injector configuration and templates reloaded'],
+    rejected: 'new configuration rejected; keeping the last good one',
+    unreadable: 'cannot read configuration files; keeping the last good one',
+    unwatchable: 'cannot watch configuration folder; relying on polling',
   };
-  const dirs = [files.templatesDir ?? bundledTemplatesDir];
-  const watched = [files.configFile, files.valuesFile].filter((f): f is string => f !== undefined);
-  const watcher = watchForChanges({ files: watched, dirs }, () => void check(), {
-    ...(pollMs === undefined ? {} : { pollMs }),
-    onWatchError: (dir, error) => log.error({ dir, err: String(error) }, 'cannot watch configuration folder; relying on polling'),
-  });
-  return { current: () => current, check, close: () => watcher.close() };
+  return watchReloadable(source, initial, fingerprintSetupFiles(files), log, pollMs);
 }

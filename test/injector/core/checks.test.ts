@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultInjectorConfig } from '../../../injector/core/config.js';
 import { injectPod, uninjectPod } from '../../../injector/core/inject.js';
-import { loadTemplates, TemplateError } from '../../../injector/core/templates.js';
+import { loadTemplates } from '../../../injector/core/templates.js';
+import { SetupError } from '../../../injector/core/errors.js';
 import type { InjectContext, JsonObject } from '../../../injector/core/types.js';
-import { InjectionError } from '../../../injector/core/types.js';
+import { InjectionError } from '../../../injector/core/errors.js';
 import { bundledTemplates, listFixtureCases, loadFixtureCase } from './fixture-support.js';
 
 const ctx: InjectContext = { mode: 'candidate', namespace: 'shop', namespaceLabels: undefined };
@@ -44,7 +45,7 @@ for (const [label, text, message] of badValues) {
     const file = valuesFile(t, text);
     assert.throws(
       () => loadTemplates(undefined, file),
-      (error: unknown) => error instanceof TemplateError && message.test(error.message) && error.message.startsWith(file),
+      (error: unknown) => error instanceof SetupError && message.test(error.message) && error.message.startsWith(file),
     );
   });
 }

@@ -9,7 +9,7 @@ import { parseInjectorConfig, defaultInjectorConfig } from '../../../injector/co
 import { injectPod } from '../../../injector/core/inject.js';
 import { loadTemplates } from '../../../injector/core/templates.js';
 import type { InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet } from '../../../injector/core/types.js';
-import { InjectionError } from '../../../injector/core/types.js';
+import { InjectionError } from '../../../injector/core/errors.js';
 import { repoPath } from '../../support/paths.js';
 
 export const fixturesDir = repoPath('test', 'fixtures', 'inject');

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { stringifyJson } from '../../../injector/core/json-text.js';
-import { deepFreeze } from '../../../injector/core/render.js';
+import { deepFreeze } from '../../../injector/core/json.js';
 
 /** A copy of `value` in which each object or array is frozen (deeply) when `pick` says so. */
 function freezeSome(value: unknown, pick: () => boolean): unknown {

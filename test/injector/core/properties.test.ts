@@ -10,7 +10,7 @@ import { stringifyJson } from '../../../injector/core/json-text.js';
 import { knownAnnotations } from '../../../injector/core/overrides.js';
 import { renderTree } from '../../../injector/core/render.js';
 import type { InjectContext, InjectorSetup, JsonObject } from '../../../injector/core/types.js';
-import { InjectionError } from '../../../injector/core/types.js';
+import { InjectionError } from '../../../injector/core/errors.js';
 import { bundledTemplates } from './fixture-support.js';
 
 const setup: InjectorSetup = { config: defaultInjectorConfig, templates: bundledTemplates() };

@@ -6,9 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:f
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseInjectorConfig, resolveNativeSidecar, defaultInjectorConfig, ConfigError } from '../../../injector/core/config.js';
+import { parseInjectorConfig, resolveNativeSidecar, defaultInjectorConfig } from '../../../injector/core/config.js';
+import { SetupError } from '../../../injector/core/errors.js';
 import { injectPod } from '../../../injector/core/inject.js';
-import { bundledTemplatesDir, loadTemplates, TemplateError } from '../../../injector/core/templates.js';
+import { bundledTemplatesDir, loadTemplates } from '../../../injector/core/templates.js';
 import type { JsonObject } from '../../../injector/core/types.js';
 import { bundledTemplates } from './fixture-support.js';
 
@@ -171,7 +172,7 @@ test('template errors name the file and the problem', (t) => {
   ];
   for (const [label, edit, message] of cases) {
     const dir = withTemplateDir(t, edit);
-    assert.throws(() => loadTemplates(dir), (e: unknown) => e instanceof TemplateError && message.test(e.message), label);
+    assert.throws(() => loadTemplates(dir), (e: unknown) => e instanceof SetupError && message.test(e.message), label);
   }
 });
 
@@ -209,6 +210,6 @@ test('injector config: defaults, every key, and precise errors', () => {
     ['a: [', /c\.yaml: not valid YAML/],
   ];
   for (const [text, message] of bad) {
-    assert.throws(() => parseInjectorConfig(text, 'c.yaml'), (e: unknown) => e instanceof ConfigError && message.test(e.message), text);
+    assert.throws(() => parseInjectorConfig(text, 'c.yaml'), (e: unknown) => e instanceof SetupError && message.test(e.message), text);
   }
 });
