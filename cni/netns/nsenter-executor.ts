@@ -27,15 +27,31 @@ export function nsenterArgv(netns: string, argv: readonly string[], lockWaitSeco
   return ['nsenter', `--net=${netns}`, '--', ...argv, ...restore];
 }
 
+/** Commands that only read: iptables-save of either flavour and family, and `iptables --version`. */
+function isReadOnly(argv: readonly string[]): boolean {
+  return (argv.length === 1 && /-save$/.test(argv[0] ?? '')) || (argv[0] === 'iptables' && argv[1] === '--version' && argv.length === 2);
+}
+
 export class NsenterExecutor implements Executor {
   readonly commands: string[][] = [];
+  /**
+   * Answers of read-only commands since the last write. Backend detection saves every table and
+   * apply then reads the chosen ones again: within one call nobody else writes a sandbox that
+   * is still being created, so the second read is answered from here; any write clears it.
+   */
+  private readonly reads = new Map<string, Promise<CommandResult>>();
   constructor(private readonly options: NsenterOptions) {}
 
   run(argv: readonly string[], runOptions: { input?: string } = {}): Promise<CommandResult> {
+    const key = argv.join('\u0000');
+    if (!isReadOnly(argv)) this.reads.clear();
+    else if (this.reads.has(key)) return this.reads.get(key)!;
     const full = nsenterArgv(this.options.netns, argv, this.options.lockWaitSeconds);
     this.commands.push(full);
     const timeoutMs = Math.max(MIN_SLICE_MS, this.options.deadline - Date.now());
-    return runBounded(full, runOptions.input ?? '', timeoutMs);
+    const result = runBounded(full, runOptions.input ?? '', timeoutMs);
+    if (isReadOnly(argv)) this.reads.set(key, result);
+    return result;
   }
 }
 

@@ -45,18 +45,15 @@ export function toolName(tool: 'save' | 'restore', backend: Backend, family: IpF
 }
 
 async function countWith(executor: Executor, backend: Backend): Promise<number | undefined> {
+  const saves = await Promise.all(([4, 6] as const).map((family) => executor.run([toolName('save', backend, family)])));
   let total: number | undefined;
-  for (const family of [4, 6] as const) {
-    const r = await executor.run([toolName('save', backend, family)]);
-    if (r.exitCode === 0) total = (total ?? 0) + countRules(r.stdout);
-  }
+  for (const r of saves) if (r.exitCode === 0) total = (total ?? 0) + countRules(r.stdout);
   return total;
 }
 
 export async function resolveBackend(choice: BackendChoice, executor: Executor): Promise<BackendDecision> {
   if (choice !== 'auto') return { backend: choice, reason: 'requested with --backend' };
-  const legacyRules = await countWith(executor, 'legacy');
-  const nftRules = await countWith(executor, 'nft');
-  const version = await executor.run(['iptables', '--version']);
+  // Read-only and independent: run together (the CNI plugin's ADD waits for every one of them).
+  const [legacyRules, nftRules, version] = await Promise.all([countWith(executor, 'legacy'), countWith(executor, 'nft'), executor.run(['iptables', '--version'])]);
   return decideBackend({ legacyRules, nftRules, iptablesVersion: version.exitCode === 0 ? version.stdout : undefined });
 }

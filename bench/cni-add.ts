@@ -1,0 +1,111 @@
+// Benchmark: what pillion-cni adds to a pod's sandbox creation, in ONE run, against the two
+// things it should be compared with:
+//   node -e 0              : Node's own start-up (the floor of any Node program)
+//   bridge ADD             : Debian's bridge + host-local ADD (the primary plugin's work), via
+//                            `ip netns exec NODE` as in the tests; `ip netns exec NODE true` is
+//                            timed too and subtracted
+//   pillion-cni not meshed : the executable's ADD for a pod whose annotations (passed by the
+//                            runtime) do not ask for capture: parse, decide, pass through
+//   pillion-cni meshed     : ADD that programs IPv4 + IPv6 in a dual-stack pod (DEL in between,
+//                            untimed, so every ADD really installs)
+// Aims (issue 9): not meshed <= node start-up + 10 ms; meshed <= node start-up + 3 x bridge ADD.
+//
+//   npm run build:cni && node dist/bench/cni-add.js [repetitions]      # as root
+//
+// Everything runs in namespaces the benchmark creates (one plays the node) and removes again.
+// Medians with min-max ranges on stdout; JSON in bench/results/.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoPath } from '../test/support/paths.js';
+import { inNamespace } from '../e2e/support/netns.js';
+import { runCni, systemPath } from '../e2e/cni/support/cni-runner.js';
+import { startCniNode, type CniPod } from '../e2e/cni/support/node-chain.js';
+import { ensureSeaBuilt } from '../e2e/cni/support/plugin-executable.js';
+import { meshedAnnotations, pluginConfig } from '../e2e/cni/support/plugin-env.js';
+
+const reps = Number(process.argv[2] ?? '15');
+
+interface Stats {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+function stats(xs: readonly number[]): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { median, min: s[0]!, max: s.at(-1)! };
+}
+
+/** Wall time of one synchronous run of argv with env and stdin; it must succeed. */
+function timeOnce(argv: readonly string[], env: NodeJS.ProcessEnv, input = ''): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(argv[0]!, argv.slice(1), { env, input, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stdout}${r.stderr}`);
+  return ms;
+}
+
+function cniEnv(command: string, pod: CniPod, args = ''): NodeJS.ProcessEnv {
+  return { PATH: systemPath, CNI_COMMAND: command, CNI_CONTAINERID: pod.containerId, CNI_NETNS: pod.netnsPath, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', CNI_ARGS: args };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('run as root: the benchmark creates network namespaces');
+  const plugin = ensureSeaBuilt();
+  const node = await startCniNode('bench');
+  try {
+    const pod = await node.addPod('pod');
+    const podArgs = 'K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web';
+    const samples = { nodeStart: [] as number[], netnsExec: [] as number[], bridgeAdd: [] as number[], notMeshed: [] as number[], meshed: [] as number[] };
+    const notMeshed = JSON.stringify(pluginConfig(pod, { pod: { namespace: 'shop', name: 'web' }, runtimeAnnotations: {} }, '/nonexistent'));
+    const meshed = JSON.stringify(pluginConfig(pod, { pod: { namespace: 'shop', name: 'web' }, runtimeAnnotations: meshedAnnotations }, '/nonexistent'));
+    const bridgeConfig = JSON.stringify(node.bridgeConfig());
+    // Interleaved, so drift on a shared machine hits every series alike.
+    for (let i = 0; i < reps; i++) {
+      samples.nodeStart.push(timeOnce([process.execPath, '-e', '0'], { PATH: systemPath }));
+      samples.netnsExec.push(timeOnce(inNamespace(node.ns, ['true']), { PATH: systemPath }));
+      const extra = await node.addPod(`b${i}`);
+      await runCni({ command: 'DEL', argv: inNamespace(node.ns, ['/usr/lib/cni/bridge']), config: node.bridgeConfig(), netns: extra.netnsPath, containerId: extra.containerId });
+      samples.bridgeAdd.push(timeOnce(inNamespace(node.ns, ['/usr/lib/cni/bridge']), cniEnv('ADD', extra), bridgeConfig));
+      await node.removePod(extra);
+      samples.notMeshed.push(timeOnce([plugin], cniEnv('ADD', pod, podArgs), notMeshed));
+      samples.meshed.push(timeOnce([plugin], cniEnv('ADD', pod, podArgs), meshed));
+      timeOnce([plugin], cniEnv('DEL', pod, podArgs), meshed);
+    }
+    const s = {
+      nodeStart: stats(samples.nodeStart),
+      netnsExec: stats(samples.netnsExec),
+      bridgeAdd: stats(samples.bridgeAdd),
+      notMeshed: stats(samples.notMeshed),
+      meshed: stats(samples.meshed),
+    };
+    const bridgeNet = s.bridgeAdd.median - s.netnsExec.median;
+    const rows: [string, Stats][] = [
+      ['node -e 0', s.nodeStart],
+      ['ip netns exec NODE true', s.netnsExec],
+      ['bridge + host-local ADD (incl. netns exec)', s.bridgeAdd],
+      ['pillion-cni ADD, not meshed', s.notMeshed],
+      ['pillion-cni ADD, meshed (IPv4+IPv6)', s.meshed],
+    ];
+    const fmt = (x: number): string => x.toFixed(1).padStart(6);
+    console.log(`pillion-cni ADD benchmark, ${reps} repetitions each (ms: median [min-max])`);
+    for (const [name, st] of rows) console.log(`  ${name.padEnd(44)} ${fmt(st.median)}  [${fmt(st.min)} - ${fmt(st.max)}]`);
+    const aimNotMeshed = s.nodeStart.median + 10;
+    const aimMeshed = s.nodeStart.median + 3 * bridgeNet;
+    console.log(`  bridge ADD net of netns exec: ${bridgeNet.toFixed(1)} ms`);
+    console.log(`  aim not meshed <= node + 10 ms = ${aimNotMeshed.toFixed(1)} ms: ${s.notMeshed.median <= aimNotMeshed ? 'met' : 'MISSED'} (${s.notMeshed.median.toFixed(1)})`);
+    console.log(`  aim meshed <= node + 3 x bridge = ${aimMeshed.toFixed(1)} ms: ${s.meshed.median <= aimMeshed ? 'met' : 'MISSED'} (${s.meshed.median.toFixed(1)})`);
+    const dir = repoPath('bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `cni-add-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ reps, stats: s, samples, bridgeNet, aims: { notMeshed: aimNotMeshed, meshed: aimMeshed } }, null, 2));
+    console.log(`  JSON: ${file}`);
+  } finally {
+    await node.destroy();
+  }
+}
+
+await main();
