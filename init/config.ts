@@ -14,12 +14,19 @@ import {
   parsePortList,
   parsePortSelection,
   type Cidr,
+  type IpFamily,
   type CidrSelection,
   type PortRange,
   type PortSelection,
 } from './values.js';
 
 export type Ipv6Mode = 'auto' | 'on' | 'off';
+
+/** The families a capture may cover: IPv4 always, IPv6 unless it is off (auto decides on the host). */
+export function familiesOf(ipv6: Ipv6Mode): IpFamily[] {
+  return ipv6 === 'off' ? [4] : [4, 6];
+}
+
 export type BackendChoice = 'auto' | 'legacy' | 'nft';
 
 export interface CaptureConfig {

@@ -86,11 +86,6 @@ export function normalisePortRanges(ranges: readonly PortRange[]): PortRange[] {
   return merged;
 }
 
-/** True when `port` lies in one of the ranges. */
-export function portInRanges(port: number, ranges: readonly PortRange[]): boolean {
-  return ranges.some((r) => port >= r.first && port <= r.last);
-}
-
 /** Render ranges the way iptables' --dport takes them: `80`, `8000:8100`. */
 export function formatPortRange(range: PortRange): string {
   return range.first === range.last ? String(range.first) : `${range.first}:${range.last}`;

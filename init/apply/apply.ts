@@ -11,9 +11,11 @@ import { desiredTables } from '../plan/render.js';
 import { buildConvergeTransaction, installedAsDesired } from '../state/converge.js';
 import type { SavedTable } from '../state/iptables-save.js';
 import type { IpFamily } from '../values.js';
+import type { Logger } from '../logger.js';
 import { readState, runRestore } from './transaction.js';
 
-export type Logger = (line: string) => void;
+// Re-exported for init/index.ts until it names the new home (logger.ts).
+export type { Logger } from '../logger.js';
 
 /** What a caller that already knows more than the host (the CNI plugin) can decide itself. */
 export interface ApplyOptions {

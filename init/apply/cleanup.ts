@@ -1,13 +1,12 @@
 // cleanup: remove every PILLION_* chain and every rule jumping into one, per family in one
 // transaction, in each backend that has any. Nothing installed is success. Other rules untouched.
 import { toolName, type Backend } from '../backend/detect.js';
-import type { BackendChoice, Ipv6Mode } from '../config.js';
+import { familiesOf, type BackendChoice, type Ipv6Mode } from '../config.js';
 import { RuntimeError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
 import { buildConvergeTransaction } from '../state/converge.js';
 import { parseIptablesSave } from '../state/iptables-save.js';
-import type { IpFamily } from '../values.js';
-import type { Logger } from './apply.js';
+import type { Logger } from '../logger.js';
 import { runRestore } from './transaction.js';
 
 export interface CleanupOptions {
@@ -19,7 +18,7 @@ export async function cleanupCapture(options: CleanupOptions, executor: Executor
   // With auto, look in both back ends: rules may have been installed by a run that chose the
   // other one, and leaving them would keep capturing traffic invisibly.
   const backends: Backend[] = options.backend === 'auto' ? ['legacy', 'nft'] : [options.backend];
-  const families: IpFamily[] = options.ipv6 === 'off' ? [4] : [4, 6];
+  const families = familiesOf(options.ipv6);
   let transactions = 0;
   for (const backend of backends) {
     for (const family of families) {

@@ -2,7 +2,7 @@
 // lo (the kernel then can carry IPv6, and the proxy contract needs ::6 on lo). We deliberately do
 // not wait for a global IPv6 address: a pod can gain one after this init step has run, and its
 // traffic must not then escape the proxy.
-import type { Logger } from '../apply/apply.js';
+import type { Logger } from '../logger.js';
 import type { Ipv6Mode } from '../config.js';
 import type { Executor } from '../exec/executor.js';
 import type { IpFamily } from '../values.js';

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
 import { planCaptureRules } from '../plan/planner.js';
 import { commentFor } from '../plan/render.js';
+import { readLocalAddresses } from '../state/local-addresses.js';
 import { ValueError, parseCidr, parseId, parsePort, cidrContains, type IpFamily } from '../values.js';
 import { simulatePacket, type Explanation, type Packet } from './simulate.js';
 
@@ -60,18 +61,6 @@ export function parseExplainQuery(opts: Record<string, string | boolean | undefi
 
 function familyOf(address: string): IpFamily {
   return isIPv4(address) ? 4 : 6;
-}
-
-/** Addresses configured on this namespace's interfaces (best effort: none when `ip` fails). */
-export async function readLocalAddresses(executor: Executor): Promise<{ address: string; device: string }[]> {
-  const r = await executor.run(['ip', '-o', 'addr', 'show']);
-  if (r.exitCode !== 0) return [];
-  const found: { address: string; device: string }[] = [];
-  for (const line of r.stdout.split('\n')) {
-    const m = /^\d+:\s+(\S+?)(?:@\S+)?\s+inet6?\s+([0-9a-fA-F.:]+)\//.exec(line);
-    if (m?.[1] !== undefined && m[2] !== undefined) found.push({ device: m[1], address: parseCidr(m[2]).address });
-  }
-  return found;
 }
 
 /** Build the packet: an outbound packet to loopback or to one of our own addresses leaves by lo. */

@@ -1,7 +1,7 @@
 // A small interpreter for the plan: walks a packet through Pillion's chains the way the kernel's
 // nat table would on a connection's first packet. It only knows Pillion's own rules; other rules
 // on the host are outside the plan and are not modelled.
-import { familyPlan } from '../plan/render.js';
+import { familyPlan } from '../plan/planner.js';
 import type { CapturePlan, PlannedRule, RuleMatch, TablePlan } from '../plan/types.js';
 import { cidrContains, type IpFamily } from '../values.js';
 

@@ -8,7 +8,7 @@
 //   OUTPUT     -> PILLION_DNS     : UDP port 53 (TCP 53 goes via PILLION_OUTPUT), when enabled.
 // Locally generated packets never traverse PREROUTING, not even over lo; that is why the
 // proxy's "hairpin" to the pod's own IP is steered to the inbound redirect from OUTPUT.
-import type { CaptureConfig } from '../config.js';
+import { familiesOf, type CaptureConfig } from '../config.js';
 import { normalisePortRanges, parseCidr, type Cidr, type IpFamily, type PortRange } from '../values.js';
 import { chains } from './chains.js';
 import type { CapturePlan, FamilyPlan, PlannedChain, PlannedRule, RuleMatch, RuleTarget } from './types.js';
@@ -32,8 +32,12 @@ const familyAddresses: Record<IpFamily, FamilyAddresses> = {
 const SSH_PORT = 22;
 
 export function planCaptureRules(config: CaptureConfig): CapturePlan {
-  const families: IpFamily[] = config.ipv6 === 'off' ? [4] : [4, 6];
-  return Object.freeze({ families: families.map((family) => planFamily(config, family)) });
+  return Object.freeze({ families: familiesOf(config.ipv6).map((family) => planFamily(config, family)) });
+}
+
+/** A plan's part for one family; undefined when the plan does not cover it. */
+export function familyPlan(plan: CapturePlan, family: IpFamily): FamilyPlan | undefined {
+  return plan.families.find((f) => f.family === family);
 }
 
 function planFamily(config: CaptureConfig, family: IpFamily): FamilyPlan {

@@ -2,7 +2,8 @@
 // Rules are written in the exact order and form iptables-save prints them, so apply can compare
 // what is installed with what it wants by plain text equality.
 import { formatCidr, formatPortRange, type IpFamily } from '../values.js';
-import type { CapturePlan, FamilyPlan, PlannedRule, TablePlan } from './types.js';
+import { familyPlan } from './planner.js';
+import type { CapturePlan, PlannedRule, TablePlan } from './types.js';
 
 /** The rule specification (everything after `-A CHAIN`) as argv tokens. */
 export function renderRuleArgs(rule: PlannedRule): string[] {
@@ -64,10 +65,6 @@ export function desiredTables(plan: CapturePlan, family: IpFamily): DesiredTable
     chains: new Map(t.chains.map((c) => [c.name, c.rules.map(renderRuleSpec)])),
     jumps: t.jumps.map((j) => ({ chain: j.chain, spec: renderRuleSpec(j) })),
   }));
-}
-
-export function familyPlan(plan: CapturePlan, family: IpFamily): FamilyPlan | undefined {
-  return plan.families.find((f) => f.family === family);
 }
 
 function renderTable(t: TablePlan): string[] {

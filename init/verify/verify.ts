@@ -11,14 +11,14 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../apply/apply.js';
+import type { Logger } from '../logger.js';
 import type { CaptureConfig } from '../config.js';
 import { RuntimeError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
-import { readLocalAddresses } from '../explain/explain.js';
 import { simulatePacket, type Packet } from '../explain/simulate.js';
 import { planCaptureRules } from '../plan/planner.js';
 import type { CapturePlan } from '../plan/types.js';
+import { readLocalAddresses } from '../state/local-addresses.js';
 import { cidrContains, parseCidr, type IpFamily } from '../values.js';
 
 export interface VerifyResult {

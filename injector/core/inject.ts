@@ -19,10 +19,6 @@ import { proxyContainerName, renderTemplate } from './templates.js';
 import type { InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet, UninjectResult } from './types.js';
 import { InjectionError } from './errors.js';
 
-/** The proxy container every proxy template names this way; native/hold/overrides act on it. */
-export { proxyContainerName };
-export const initContainerName = 'pillion-init';
-
 /** Patch paths never emitted: the API server owns these. */
 const untouchable = new Set(['/metadata/managedFields', '/status']);
 

@@ -47,12 +47,6 @@ export function mergeNamedLists(base: readonly Named[], top: readonly Named[], o
   return out;
 }
 
-/** Items of a pod list field as named objects (unnamed entries are kept but never matched). */
-export function readList(owner: JsonObject, key: string): JsonObject[] {
-  const list = owner[key];
-  return Array.isArray(list) ? (list.filter(isPlainObject)) : [];
-}
-
 export function nameOf(item: JsonObject): string | undefined {
   return typeof item.name === 'string' ? item.name : undefined;
 }
