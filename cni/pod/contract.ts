@@ -8,6 +8,7 @@
 // whose capture mode is not "cni" (the init container captures it), passes through untouched.
 import { parseCaptureConfig, UsageError, type CaptureConfig } from '../../init/index.js';
 import { CniError, pluginCodes } from '../protocol/errors.js';
+import { isObject } from '../protocol/json.js';
 
 export const statusAnnotation = 'pillion.dev/status';
 
@@ -17,10 +18,6 @@ export type CaptureDecision =
 
 function invalid(message: string, details = ''): CniError {
   return new CniError(pluginCodes.invalidCaptureSettings, `${statusAnnotation}: ${message}`, details);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Decide from a pod's annotations. Malformed settings of a pod that asks for CNI capture fail. */

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CniError, specCodes } from '../protocol/errors.js';
+import { isObject } from '../protocol/json.js';
 
 export interface ApiCredentials {
   readonly server: URL;
@@ -14,10 +15,6 @@ export interface ApiCredentials {
 }
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function named(list: unknown, name: unknown, what: string, file: string): Json {
   const entry: unknown = Array.isArray(list) ? list.find((e: unknown) => isObject(e) && e.name === name) : undefined;

@@ -3,6 +3,7 @@
 // strictly, into plain data; every defect is a CNI error naming the variable or the field.
 import { CniError, specCodes } from './errors.js';
 import { requireSupportedVersion, type CniVersion } from './versions.js';
+import { isObject } from './json.js';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
 const commands: readonly CniCommand[] = ['ADD', 'DEL', 'CHECK', 'VERSION'];
@@ -90,10 +91,6 @@ export function readEnvironment(env: NodeJS.ProcessEnv): CniEnvironment {
 
 function invalidConfig(message: string): CniError {
   return new CniError(specCodes.invalidNetworkConfig, message);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function optionalString(conf: Record<string, unknown>, key: string): string | undefined {
