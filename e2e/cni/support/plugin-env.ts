@@ -1,9 +1,10 @@
 // One shared environment for the plugin's end-to-end tests: the executable, a tools-only PATH,
 // the API server with the plugin's identity and the stored pods, a node namespace with a server
 // on the bridge's gateway, and a way to run pillion-cni for a pod the way a runtime would.
+import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { requireKubectl } from '../../../test/deploy/support/manifests.js';
-import { requirePrivileges } from '../../../test/support/privileges.js';
+import { requirePrivileges, skipOrFail } from '../../../test/support/privileges.js';
 import { requireControlPlaneBinaries } from '../../support/control-plane.js';
 import { inNamespace, runChecked } from '../../support/netns.js';
 import { nftRuleset, saveRules } from '../../support/iptables.js';
@@ -64,6 +65,11 @@ export function pluginConfig(pod: CniPod, call: PluginCall, kubeconfig: string):
 /** Privileges and peers, or undefined after skipOrFail. */
 export function requirePluginPeers(t: TestContext): { bin: string; kubectl: string } | undefined {
   if (!requirePrivileges(t, ['ip', 'nsenter', 'sysctl', 'ss', 'setpriv', 'python3', 'haproxy', 'iptables-nft', 'ip6tables-nft', 'iptables-legacy', 'ip6tables-legacy'])) return undefined;
+  const missing = ['loopback', 'bridge', 'host-local'].filter((plugin) => !existsSync(`/usr/lib/cni/${plugin}`));
+  if (missing.length > 0) {
+    skipOrFail(t, `needs Debian's CNI reference plugins in /usr/lib/cni (apt-get install containernetworking-plugins): ${missing.join(', ')} missing`);
+    return undefined;
+  }
   const bin = requireControlPlaneBinaries(t);
   const kubectl = requireKubectl(t);
   if (bin === undefined || kubectl === undefined) return undefined;
