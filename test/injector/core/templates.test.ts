@@ -1,4 +1,4 @@
-// Template loading, the generated proxy configurations, and injector config parsing.
+// Template loading and the generated proxy configurations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:f
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseInjectorConfig, resolveNativeSidecar, defaultInjectorConfig } from '../../../injector/core/config.js';
+import { defaultInjectorConfig } from '../../../injector/core/config.js';
 import { SetupError } from '../../../injector/core/errors.js';
 import { injectPod } from '../../../injector/core/inject.js';
 import { bundledTemplatesDir, loadTemplates } from '../../../injector/core/templates.js';
@@ -181,35 +181,4 @@ test('the template version follows the content', (t) => {
   assert.equal(same.version, bundledTemplates().version);
   const changed = loadTemplates(withTemplateDir(t, (d) => writeFileSync(join(d, 'values.yaml'), `${readFileSync(join(d, 'values.yaml'), 'utf8')}# edit\n`)));
   assert.notEqual(changed.version, same.version);
-});
-
-test('injector config: defaults, every key, and precise errors', () => {
-  assert.deepEqual(parseInjectorConfig('', 'c.yaml'), defaultInjectorConfig);
-  assert.ok(Object.isFrozen(defaultInjectorConfig));
-  const full = parseInjectorConfig(
-    'defaultPolicy: enabled\ndefaultTemplates: [haproxy, proxy-logs]\ninjectorNamespace: mesh\nnativeSidecar: auto\nkubeVersion: "v1.30.2"\nallowImageOverride: true\nholdApplicationUntilProxyStarts: true\n',
-    'c.yaml',
-  );
-  assert.deepEqual({ ...full }, {
-    defaultPolicy: 'enabled', defaultTemplates: ['haproxy', 'proxy-logs'], injectorNamespace: 'mesh', nativeSidecar: 'auto',
-    kubeVersion: 'v1.30.2', allowImageOverride: true, holdApplicationUntilProxyStarts: true,
-  });
-  assert.equal(resolveNativeSidecar(full), true);
-  assert.equal(resolveNativeSidecar({ ...full, kubeVersion: '1.28' }), false);
-  assert.equal(resolveNativeSidecar({ ...full, kubeVersion: undefined }), false);
-  const bad: [string, RegExp][] = [
-    ['colour: red', /c\.yaml: unknown key "colour"/],
-    ['defaultPolicy: sometimes', /c\.yaml: key "defaultPolicy": "sometimes" is not one of enabled, disabled/],
-    ['defaultTemplates: []', /key "defaultTemplates": expected a non-empty list/],
-    ['injectorNamespace: Not_A_Name', /key "injectorNamespace"/],
-    ['nativeSidecar: maybe', /key "nativeSidecar"/],
-    ['kubeVersion: 1.30', /key "kubeVersion": 1\.3 is a number; quote the version/],
-    ['kubeVersion: "latest"', /key "kubeVersion": "latest" is not a Kubernetes version/],
-    ['allowImageOverride: "yes"', /key "allowImageOverride": "yes" is not a boolean/],
-    ['[1, 2]', /c\.yaml: expected a mapping/],
-    ['a: [', /c\.yaml: not valid YAML/],
-  ];
-  for (const [text, message] of bad) {
-    assert.throws(() => parseInjectorConfig(text, 'c.yaml'), (e: unknown) => e instanceof SetupError && message.test(e.message), text);
-  }
 });

@@ -2,13 +2,13 @@
 // transport (app.test.ts, https.test.ts) is tested apart.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createAdmission } from '../../injector/webhook/admission.js';
-import type { AdmissionDeps, ReviewOutcome } from '../../injector/webhook/admission.js';
-import { createDecisionCache } from '../../injector/webhook/decision-cache.js';
-import { unknownNamespaceLookup } from '../../injector/webhook/namespace-lookup.js';
-import { injectPod } from '../../injector/core/inject.js';
-import { loadSetup } from '../../injector/core/setup.js';
-import type { JsonObject } from '../../injector/core/types.js';
+import { createAdmission } from '../../../injector/webhook/admission.js';
+import type { AdmissionDeps, ReviewOutcome } from '../../../injector/webhook/admission.js';
+import { createDecisionCache } from '../../../injector/webhook/decision-cache.js';
+import { unknownNamespaceLookup } from '../../../injector/webhook/namespace-lookup.js';
+import { injectPod } from '../../../injector/core/inject.js';
+import { loadSetup } from '../../../injector/core/setup.js';
+import type { JsonObject } from '../../../injector/core/types.js';
 import { buildReview, podWithAnnotations } from './support/reviews.js';
 
 const setup = loadSetup({});

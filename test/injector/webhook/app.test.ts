@@ -2,13 +2,13 @@
 // and namespace lookup, with the real injection core and the bundled templates.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildInjectorApp } from '../../injector/webhook/app.js';
-import type { InjectFn, InjectorAppDeps } from '../../injector/webhook/app.js';
-import { loadSetup } from '../../injector/core/setup.js';
-import { createCachedNamespaceLookup } from '../../injector/webhook/namespace-lookup.js';
-import type { NamespaceLookup } from '../../injector/webhook/namespace-lookup.js';
-import { parseInjectorConfig } from '../../injector/core/config.js';
-import type { JsonObject } from '../../injector/core/types.js';
+import { buildInjectorApp } from '../../../injector/webhook/app.js';
+import type { InjectFn, InjectorAppDeps } from '../../../injector/webhook/app.js';
+import { loadSetup } from '../../../injector/core/setup.js';
+import { createCachedNamespaceLookup } from '../../../injector/webhook/namespace-lookup.js';
+import type { NamespaceLookup } from '../../../injector/webhook/namespace-lookup.js';
+import { parseInjectorConfig } from '../../../injector/core/config.js';
+import type { JsonObject } from '../../../injector/core/types.js';
 import {
   applyPatchTo,
   buildReview,

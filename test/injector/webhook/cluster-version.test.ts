@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveNativeSidecar } from '../../injector/core/config.js';
-import { loadSetup } from '../../injector/core/setup.js';
+import { resolveNativeSidecar } from '../../../injector/core/config.js';
+import { loadSetup } from '../../../injector/core/setup.js';
 
 test('a discovered cluster version turns nativeSidecar auto on from 1.29 and off before', () => {
   assert.equal(resolveNativeSidecar(loadSetup({ clusterVersion: 'v1.37.2' }).config), true);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { connect } from 'node:tls';
-import { pillionBin } from '../support/paths.js';
+import { pillionBin } from '../../support/paths.js';
 import { waitFor } from './support/https-client.js';
 import { buildReview, decodePatch, loadDeploymentPod, readAnswer } from './support/reviews.js';
 import { createTestCa, issueServingPair, makeTempDir } from './support/tls.js';

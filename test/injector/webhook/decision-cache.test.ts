@@ -3,14 +3,14 @@
 // answered from another review's entry.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildInjectorApp } from '../../injector/webhook/app.js';
-import type { InjectFn, InjectorAppDeps } from '../../injector/webhook/app.js';
-import { createDecisionCache, readRawReview } from '../../injector/webhook/decision-cache.js';
-import type { Verdict } from '../../injector/webhook/decision-cache.js';
-import { allowedAnswer, deniedAnswer, patchedAnswer, prepareReviewResponse } from '../../injector/webhook/review.js';
-import { loadSetup } from '../../injector/core/setup.js';
-import { injectPod } from '../../injector/core/inject.js';
-import type { JsonObject } from '../../injector/core/types.js';
+import { buildInjectorApp } from '../../../injector/webhook/app.js';
+import type { InjectFn, InjectorAppDeps } from '../../../injector/webhook/app.js';
+import { createDecisionCache, readRawReview } from '../../../injector/webhook/decision-cache.js';
+import type { Verdict } from '../../../injector/webhook/decision-cache.js';
+import { allowedAnswer, deniedAnswer, patchedAnswer, prepareReviewResponse } from '../../../injector/webhook/review.js';
+import { loadSetup } from '../../../injector/core/setup.js';
+import { injectPod } from '../../../injector/core/inject.js';
+import type { JsonObject } from '../../../injector/core/types.js';
 import { applyPatchTo, buildReview, decodePatch, hasProxy, loadDeploymentPod, podWithAnnotations, readAnswer } from './support/reviews.js';
 
 const setup = loadSetup({});

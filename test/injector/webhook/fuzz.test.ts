@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { buildInjectorApp } from '../../injector/webhook/app.js';
-import { createDecisionCache } from '../../injector/webhook/decision-cache.js';
-import { loadSetup } from '../../injector/core/setup.js';
-import type { JsonObject } from '../../injector/core/types.js';
+import { buildInjectorApp } from '../../../injector/webhook/app.js';
+import { createDecisionCache } from '../../../injector/webhook/decision-cache.js';
+import { loadSetup } from '../../../injector/core/setup.js';
+import type { JsonObject } from '../../../injector/core/types.js';
 import { applyPatchTo, buildReview, decodePatch, hasProxy, loadDeploymentPod } from './support/reviews.js';
 import type { ReviewAnswer } from './support/reviews.js';
 

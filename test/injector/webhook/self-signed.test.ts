@@ -11,9 +11,9 @@ import { test } from 'node:test';
 import { connect, createServer } from 'node:tls';
 import fjp from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
-import { generateSelfSignedCertificates, patchCaBundle } from '../../injector/webhook/self-signed.js';
-import type { WebhookConfigurationClient } from '../../injector/webhook/self-signed.js';
-import { validateCertificatePair } from '../../injector/webhook/certificates.js';
+import { generateSelfSignedCertificates, patchCaBundle } from '../../../injector/webhook/self-signed.js';
+import type { WebhookConfigurationClient } from '../../../injector/webhook/self-signed.js';
+import { validateCertificatePair } from '../../../injector/webhook/certificates.js';
 import { makeTempDir } from './support/tls.js';
 
 test('the generated CA signs a serving certificate for <service>.<namespace>.svc that openssl and TLS accept', async (t) => {

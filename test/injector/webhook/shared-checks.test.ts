@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { injectPod } from '../../injector/core/inject.js';
-import { loadSetup } from '../../injector/core/setup.js';
-import type { JsonObject } from '../../injector/core/types.js';
-import { InjectionError } from '../../injector/core/errors.js';
-import { buildInjectorApp } from '../../injector/webhook/app.js';
+import { injectPod } from '../../../injector/core/inject.js';
+import { loadSetup } from '../../../injector/core/setup.js';
+import type { JsonObject } from '../../../injector/core/types.js';
+import { InjectionError } from '../../../injector/core/errors.js';
+import { buildInjectorApp } from '../../../injector/webhook/app.js';
 import { applyPatchTo, buildReview, containerNames, decodePatch, podWithAnnotations, readAnswer } from './support/reviews.js';
 import type { ReviewAnswer } from './support/reviews.js';
 

@@ -4,12 +4,12 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import fjp from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
-import type { JsonObject } from '../../../injector/core/types.js';
-import { repoPath } from '../../support/paths.js';
+import type { JsonObject } from '../../../../injector/core/types.js';
+import { repoPath } from '../../../support/paths.js';
 
 /** A Deployment-made pod as the API server admits it (defaults filled in, generateName only). */
 export function loadDeploymentPod(): JsonObject {
-  return JSON.parse(readFileSync(repoPath('test', 'webhook', 'fixtures', 'deployment-pod.json'), 'utf8')) as JsonObject;
+  return JSON.parse(readFileSync(repoPath('test', 'injector', 'webhook', 'fixtures', 'deployment-pod.json'), 'utf8')) as JsonObject;
 }
 
 export function podWithAnnotations(annotations: Record<string, string>, namespace = 'shop'): JsonObject {
