@@ -369,7 +369,7 @@ smoke() {
         echo "dry run: $(grep -c -- "^-A " /tmp/dry-run) rules" && "$@" apply && "$@" apply &&
         iptables-save | grep -q PILLION_OUTPUT && "$@" cleanup && ! iptables-save | grep -q PILLION' \
         sh "${ep[@]}" || return 1
-      run_in init -- sh -c 'cd /app/node_modules && echo "$(ls -d * @*/* | grep -v "^@[^/]*$" | wc -l) packages, $(du -sh . | cut -f1):" $(ls -d * @*/* | grep -v "^@[^/]*$")' >"$tmp/modules" || return 1
+      run_in init -- sh -c '[ -d /app/node_modules ] || { echo "0 packages, none:"; exit 0; }; cd /app/node_modules && echo "$(ls -d * @*/* | grep -v "^@[^/]*$" | wc -l) packages, $(du -sh . | cut -f1):" $(ls -d * @*/* | grep -v "^@[^/]*$")' >"$tmp/modules" || return 1
       cat "$tmp/modules"
       note "node_modules in the init image: $(cut -d: -f1 "$tmp/modules") (list: $logs/init.log)" ;;
     injector)

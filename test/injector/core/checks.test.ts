@@ -37,7 +37,7 @@ const badValues: [string, string, RegExp][] = [
   ['concurrency fractional', 'proxy: { concurrency: 1.5 }', /key "proxy\.concurrency"/],
   ['uid 0 (capture exempts the proxy by uid: root would be exempt too)', 'proxy: { uid: 0 }', /key "proxy\.uid"/],
   ['proxy request above limit', 'proxy: { resources: { requests: { cpu: "4" } } }', /key "proxy\.resources": cpu request 4 is above the cpu limit 2/],
-  ['init memory request above limit', 'init: { resources: { requests: { memory: 1Gi } } }', /key "init\.resources": memory request 1Gi is above the memory limit 64Mi/],
+  ['init memory request above limit', 'init: { resources: { requests: { memory: 1Gi } } }', /key "init\.resources": memory request 1Gi is above the memory limit 128Mi/],
 ];
 
 for (const [label, text, message] of badValues) {
