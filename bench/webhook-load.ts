@@ -18,8 +18,8 @@ import { createInterface } from 'node:readline';
 import { generateSelfSignedCertificates } from '../injector/webhook/self-signed.js';
 import type { JsonObject } from '../injector/core/types.js';
 import { repoPath } from '../test/support/paths.js';
-import { sendHttps } from '../test/webhook/support/https-client.js';
-import { buildReview, loadDeploymentPod } from '../test/webhook/support/reviews.js';
+import { sendHttps } from '../test/injector/webhook/support/https-client.js';
+import { buildReview, loadDeploymentPod } from '../test/injector/webhook/support/reviews.js';
 
 /** What the load generator saw (client side: TLS, both event loops, the kernel, the server). */
 interface ClientResult {
@@ -294,7 +294,7 @@ try {
     secondsPerPhase: seconds,
     rounds,
     decisionCache: process.env.BENCH_DECISION_CACHE ?? 'default',
-    pod: 'test/webhook/fixtures/deployment-pod.json (injected)',
+    pod: 'test/injector/webhook/fixtures/deployment-pod.json (injected)',
     ceiling,
     replicas,
     distinct,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { pillionBin, repoPath } from '../../test/support/paths.js';
 import { helmObjects, kustomizeObjects, requireKubectl } from '../../test/deploy/support/manifests.js';
 import type { K8sObject } from '../../test/deploy/support/manifests.js';
-import { sendHttps, waitFor } from '../../test/webhook/support/https-client.js';
+import { sendHttps, waitFor } from '../../test/injector/webhook/support/https-client.js';
 import { freePort } from '../../test/support/ports.js';
 import { requireControlPlaneBinaries, startControlPlane } from '../support/control-plane.js';
 import type { ControlPlane } from '../support/control-plane.js';
