@@ -48,6 +48,7 @@ interface Exec {
 /** Parse `strace -f -ttt -e trace=execve,exit_group` output: each process's last program and its life. */
 function parseTrace(text: string): { root: Exec; children: Exec[] } {
   const byPid = new Map<number, Exec>();
+  const pending = new Map<number, { argv: string; at: number }>();
   let rootPid: number | undefined;
   let t0: number | undefined;
   for (const line of text.split('\n')) {
@@ -58,11 +59,23 @@ function parseTrace(text: string): { root: Exec; children: Exec[] } {
     const rest = m[3] ?? '';
     t0 ??= ts;
     rootPid ??= pid;
-    const exec = /^execve\("([^"]*)", \[(.*?)\](?:, 0x[0-9a-f]+ \/\* \d+ vars \*\/)?\) = 0/.exec(rest);
+    // Concurrent processes split a call in two lines: `execve(... <unfinished ...>` and
+    // `<... execve resumed>) = 0`.
+    const exec = /^execve\("([^"]*)", \[(.*?)\](?:, 0x[0-9a-f]+ \/\* \d+ vars \*\/)?(?:\) += (-?\d+)| <unfinished \.\.\.>)/.exec(rest);
+    const resumed = /^<\.\.\. execve resumed>.*= (-?\d+)/.exec(rest);
+    let done: { argv: string; at: number } | undefined;
     if (exec !== null) {
       const argv = (exec[2] ?? '').replace(/"/g, '').replace(/, /g, ' ');
+      if (exec[3] === undefined) pending.set(pid, { argv, at: ts });
+      else if (exec[3] === '0') done = { argv, at: ts };
+    } else if (resumed !== null) {
+      const p = pending.get(pid);
+      pending.delete(pid);
+      if (p !== undefined && resumed[1] === '0') done = p;
+    }
+    if (done !== undefined) {
       const prev = byPid.get(pid);
-      byPid.set(pid, { pid, argv, startMs: prev?.startMs ?? ts - t0, endMs: Number.NaN });
+      byPid.set(pid, { pid, argv: done.argv, startMs: prev?.startMs ?? done.at - t0, endMs: Number.NaN });
       continue;
     }
     if (/^\+\+\+ exited with/.test(rest) || /^\+\+\+ killed by/.test(rest)) {
