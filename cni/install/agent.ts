@@ -1,7 +1,7 @@
 // The node agent: keeps the plugin binary, its kubeconfig and its entry in the primary's
 // configuration in place, repairs them when something else changes them, and says whether the
 // node is ready for CNI-mode pods (HTTP /readyz, an optional readiness file, /metrics).
-import { watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, watch, type FSWatcher } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { nonExclusiveHint, pluginType, primaryType, type Json } from './conflist.js';
@@ -26,6 +26,8 @@ export interface AgentOptions {
   readonly apiServer: string;
   /** Extra settings for the entry (excludeNamespaces, logFile...). */
   readonly entrySettings?: Json;
+  /** fs.watch the directories (default true; the poll alone otherwise). */
+  readonly watch?: boolean;
   /** The poll that backs up fs.watch (ms). */
   readonly pollMs?: number;
   /** Warn after this many rewrites by the primary. */
@@ -172,6 +174,7 @@ export class Agent {
     } catch (error) {
       return this.setReady(false, (error as Error).message);
     }
+    mkdirSync(this.ownDir, { recursive: true, mode: 0o700 });
     const kubeconfigPath = join(this.ownDir, 'kubeconfig');
     const current = readIfExists(kubeconfigPath);
     if (current === undefined || !current.equals(kubeconfig)) {
@@ -220,7 +223,7 @@ export class Agent {
 
   /** fs.watch on the net dir, the bin dir and the token's dir; re-tried each poll when missing. */
   private ensureWatches(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.options.watch === false) return;
     const targets: [string, ((name: string | null) => boolean) | undefined][] = [
       [this.netDir, undefined],
       [this.binDir, (name) => name === null || name === binaryName || name.startsWith(`.${binaryName}`)],
