@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pillionBin, repoPath } from '../../test/support/paths.js';
@@ -87,11 +87,11 @@ function kubectlRead(kubectl: string, file: string): Json[] {
 function podOf(obj: Json): { metadata?: Json; spec?: Json } | undefined {
   const spec = obj.spec as Json | undefined;
   if (spec === undefined) return undefined;
-  if (obj.kind === 'Pod') return obj as { metadata?: Json; spec?: Json };
-  if (isObject(spec.template)) return spec.template as { metadata?: Json; spec?: Json };
+  if (obj.kind === 'Pod') return obj;
+  if (isObject(spec.template)) return spec.template;
   const jobTemplate = spec.jobTemplate as Json | undefined;
   const jobSpec = jobTemplate?.spec as Json | undefined;
-  if (isObject(jobSpec?.template)) return jobSpec.template as { metadata?: Json; spec?: Json };
+  if (isObject(jobSpec?.template)) return jobSpec.template;
   return undefined;
 }
 
@@ -149,6 +149,10 @@ function checkFile(kubectl: string, file: string, scratch: string): FileOutcome 
   }
   const output = join(scratch, `${name}.injected.yaml`);
   writeFileSync(output, injectedRun.stdout);
+  // A CRLF file stays CRLF: no line of the output ends in a bare LF.
+  if (readFileSync(file, 'utf8').includes('\r\n')) {
+    assert.doesNotMatch(injectedRun.stdout, /(^|[^\r])\n/, `${name}: CRLF input, but the output has bare LF line ends`);
+  }
 
   const again = pillion(['inject', '-f', output]);
   assert.equal(again.status, 0, `${name}: re-inject: ${again.stderr}`);
