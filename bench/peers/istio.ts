@@ -23,7 +23,7 @@ export interface IstioPeers {
 export function findIstio(): IstioPeers | string {
   const r = spawnSync('bash', [repoPath('scripts', 'get-istio.sh'), '--check'], { encoding: 'utf8' });
   const binDir = r.stdout.trim();
-  if (r.status !== 0 || binDir === '') return `Istio's programs are not built: run scripts/get-istio.sh (about 15 minutes; ${r.stderr.trim()})`;
+  if (r.status !== 0 || binDir === '') return `Istio's programs are not built: run scripts/get-istio.sh (about 7 minutes; ${r.stderr.trim()})`;
   return {
     binDir,
     pilotAgent: join(binDir, 'pilot-agent'),
