@@ -61,7 +61,7 @@ export function loadFixtureCase(name: string): FixtureCase {
 
 /** YAML the way the fixtures store pods: no aliases, no line folding. */
 export function formatPodYaml(pod: unknown): string {
-  return stringify(pod, { lineWidth: 0, aliasDuplicateObjects: false });
+  return stringify(pod, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' });
 }
 
 export type Outcome = { result: InjectResult } | { error: InjectionError };

@@ -107,7 +107,14 @@ test('the Envoy bootstrap is v3 pass-through with the documented listeners', () 
   const clusters = new Map(resources.clusters.map((c) => [c.name, c]));
   assert.equal(clusters.get('outbound_passthrough')?.type, 'ORIGINAL_DST');
   assert.equal(clusters.get('inbound_passthrough')?.lb_policy, 'CLUSTER_PROVIDED');
-  assert.deepEqual(clusters.get('inbound_passthrough')?.upstream_bind_config, { source_address: { address: '127.0.0.6', port_value: 0 } });
+  assert.deepEqual(clusters.get('inbound_passthrough')?.upstream_bind_config, {
+    source_address: { address: '127.0.0.6', port_value: 0 },
+    extra_source_addresses: [{ address: { address: '::6', port_value: 0 } }],
+  });
+  for (const name of ['outbound', 'inbound', 'readiness', 'metrics']) {
+    const listener = byName.get(name);
+    assert.deepEqual(listener?.additional_addresses, [{ address: { socket_address: { address: '::', port_value: port(listener) } } }], name);
+  }
   assert.match(JSON.stringify(byName.get('readiness')), /"prefix":"\/healthz\/ready"},"direct_response":\{"status":200/);
   assert.match(JSON.stringify(byName.get('metrics')), /"path":"\/stats\/prometheus"},"route":\{"cluster":"admin"\}/);
   const security = proxy.securityContext as JsonObject;
