@@ -1,5 +1,6 @@
-// The pillion-init library, free of CLI concerns: for the CLI and the CNI plugin (cni/), which
-// imports init only through this file.
+// The pillion-init library, free of CLI concerns: its one public entry. The injector (which
+// validates capture annotations with these parsers and writes the init container's flags from
+// this flag table) and the CNI plugin (cni/) import init only through this file.
 export { parseCaptureConfig, captureFlags, envNameFor, type CaptureConfig } from './config.js';
 export { planCaptureRules } from './plan/planner.js';
 export { renderRestore, renderDryRun, renderRuleArgs, desiredTables } from './plan/render.js';
@@ -15,6 +16,9 @@ export { simulatePacket, type Packet } from './explain/simulate.js';
 export { verifyCapture } from './verify/verify.js';
 export type { Executor, CommandResult } from './exec/executor.js';
 export { ExecaExecutor } from './exec/execa-executor.js';
-export { RecordingExecutor } from './exec/executor.js';
 export { UsageError, RuntimeError } from './errors.js';
-export type { IpFamily } from './values.js';
+export {
+  ValueError, parsePort, parsePortList, parsePortSelection, normalisePortRanges, formatPortRange,
+  parseCidr, parseCidrList, parseCidrSelection, formatCidr, parseInterfaceList, parseBoolean,
+} from './values.js';
+export type { IpFamily, PortRange, PortSelection, Cidr, CidrSelection } from './values.js';

@@ -1,12 +1,17 @@
 // The real executor: execa with an argv array (no shell), stdin via `input`, never throwing on
 // a non-zero exit so callers decide what a failure means.
-import { execa } from 'execa';
+import type * as Execa from 'execa';
 import type { CommandResult, Executor, RunOptions } from './executor.js';
+
+// Loaded on the first command, not with the library: programs that only parse and plan (the
+// injector, `--dry-run`) would otherwise pay for execa's module graph at every start.
+let loadedExeca: Promise<typeof Execa> | undefined;
 
 export class ExecaExecutor implements Executor {
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const [file, ...args] = argv;
     if (file === undefined) throw new Error('empty argv');
+    const { execa } = await (loadedExeca ??= import('execa'));
     const result = await execa(file, args, {
       input: options.input ?? '',
       reject: false,

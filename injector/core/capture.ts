@@ -12,10 +12,10 @@ import {
   parsePortList,
   parsePortSelection,
   ValueError,
-} from '../../init/values.js';
-import type { PortRange, PortSelection } from '../../init/values.js';
-import { captureFlags } from '../../init/config.js';
-import type { CaptureConfig } from '../../init/config.js';
+} from '../../init/index.js';
+import type { PortRange, PortSelection } from '../../init/index.js';
+import { captureFlags } from '../../init/index.js';
+import type { CaptureConfig } from '../../init/index.js';
 import { SetupError } from './errors.js';
 import { isPlainObject } from './json.js';
 import type { JsonObject } from './types.js';

@@ -2,7 +2,7 @@
 // pillion-init uses for the flag of the same name, or a strict syntax check (Kubernetes quantity,
 // image reference, log level). A bad value is an InjectionError naming the annotation; the
 // parsed value — never the raw text — is what reaches the rendered pod.
-import { parseBoolean, parseCidrList, parseCidrSelection, parseInterfaceList, parsePortList, parsePortSelection, ValueError } from '../../init/values.js';
+import { parseBoolean, parseCidrList, parseCidrSelection, parseInterfaceList, parsePortList, parsePortSelection, ValueError } from '../../init/index.js';
 import type { CaptureSettings } from './capture.js';
 import { InjectionError } from './errors.js';
 import { dnsLabel } from './names.js';

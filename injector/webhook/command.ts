@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { parsePort } from '../../init/values.js';
+import { parsePort } from '../../init/index.js';
 import { defaultBodyLimit, defaultDecisionCacheEntries, defaultPort } from './defaults.js';
 import type { WebhookConfigurationClient } from './self-signed.js';
 import type { WebhookServer } from './server.js';

@@ -3,7 +3,9 @@
 // recording executor.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyCapture, inspectCapture, parseCaptureConfig, planCaptureRules, renderRestore, RecordingExecutor, type CommandResult } from '../../init/index.js';
+import { applyCapture, inspectCapture, parseCaptureConfig, planCaptureRules, renderRestore, type CommandResult } from '../../init/index.js';
+// The test double is no part of the library's face.
+import { RecordingExecutor } from '../../init/exec/executor.js';
 
 const ok = (stdout = ''): CommandResult => ({ exitCode: 0, stdout, stderr: '' });
 
