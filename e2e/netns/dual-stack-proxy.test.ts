@@ -34,7 +34,7 @@ import {
   uniqueName,
 } from '../support/netns.js';
 import { Service } from '../support/process.js';
-import { APP, PROXY } from '../support/topology.js';
+import { APP, PROXY, waitForListeners } from '../support/topology.js';
 
 const binaries = ['ip', 'setpriv', 'unshare', 'mount', 'python3', 'haproxy', 'sh'];
 const serversScript = repoPath('e2e', 'support', 'servers.py');
@@ -111,18 +111,6 @@ interface Pod {
 /** The environment of a container: a minimal PATH plus exactly what the pod spec sets. */
 function containerEnv(env: Record<string, string>): Record<string, string> {
   return { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env };
-}
-
-async function waitForListeners(ns: string, endpoints: readonly string[], owner: Service): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const table = await runChecked(inNamespace(ns, ['ss', '-Hltn']));
-    const listening = table.split('\n').map((line) => line.trim().split(/\s+/)[3]);
-    if (endpoints.every((e) => listening.includes(e))) return;
-    if (!owner.alive) throw new Error(`${owner.name} exited at start: ${owner.stderr.trim()}`);
-    if (Date.now() > deadline) throw new Error(`${owner.name}: ${endpoints.join(', ')} not all listening within 5 s:\n${table}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function buildPod(tag: string, index: number, rendered: Rendered, ipv6: boolean): Promise<Pod> {

@@ -112,7 +112,8 @@ function portArgs(flag: string, ports: readonly number[]): string[] {
 }
 
 /** Poll `ss` (bounded, 5 s) until every `addr:port` listens in `ns`; fail early if `owner` exits. */
-async function waitForListeners(ns: string, endpoints: readonly string[], owner: Service): Promise<void> {
+/** Wait (5 s at most) until `owner` listens on every `endpoints` entry (as `ss` prints them) in `ns`. */
+export async function waitForListeners(ns: string, endpoints: readonly string[], owner: Service): Promise<void> {
   const deadline = Date.now() + 5000;
   for (;;) {
     const table = await runChecked(inNamespace(ns, ['ss', '-Hltn']));
