@@ -6,6 +6,7 @@ export { planCaptureRules } from './plan/planner.js';
 export { renderRestore, renderDryRun, renderRuleArgs, desiredTables } from './plan/render.js';
 export type { CapturePlan, FamilyPlan, PlannedRule, PlannedChain, TablePlan } from './plan/types.js';
 export { chains, isPillionChain } from './plan/chains.js';
+export { inboundSourceAddresses } from './contract.js';
 export { applyCapture, type ApplyOptions, type ApplyResult, type Logger } from './apply/apply.js';
 export { inspectCapture, type Inspection, type FamilyInspection } from './apply/inspect.js';
 export { cleanupCapture } from './apply/cleanup.js';

@@ -336,7 +336,8 @@ haproxy_config() {
     port=$(awk -v k="$name:" '/^ports:/{p=1; next} /^[^ ]/{p=0} p && $1==k {print $2; exit}' "$root_dir/templates/values.yaml")
     values[values.ports.$name]=$port
   done
-  values[values.inboundSourceAddress]=$(sed -n 's/^inboundSourceAddress:[[:space:]]*//p' "$root_dir/templates/values.yaml")
+  # pillion-init's inbound source address (init/contract.ts), which the injector puts in as capture.*.
+  values[capture.inboundSourceAddress]=$(sed -n "s/.*4: '\([0-9.]*\)'.*/\1/p" "$root_dir/init/contract.ts")
   local text
   text=$(awk '/name: PILLION_HAPROXY_CONFIG/{f=1; next} f && /value: \|/{v=1; next}
     v && /^ *[a-z]+:/ && !/^ {14}/ {exit} v {sub(/^ {14}/, ""); print}' "$root_dir/templates/haproxy.yaml")

@@ -2,6 +2,7 @@
 // lo (the kernel then can carry IPv6, and the proxy contract needs ::6 on lo). We deliberately do
 // not wait for a global IPv6 address: a pod can gain one after this init step has run, and its
 // traffic must not then escape the proxy.
+import { inboundSourceAddresses } from '../contract.js';
 import type { Logger } from '../logger.js';
 import type { Ipv6Mode } from '../config.js';
 import type { Executor } from '../exec/executor.js';
@@ -24,16 +25,19 @@ export async function resolveFamilies(mode: Ipv6Mode, backend: Backend, executor
 }
 
 /** Add ::6/128 to lo (the proxy's inbound source address) unless it is already there. */
+/** The proxy's IPv6 inbound source address as `ip` shows and takes it. */
+const source6 = `${inboundSourceAddresses[6]}/128`;
+
 export async function ensureInboundSourceV6(executor: Executor): Promise<'present' | 'added'> {
   const shown = await executor.run(['ip', '-6', '-o', 'addr', 'show', 'dev', 'lo']);
-  if (shown.exitCode === 0 && /\sinet6 ::6\/128\s/.test(shown.stdout)) return 'present';
-  const added = await executor.run(['ip', '-6', 'addr', 'add', '::6/128', 'dev', 'lo']);
-  if (added.exitCode !== 0) throw new Error(`ip -6 addr add ::6/128 dev lo failed: ${added.stderr.trim()}`);
+  if (shown.exitCode === 0 && shown.stdout.split(/\s+/).includes(source6)) return 'present';
+  const added = await executor.run(['ip', '-6', 'addr', 'add', source6, 'dev', 'lo']);
+  if (added.exitCode !== 0) throw new Error(`ip -6 addr add ${source6} dev lo failed: ${added.stderr.trim()}`);
   return 'added';
 }
 
 /** Undo ensureInboundSourceV6's 'added' after a failed apply; a failure here is logged, not thrown. */
 export async function removeInboundSourceV6(executor: Executor, log: Logger): Promise<void> {
-  const removed = await executor.run(['ip', '-6', 'addr', 'del', '::6/128', 'dev', 'lo']);
-  log(removed.exitCode === 0 ? '::6/128 on lo: removed again' : `::6/128 on lo: could not remove it again: ${removed.stderr.trim()}`);
+  const removed = await executor.run(['ip', '-6', 'addr', 'del', source6, 'dev', 'lo']);
+  log(removed.exitCode === 0 ? `${source6} on lo: removed again` : `${source6} on lo: could not remove it again: ${removed.stderr.trim()}`);
 }

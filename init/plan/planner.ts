@@ -8,6 +8,7 @@
 //   OUTPUT     -> PILLION_DNS     : UDP port 53 (TCP 53 goes via PILLION_OUTPUT), when enabled.
 // Locally generated packets never traverse PREROUTING, not even over lo; that is why the
 // proxy's "hairpin" to the pod's own IP is steered to the inbound redirect from OUTPUT.
+import { inboundSourceAddresses } from '../contract.js';
 import { familiesOf, type CaptureConfig } from '../config.js';
 import { normalisePortRanges, parseCidr, type Cidr, type IpFamily, type PortRange } from '../values.js';
 import { chains } from './chains.js';
@@ -25,8 +26,8 @@ interface FamilyAddresses {
 }
 
 const familyAddresses: Record<IpFamily, FamilyAddresses> = {
-  4: { loopback: parseCidr('127.0.0.0/8'), inboundSource: parseCidr('127.0.0.6/32') },
-  6: { loopback: parseCidr('::1/128'), inboundSource: parseCidr('::6/128') },
+  4: { loopback: parseCidr('127.0.0.0/8'), inboundSource: parseCidr(`${inboundSourceAddresses[4]}/32`) },
+  6: { loopback: parseCidr('::1/128'), inboundSource: parseCidr(`${inboundSourceAddresses[6]}/128`) },
 };
 
 const SSH_PORT = 22;

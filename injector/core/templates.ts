@@ -4,10 +4,10 @@
 // on the first pod.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { inboundSourceAddresses } from '../../init/index.js';
 import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import { checkRequestsWithinLimits } from './checks.js';
 import { describeFileError, readTextFile } from './files.js';
@@ -80,9 +80,14 @@ function readTemplate(name: string, file: string, text: string): Template {
   return deepFreeze({ name, file, data, pod });
 }
 
-/** The scope a template renders in: values, its own data (rendered first), computed capture args. */
+/**
+ * The scope a template renders in: values, its own data (rendered first), and `capture`: the
+ * computed init args and the inbound source addresses pillion-init's rules let pass (init's one
+ * definition, so a template cannot make the proxy and the rules disagree).
+ */
 export function renderTemplate(template: Template, values: JsonObject, initArgs: readonly string[]): JsonObject {
-  const base = { values, capture: { args: initArgs } };
+  const capture = { args: initArgs, inboundSourceAddress: inboundSourceAddresses[4], inboundSourceAddress6: inboundSourceAddresses[6] };
+  const base = { values, capture };
   const data = renderTree(template.data, base, `${template.file}: data`);
   return renderTree(template.pod, { ...base, data }, `${template.file}: pod`) as JsonObject;
 }
@@ -123,9 +128,13 @@ function checkValues(values: JsonObject, file: string): void {
       byNumber.set(port as number, name);
     }
   }
-  const source = values.inboundSourceAddress;
-  if (source !== undefined && (typeof source !== 'string' || isIP(source) === 0)) {
-    fail('inboundSourceAddress', `${JSON.stringify(source)} is not an IP address (e.g. 127.0.0.6)`);
+  // Former values: the addresses are pillion-init's, not a setting. A values file that still names
+  // them is accepted when it says what pillion-init does, and refused when it would make the proxy
+  // forward from an address the rules redirect again.
+  for (const [key, address] of [['inboundSourceAddress', inboundSourceAddresses[4]], ['inboundSourceAddress6', inboundSourceAddresses[6]]] as const) {
+    if (key in values && values[key] !== address) {
+      fail(key, `${JSON.stringify(values[key])} cannot be used: pillion-init lets inbound traffic from ${address} pass and no other, so the proxy forwards from it (the key is no longer needed)`);
+    }
   }
   const proxy = isPlainObject(values.proxy) ? values.proxy : {};
   const integer = (key: string, value: unknown, min: number, max: number): void => {

@@ -31,8 +31,8 @@ const badValues: [string, string, RegExp][] = [
   ['port as text', 'ports: { outbound: "15001" }', /key "ports\.outbound": "15001" is not a port number/],
   ['metrics == readiness', 'ports: { metrics: 15021 }', /key "ports\.metrics": 15021 is also ports\.readiness/],
   ['admin == outbound', 'ports: { admin: 15001 }', /key "ports\.(admin|outbound)": 15001 is also ports\.(admin|outbound)/],
-  ['source address not an IP', 'inboundSourceAddress: localhost', /key "inboundSourceAddress": "localhost" is not an IP address/],
-  ['source address with a prefix', 'inboundSourceAddress: 127.0.0.6/32', /key "inboundSourceAddress"/],
+  ['a source address pillion-init does not let pass', 'inboundSourceAddress: 127.0.0.7', /key "inboundSourceAddress": "127\.0\.0\.7" cannot be used: pillion-init lets inbound traffic from 127\.0\.0\.6 pass and no other/],
+  ['an IPv6 source address pillion-init does not let pass', 'inboundSourceAddress6: "::7"', /key "inboundSourceAddress6": "::7" cannot be used/],
   ['concurrency 0', 'proxy: { concurrency: 0 }', /key "proxy\.concurrency": 0 is not an integer from 1/],
   ['concurrency fractional', 'proxy: { concurrency: 1.5 }', /key "proxy\.concurrency"/],
   ['uid 0 (capture exempts the proxy by uid: root would be exempt too)', 'proxy: { uid: 0 }', /key "proxy\.uid"/],
@@ -50,8 +50,8 @@ for (const [label, text, message] of badValues) {
   });
 }
 
-test('values: moved but distinct ports, an IPv6 source address and equal request and limit load', (t) => {
-  const file = valuesFile(t, 'ports: { admin: 25000, metrics: 25090 }\ninboundSourceAddress: "::6"\nproxy: { resources: { requests: { cpu: "2" } } }\n');
+test("values: moved but distinct ports, the former source-address keys naming pillion-init's own addresses, and equal request and limit load", (t) => {
+  const file = valuesFile(t, 'ports: { admin: 25000, metrics: 25090 }\ninboundSourceAddress: 127.0.0.6\ninboundSourceAddress6: "::6"\nproxy: { resources: { requests: { cpu: "2" } } }\n');
   const set = loadTemplates(undefined, file);
   assert.deepEqual([...set.proxyTemplates], ['envoy', 'haproxy']);
 });

@@ -115,7 +115,6 @@ const podVariants: readonly PodVariant[] = [
 const movedValues = `
 proxy: { concurrency: 4 }
 ports: { outbound: 25001, inbound: 25006, admin: 25000, readiness: 25021, metrics: 25090 }
-inboundSourceAddress: 127.0.0.7
 `;
 
 const envoyLogLevels = new Set(['trace', 'debug', 'info', 'warning', 'warn', 'error', 'critical', 'off']);
