@@ -152,9 +152,10 @@ async function buildPod(tag: string, index: number, rendered: Rendered, ipv6: bo
     });
     assert.equal(init.exitCode, 0, `pillion-init ${rendered.initArgs.join(' ')} failed:\n${init.stderr}`);
 
-    // The proxy container: its rendered command and env, as uid/gid 1337, with a private tmpfs on
+    // The proxy container: its rendered command and env, as uid/gid 1337, in / (a container's
+    // working directory; the checkout may itself lie under /tmp), with a private tmpfs on
     // /tmp (the pod's emptyDir; the script writes /tmp/haproxy.cfg there).
-    const mountTmp = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o mode=1777 pod-tmp /tmp && exec "$@"', 'mount-tmp'];
+    const mountTmp = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o mode=1777 pod-tmp /tmp && cd / && exec "$@"', 'mount-tmp'];
     const proxy = await started(
       Service.start('haproxy-template', inNamespace(pod, [...mountTmp, ...asIdentity(PROXY, rendered.proxyCommand)]), {
         env: containerEnv(rendered.proxyEnv),
