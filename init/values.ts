@@ -96,6 +96,9 @@ export function parseCidr(text: string): Cidr {
   const trimmed = text.trim();
   const [address = '', prefixText, ...rest] = trimmed.split('/');
   if (rest.length > 0) throw new ValueError(`"${text}" is not a CIDR`);
+  // Node's isIPv6 accepts a zone index (fe80::1%eth0); iptables takes none, and the canonical
+  // form below could not be computed from it.
+  if (address.includes('%')) throw new ValueError(`"${text}" has a zone index (%...); a CIDR takes none`);
   const family: IpFamily | undefined = isIPv4(address) ? 4 : isIPv6(address) ? 6 : undefined;
   if (family === undefined) throw new ValueError(`"${text}" is not an IPv4 or IPv6 CIDR`);
   const maxPrefix = family === 4 ? 32 : 128;

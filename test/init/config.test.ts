@@ -40,6 +40,8 @@ const invalid: [string[], RegExp][] = [
   [['--exclude-outbound-ports', '90-80'], /^--exclude-outbound-ports: range 90-80 runs backwards/],
   [['--outbound-cidrs', '10.0.0.0/33'], /^--outbound-cidrs: .*invalid prefix length/],
   [['--exclude-outbound-cidrs', 'not-a-cidr'], /^--exclude-outbound-cidrs: .*not an IPv4 or IPv6 CIDR/],
+  [['--exclude-outbound-cidrs', 'fe80::1%eth0'], /^--exclude-outbound-cidrs: "fe80::1%eth0" has a zone index/],
+  [['--outbound-cidrs', 'fe80::%lo/64'], /^--outbound-cidrs: "fe80::%lo\/64" has a zone index/],
   [['--ipv6', 'off', '--outbound-cidrs', 'fd00::/8'], /^--outbound-cidrs: fd00::\/8 is an IPv6 CIDR but --ipv6 is off$/],
   [['--ipv6=off', '--exclude-outbound-cidrs', '10.0.0.0/8,fd00::/8'], /^--exclude-outbound-cidrs: .*IPv6 CIDR but --ipv6 is off/],
   [['--proxy-uid', 'abc'], /^--proxy-uid: "abc" is not a valid numeric id$/],
