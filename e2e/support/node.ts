@@ -42,6 +42,8 @@ export interface RealNode {
   readonly nodeIp: string;
   /** Run argv inside the node's namespace; a non-zero exit is a result. */
   exec(argv: readonly string[], input?: string): { status: number | null; stdout: string; stderr: string };
+  /** The kubelet's root directory (its seccomp/ holds Localhost seccomp profiles). */
+  readonly kubeletDir: string;
   /** The pods' footprint on the node: sandboxes the runtime has, pod network namespaces, IP leases. */
   podFootprint(): { sandboxes: number; networkNamespaces: number; leases: number };
   /** crictl against the node's containerd. */
@@ -375,7 +377,7 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
       // host-local: one file per leased address, named by it.
       leases: countFiles(join(dir, 'ipam', 'pillion-e2e'), (name) => /^[0-9a-f.:]+$/.test(name)),
     });
-    return { cp: control, ns, nodeName, nodeIp, exec, crictl, podFootprint, stop };
+    return { cp: control, ns, nodeName, nodeIp, kubeletDir: join(dir, 'kubelet'), exec, crictl, podFootprint, stop };
   } catch (error) {
     await stop();
     throw error;
