@@ -49,7 +49,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const dist = repoPath('dist', 'bench');
-const podFile = repoPath('test', 'webhook', 'fixtures', 'deployment-pod.json');
+const podFile = repoPath('test', 'injector', 'webhook', 'fixtures', 'deployment-pod.json');
 
 function log(message: string): void {
   process.stderr.write(`# ${message}\n`);
@@ -77,9 +77,14 @@ interface Stamp {
   width: number;
 }
 
+// Every load run's pods are numbered from its own block, so no two runs of one bench send the same
+// pod (a run sends far fewer than a block's 10^9 requests).
+let loadRuns = 0;
+
 async function runLoad(port: number, ca: string, workload: Workload, durationMs: number, rate?: number): Promise<LoadResult> {
   const before = await scrapeLatencyBuckets(port, ca);
-  const args = JSON.stringify({ port, ca, ...workload, connections, durationMs, ...(rate === undefined ? {} : { rate }) });
+  const firstSeq = loadRuns++ * 1_000_000_000;
+  const args = JSON.stringify({ port, ca, ...workload, connections, durationMs, firstSeq, ...(rate === undefined ? {} : { rate }) });
   const child = spawn(process.execPath, [join(dist, 'webhook-loadgen.js'), args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const result = await nextJson<ClientResult>(jsonLines(child));
   await new Promise((r) => child.once('exit', r));
@@ -230,7 +235,7 @@ async function measure(subjects: readonly Subject[], certFile: string, keyFile: 
  */
 function writeReviewBody(file: string): { uid: Stamp; seq: Stamp } {
   const pod = loadDeploymentPod();
-  const seqValue = '00000000';
+  const seqValue = '000000000000';
   ((pod.metadata as JsonObject).labels as JsonObject)['bench.pillion.dev/seq'] = seqValue;
   const uid = '705ab4f5-6393-11e8-b7cc-000000000000';
   const text = JSON.stringify(buildReview(pod, { uid, namespace: 'shop' }));

@@ -7,7 +7,10 @@
 // Every request gets its own uid, as from the API server; with `stamp.seq` it also gets its own
 // pod (a label value counts up), so no two reviews are identical.
 //
-// argv[2]: JSON { port, ca, bodyFile, connections, durationMs, rate?, stamp }; result JSON on stdout.
+// argv[2]: JSON { port, ca, bodyFile, connections, durationMs, rate?, stamp, firstSeq? }; result JSON
+// on stdout. `firstSeq` is where this run's label values start: one bench spawns many generators
+// (rounds, phases), and each starting at 0 made the "distinct" pods of one repeat another's, which
+// the decision cache then answered.
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connect } from 'node:tls';
@@ -21,6 +24,7 @@ interface Options {
   durationMs: number;
   /** Requests per second over all connections; absent = as fast as possible (closed loop). */
   rate?: number;
+  firstSeq?: number;
   /** Where in the body to write per-request counters: `width` hex digits of the uid; decimal seq. */
   stamp: { uid: Stamp; seq?: Stamp };
 }
@@ -43,7 +47,7 @@ function nextRequest(): Buffer {
     request.write(text.padStart(stamp.width, '0').slice(-stamp.width), head.length + stamp.offset, 'latin1');
   };
   write(options.stamp.uid, n.toString(16));
-  if (options.stamp.seq !== undefined) write(options.stamp.seq, String(n));
+  if (options.stamp.seq !== undefined) write(options.stamp.seq, String((options.firstSeq ?? 0) + n));
   return request;
 }
 
