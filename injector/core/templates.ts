@@ -127,6 +127,12 @@ function checkValues(values: JsonObject, file: string): void {
       if (other !== undefined) fail(`ports.${name}`, `${String(port)} is also ports.${other}; every proxy port needs its own number`);
       byNumber.set(port as number, name);
     }
+    // The proxy's DNS listener: pillion-init refuses a --dns-port equal to a proxy TCP port once a
+    // pod turns on pillion.dev/redirect-dns, so such a pod would fail at start; refuse it here.
+    const capture = isPlainObject(values.capture) ? values.capture : {};
+    const dnsPort = capture.dnsPort;
+    const clash = typeof dnsPort === 'number' ? byNumber.get(dnsPort) : undefined;
+    if (clash !== undefined) fail('capture.dnsPort', `${String(dnsPort)} is also ports.${clash}; the proxy's DNS listener needs its own port`);
   }
   // Former values: the addresses are pillion-init's, not a setting. A values file that still names
   // them is accepted when it says what pillion-init does, and refused when it would make the proxy

@@ -31,6 +31,7 @@ const badValues: [string, string, RegExp][] = [
   ['port as text', 'ports: { outbound: "15001" }', /key "ports\.outbound": "15001" is not a port number/],
   ['metrics == readiness', 'ports: { metrics: 15021 }', /key "ports\.metrics": 15021 is also ports\.readiness/],
   ['admin == outbound', 'ports: { admin: 15001 }', /key "ports\.(admin|outbound)": 15001 is also ports\.(admin|outbound)/],
+  ['DNS port == inbound', 'capture: { dnsPort: 15006 }', /key "capture\.dnsPort": 15006 is also ports\.inbound/],
   ['a source address pillion-init does not let pass', 'inboundSourceAddress: 127.0.0.7', /key "inboundSourceAddress": "127\.0\.0\.7" cannot be used: pillion-init lets inbound traffic from 127\.0\.0\.6 pass and no other/],
   ['an IPv6 source address pillion-init does not let pass', 'inboundSourceAddress6: "::7"', /key "inboundSourceAddress6": "::7" cannot be used/],
   ['concurrency 0', 'proxy: { concurrency: 0 }', /key "proxy\.concurrency": 0 is not an integer from 1/],
