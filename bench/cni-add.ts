@@ -23,6 +23,7 @@ import { runCni, systemPath } from '../e2e/cni/support/cni-runner.js';
 import { startCniNode, type CniPod } from '../e2e/cni/support/node-chain.js';
 import { ensureSeaBuilt } from '../e2e/cni/support/plugin-executable.js';
 import { meshedAnnotations, pluginConfig } from '../e2e/cni/support/plugin-env.js';
+import { median } from './stats.js';
 
 const reps = Number(process.argv[2] ?? '15');
 
@@ -33,10 +34,7 @@ interface Stats {
 }
 
 function stats(xs: readonly number[]): Stats {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return { median, min: s[0]!, max: s.at(-1)! };
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
 }
 
 /** Wall time of one synchronous run of argv with env and stdin; it must succeed. */

@@ -16,6 +16,7 @@ import { parseCaptureConfig } from '../init/config.js';
 import { ExecaExecutor } from '../init/exec/execa-executor.js';
 import { planCaptureRules } from '../init/plan/planner.js';
 import { renderRestore, renderRuleArgs } from '../init/plan/render.js';
+import { median } from './stats.js';
 
 const self = fileURLToPath(import.meta.url);
 const repoRoot = join(dirname(self), '..', '..');
@@ -24,12 +25,6 @@ const reps = Number(process.argv[2] ?? '9');
 function run(argv: string[], input?: string): void {
   const r = spawnSync(argv[0] ?? '', argv.slice(1), { input, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
 /** Remove everything between repetitions (not timed). */

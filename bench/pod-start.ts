@@ -14,15 +14,10 @@ import { repoPath } from '../test/support/paths.js';
 import { startNode } from '../e2e/support/node.js';
 import { findNodePeers, sandboxImage } from '../e2e/support/node-peers.js';
 import { deployPillion } from '../e2e/cluster/mesh-suite.js';
+import { median } from './stats.js';
 
 const perArm = Number(process.argv[2] ?? '10');
 const namespace = 'pod-start';
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 function pod(name: string, injected: boolean): string {
   return JSON.stringify({

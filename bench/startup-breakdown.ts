@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { findIstio } from './peers/istio.js';
 import { writeWorkloads } from './peers/workloads.js';
 import { deleteAllNamespaces, deleteNamespace, freshNamespace, inNs, istioInitArgs, pillionInitArgs, removeStaleNamespaces } from './startup-capture.js';
-import { median, timeProcess } from './startup-runs.js';
+import { median } from './stats.js';
+import { timeProcess } from './startup-runs.js';
 import { repoPath } from '../test/support/paths.js';
 
 const log = (line: string): void => {

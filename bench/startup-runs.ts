@@ -4,6 +4,7 @@
 // is the wall clock from spawn to exit as seen by this process: start-up included.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { median, quantile } from './stats.js';
 
 export interface Contestant<C> {
   readonly name: string;
@@ -23,16 +24,6 @@ export interface Summary {
   readonly maxMs: number;
 }
 
-export function quantile(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (s[lo] ?? 0) + ((s[hi] ?? 0) - (s[lo] ?? 0)) * (pos - lo);
-}
-
-export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 
 function summarise(name: string, samples: number[]): Summary {
   return { name, samplesMs: samples, medianMs: median(samples), minMs: Math.min(...samples), maxMs: Math.max(...samples) };
