@@ -93,16 +93,22 @@ export async function createNamespace(name: string): Promise<void> {
  * Delete a namespace made by createNamespace. Processes still inside it are killed first: a
  * namespace stays alive, invisible, as long as any process is in it. Missing namespaces are fine.
  */
-export async function deleteNamespace(name: string): Promise<void> {
-  const pids = await runCommand(['ip', 'netns', 'pids', name]);
-  for (const pid of pids.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
+export function deleteNamespace(name: string): Promise<void> {
+  deleteNamespaceNow(name);
+  return Promise.resolve();
+}
+
+/** deleteNamespace, synchronously: for cleanup that must finish before the process exits. */
+export function deleteNamespaceNow(name: string): void {
+  const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout ?? '';
+  for (const pid of pids.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
     try {
       process.kill(Number(pid), 'SIGKILL');
     } catch {
       // already gone
     }
   }
-  await runCommand(['ip', 'netns', 'delete', name]);
+  spawnSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
   createdNamespaces.get(name)?.();
   createdNamespaces.delete(name);
 }

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { startControlPlane } from './control-plane.js';
 import type { ControlPlane } from './control-plane.js';
 import { registerExitCleanup } from './exit-cleanup.js';
-import { createNamespace, runChecked, uniqueName } from './netns.js';
+import { createNamespace, deleteNamespaceNow, runChecked, uniqueName } from './netns.js';
 import { Service } from './process.js';
 
 /** Where the upstream programs are: kube-apiserver and etcd; kubelet and friends; kubectl. */
@@ -259,7 +259,6 @@ export async function pollUntil<T>(what: string, timeoutMs: number, check: () =>
 export async function startNode(bins: NodeBinaries, options: NodeOptions): Promise<RealNode> {
   const ns = uniqueName('pillion-node');
   const dir = mkdtempSync(join(tmpdir(), 'pillion-node-'));
-  const cgroupName = `pillion-node-${process.pid}`;
   const savedSysctls = readSysctls();
   // Host paths the node's programs use whatever their configuration says: containerd 1.6's shim
   // sockets and fifos, libcni's result cache, the kubelet's device-plugin socket folder and its
@@ -283,10 +282,8 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
   const putBack = (): void => {
     for (const service of services) service.killNow();
     for (const cgroup of cgroups) removeCgroupTree(cgroup);
-    spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter((p) => /^\d+$/.test(p))
-      .forEach((pid) => { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } });
+    deleteNamespaceNow(ns);
     unmountAll(dir);
-    spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
     restoreSysctls(savedSysctls);
     for (const path of hostPaths) rmSync(path, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
@@ -333,7 +330,7 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
     for (const sub of ['containerd', 'net.d', 'kubelet', 'pod-logs']) mkdirSync(join(dir, sub), { recursive: true });
     writeFiles(dir, {
       'containerd.toml': containerdConfig(dir, options.sandboxImage),
-      'kubelet.json': kubeletConfig(dir, `/${cgroupName}`),
+      'kubelet.json': kubeletConfig(dir, `/${ns}`),
       'kube-proxy.json': kubeProxyConfig(cp.kubeconfigOf('kube-proxy')),
       // No DNS service in this cluster: pods resolve nothing rather than the host's resolver.
       'resolv.conf': 'nameserver 127.0.0.1\n',
@@ -348,7 +345,8 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
       if (imported.status !== 0) throw new Error(`ctr images import ${archive}: ${imported.stderr.trim()}`);
     }
 
-    cgroups = makeCgroupRoot(cgroupName);
+    // The cgroup root is named like the namespace: unique to this process, and easy to trace.
+    cgroups = makeCgroupRoot(ns);
     services.push(await Service.start('kubelet', inNode([join(bins.node, 'kubelet'),
       `--config=${join(dir, 'kubelet.json')}`, `--kubeconfig=${cp.kubeconfigOf('kubelet')}`, `--root-dir=${join(dir, 'kubelet')}`, `--cert-dir=${join(dir, 'kubelet', 'pki')}`,
       `--hostname-override=${nodeName}`, `--node-ip=${nodeIp}`, '--v=1'])));
