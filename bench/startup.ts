@@ -28,6 +28,7 @@ import { captureCommands, captureRow, cleanupRow, deleteAllNamespaces, removeSta
 import { injectRow } from './startup-inject.js';
 import { pairedRuns, ratio, type Contestant, type Summary } from './startup-runs.js';
 import { repoPath } from '../test/support/paths.js';
+import { builtPeer } from '../test/support/peers.js';
 
 const log = (line: string): void => {
   process.stderr.write(`startup: ${line}\n`);
@@ -135,10 +136,10 @@ async function main(): Promise<void> {
       const bookinfo = workloads[0];
       if (process.argv.includes('--with-apiserver') && bookinfo !== undefined) {
         // kube-inject as a user with a cluster runs it: no --revision, so it asks the API server.
-        const apiserver = spawnSync('bash', [repoPath('scripts', 'get-kube-apiserver.sh'), '--check'], { encoding: 'utf8' });
-        if (apiserver.status !== 0) throw new Error('--with-apiserver needs the kube-apiserver peer (scripts/get-kube-apiserver.sh)');
+        const apiserver = builtPeer('get-kube-apiserver.sh');
+        if (apiserver === undefined) throw new Error('--with-apiserver needs the kube-apiserver peer (scripts/get-kube-apiserver.sh)');
         const { startControlPlane } = await import('../e2e/support/control-plane.js');
-        const plane = await startControlPlane(apiserver.stdout.trim(), 'kubectl');
+        const plane = await startControlPlane(apiserver, 'kubectl');
         try {
           const row = injectRow(bookinfo, nodeBin, pillionRoot, istio.istioctl, files, sink, plane.adminKubeconfig);
           const r = run(row.key, row.label, row.contestants, rounds, sink, row.commands);

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoPath } from '../../test/support/paths.js';
+import { builtPeer } from '../../test/support/peers.js';
 
 export interface IstioPeers {
   readonly binDir: string;
@@ -63,10 +64,10 @@ function generate(istioctl: string, kubeconfig: string | undefined): { ok: boole
 }
 
 async function generateWithApiServer(istioctl: string): Promise<{ stdout: string; how: string }> {
-  const apiserver = spawnSync('bash', [repoPath('scripts', 'get-kube-apiserver.sh'), '--check'], { encoding: 'utf8' });
-  if (apiserver.status !== 0) throw new Error('istioctl manifest generate needs an API server and the kube-apiserver peer is not built (scripts/get-kube-apiserver.sh)');
+  const apiserver = builtPeer('get-kube-apiserver.sh');
+  if (apiserver === undefined) throw new Error('istioctl manifest generate needs an API server and the kube-apiserver peer is not built (scripts/get-kube-apiserver.sh)');
   const { startControlPlane } = await import('../../e2e/support/control-plane.js');
-  const plane = await startControlPlane(apiserver.stdout.trim(), 'kubectl');
+  const plane = await startControlPlane(apiserver, 'kubectl');
   try {
     const r = generate(istioctl, plane.adminKubeconfig);
     if (!r.ok) throw new Error(`istioctl manifest generate failed against the local API server: ${r.stderr.slice(-2000)}`);

@@ -9,17 +9,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { repoPath } from '../../test/support/paths.js';
 import { registerExitCleanup } from './exit-cleanup.js';
 import { Service } from './process.js';
 import { freePort } from '../../test/support/ports.js';
 import { skipOrFail } from '../../test/support/privileges.js';
 import { inNamespace } from './netns.js';
+import { builtPeer } from '../../test/support/peers.js';
 
 /** Directory holding kube-apiserver and etcd; skip with a reason on a laptop, fail under CI=true. */
 export function requireControlPlaneBinaries(t: TestContext): string | undefined {
-  const found = spawnSync('bash', [repoPath('scripts', 'get-kube-apiserver.sh'), '--check'], { encoding: 'utf8' });
-  if (found.status === 0 && found.stdout.trim() !== '') return found.stdout.trim();
+  const found = builtPeer('get-kube-apiserver.sh');
+  if (found !== undefined) return found;
   skipOrFail(t, 'needs kube-apiserver and etcd (run scripts/get-kube-apiserver.sh once, about 10 minutes)');
   return undefined;
 }

@@ -2,7 +2,7 @@
 // built here: scripts/setup.sh --test-peers builds them): the Kubernetes binaries, kubectl, and the
 // image archives built from the project's Dockerfiles.
 import { spawnSync } from 'node:child_process';
-import { repoPath } from '../../test/support/paths.js';
+import { builtPeer } from '../../test/support/peers.js';
 import type { NodeBinaries } from './node.js';
 
 export interface NodePeers {
@@ -14,17 +14,13 @@ export interface NodePeers {
 /** The image the CRI runs pod sandboxes with (e2e/images/pause). */
 export const sandboxImage = 'pillion.test/pause:1';
 
-function check(script: string): string | undefined {
-  const found = spawnSync('bash', [repoPath('scripts', script), '--check'], { encoding: 'utf8' });
-  return found.status === 0 && found.stdout.trim() !== '' ? found.stdout.trim() : undefined;
-}
 
 /** The peers, or the reason they are not all there. */
 export function findNodePeers(): NodePeers | string {
   const missing: string[] = [];
-  const controlPlane = check('get-kube-apiserver.sh') ?? void missing.push('kube-apiserver and etcd (scripts/get-kube-apiserver.sh)');
-  const node = check('get-kube-node.sh') ?? void missing.push('kubelet and the node programs (scripts/get-kube-node.sh)');
-  const images = check('build-images.sh') ?? void missing.push('the images (scripts/build-images.sh)');
+  const controlPlane = builtPeer('get-kube-apiserver.sh') ?? void missing.push('kube-apiserver and etcd (scripts/get-kube-apiserver.sh)');
+  const node = builtPeer('get-kube-node.sh') ?? void missing.push('kubelet and the node programs (scripts/get-kube-node.sh)');
+  const images = builtPeer('build-images.sh') ?? void missing.push('the images (scripts/build-images.sh)');
   const kubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim() || void missing.push('kubectl on PATH');
   for (const tool of ['containerd', 'runc', 'ctr', 'nsenter']) {
     if (spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool]).status !== 0) missing.push(`${tool} on PATH (scripts/setup.sh --test-peers)`);

@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { inCI, skipOrFail } from '../../support/privileges.js';
 import { repoPath } from '../../support/paths.js';
+import { builtPeer } from '../../support/peers.js';
 
 export type K8sObject = {
   apiVersion: string;
@@ -119,8 +120,8 @@ export function requireHelm(t: TestContext): string | undefined {
   if (fromEnv !== undefined && fromEnv !== '' && existsSync(fromEnv)) return fromEnv;
   const onPath = findOnPath('helm');
   if (onPath !== undefined) return onPath;
-  const cached = spawnSync('bash', [repoPath('scripts', 'get-helm.sh'), '--check'], { encoding: 'utf8' });
-  if (cached.status === 0 && cached.stdout.trim() !== '') return cached.stdout.trim();
+  const cached = builtPeer('get-helm.sh');
+  if (cached !== undefined) return cached;
   const mustRun = inCI ? 'CI=true' : process.env.PILLION_REQUIRE_HELM === '1' ? 'PILLION_REQUIRE_HELM=1' : undefined;
   skipOrFail(t, 'needs helm (not on PATH and not built; run scripts/get-helm.sh, about 2 minutes)', mustRun);
   return undefined;

@@ -24,15 +24,15 @@ import { loadTemplates } from '../../../injector/core/templates.js';
 import type { InjectorConfig, JsonObject, TemplateSet } from '../../../injector/core/types.js';
 import { InjectionError } from '../../../injector/core/errors.js';
 import { skipOrFail } from '../../support/privileges.js';
-import { repoPath } from '../../support/paths.js';
 import { bundledTemplates } from './fixture-support.js';
+import { builtPeer } from '../../support/peers.js';
 
 const checkerName = 'envoy-bootstrap-check';
 
 /** The built checker (scripts/get-envoy-check.sh --check never builds), or undefined after skipOrFail. */
 function requireChecker(t: TestContext): string | undefined {
-  const found = spawnSync('bash', [repoPath('scripts', 'get-envoy-check.sh'), '--check'], { encoding: 'utf8' });
-  if (found.status === 0 && found.stdout.trim() !== '') return join(found.stdout.trim(), checkerName);
+  const found = builtPeer('get-envoy-check.sh');
+  if (found !== undefined) return join(found, checkerName);
   skipOrFail(t, `needs ${checkerName} (not built; run scripts/get-envoy-check.sh, several minutes on two cores)`);
   return undefined;
 }
