@@ -29,7 +29,15 @@ injector_image=ghcr.io/pillion/pillion-injector:0.1.0
 echo_image=pillion.test/echo:1
 haproxy_image=docker.io/library/haproxy:2.6
 
-kind create cluster --name "$cluster" --kubeconfig "$work/kubeconfig" --wait 180s ${KIND_NODE_IMAGE:+--image "$KIND_NODE_IMAGE"} >&2
+# Dual stack, like the harness's own node, so the suite's dual-stack checks run (kind's
+# networking.ipFamily: kind gives its Docker network both families).
+cat >"$work/kind.yaml" <<'KIND'
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking:
+  ipFamily: dual
+KIND
+kind create cluster --name "$cluster" --config "$work/kind.yaml" --kubeconfig "$work/kubeconfig" --wait 180s ${KIND_NODE_IMAGE:+--image "$KIND_NODE_IMAGE"} >&2
 docker build -f Dockerfile.init -t "$init_image" . >&2
 docker build -f Dockerfile.injector -t "$injector_image" . >&2
 docker build -f e2e/images/echo/Dockerfile -t "$echo_image" e2e >&2
@@ -39,4 +47,4 @@ for image in "$init_image" "$injector_image" "$echo_image" "$haproxy_image"; do
 done
 
 npm run --silent build
-KUBECONFIG="$work/kubeconfig" node --test --test-reporter=spec dist/e2e/cluster/external-cluster.js
+PILLION_E2E_DUAL_STACK=1 KUBECONFIG="$work/kubeconfig" node --test --test-reporter=spec dist/e2e/cluster/external-cluster.js

@@ -26,5 +26,7 @@ function kubectlCluster(kubeconfig: string): Cluster {
 test('injected pods on the cluster KUBECONFIG names', { timeout: 1_200_000 }, async (t) => {
   const kubeconfig = process.env.KUBECONFIG ?? '';
   if (kubeconfig === '') throw new Error('set KUBECONFIG to the cluster to test (scripts/e2e-kind.sh does)');
-  await runMeshSuite(t, kubectlCluster(kubeconfig));
+    // PILLION_E2E_DUAL_STACK=1 (scripts/e2e-kind.sh makes a dual-stack cluster): the dual-stack
+  // checks must run; otherwise they run only if the cluster turns out dual-stack.
+  await runMeshSuite(t, kubectlCluster(kubeconfig), { dualStack: process.env.PILLION_E2E_DUAL_STACK === '1' });
 });

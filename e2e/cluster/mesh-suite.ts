@@ -4,8 +4,12 @@
 // talks to the cluster through kubectl, so it runs against whatever cluster it is given: the
 // harness's real node (node.test.ts) or a kind cluster (KUBECONFIG, scripts/e2e-kind.sh).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { repoPath } from '../../test/support/paths.js';
+import { pillionBin, repoPath } from '../../test/support/paths.js';
 import type { KubectlResult } from '../support/control-plane.js';
 import { pollUntil } from '../support/node.js';
 
@@ -46,14 +50,24 @@ except OSError as e:
 
 const meshNamespace = 'pillion-e2e-mesh';
 const plainNamespace = 'pillion-e2e-plain';
+const dualNamespace = 'pillion-e2e-dual';
 /** The namespaces the suite creates (kube-system aside). */
-export const meshSuiteNamespaces = [meshNamespace, plainNamespace] as const;
+export const meshSuiteNamespaces = [meshNamespace, plainNamespace, dualNamespace] as const;
+
+export interface MeshSuiteOptions {
+  /**
+   * true: the cluster hands pods an address of each family, and the dual-stack checks must run
+   * (the harness's node). false: they run when the pods turn out dual-stack and skip, saying so,
+   * when not (kind's default network is IPv4 only).
+   */
+  readonly dualStack: boolean;
+}
 const haproxy = { 'pillion.dev/templates': 'haproxy' };
 
 interface PodJson {
   metadata: { name: string; annotations?: Record<string, string> };
   spec: { containers: { name: string }[]; initContainers?: { name: string; restartPolicy?: string }[]; nodeName?: string };
-  status: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
+  status: { podIP?: string; podIPs?: { ip: string }[]; phase?: string; conditions?: { type: string; status: string }[] };
 }
 
 function containerNames(pod: PodJson): string[] {
@@ -122,7 +136,76 @@ export async function deployPillion(cluster: Cluster): Promise<void> {
   });
 }
 
-export async function runMeshSuite(t: TestContext, cluster: Cluster): Promise<void> {
+/**
+ * `pillion inject` (this checkout's CLI) on `objects` with the bundled templates plus the
+ * test-only dual-stack-proxy template, for the cluster's version: for pods that must use a template
+ * the deployed webhook does not have.
+ */
+function injectWithTestTemplate(cluster: Cluster, objects: object[]): string {
+  const folder = mkdtempSync(join(tmpdir(), 'pillion-e2e-templates-'));
+  try {
+    for (const name of readdirSync(repoPath('templates'))) copyFileSync(repoPath('templates', name), join(folder, name));
+    copyFileSync(repoPath('e2e', 'cluster', 'templates', 'dual-stack-proxy.yaml'), join(folder, 'dual-stack-proxy.yaml'));
+    const version = JSON.parse(cluster.kubectlOk(['version', '-o', 'json'])) as { serverVersion: { major: string; minor: string } };
+    const kubeVersion = `${version.serverVersion.major}.${version.serverVersion.minor.replace(/\D+$/, '')}`;
+    const injected = spawnSync(process.execPath, [pillionBin, 'inject', '-f', '-', '--templates', folder, '--kube-version', kubeVersion],
+      { input: list(objects), encoding: 'utf8' });
+    assert.equal(injected.status, 0, `pillion inject: ${injected.stderr}`);
+    return injected.stdout;
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+interface ProxyLogLine { listener: string; orig_addr: string; orig_port: number }
+
+/** The connections a dual-stack-proxy pod's proxy logged (one JSON line each, before forwarding). */
+function proxyConnections(cluster: Cluster, namespace: string, pod: string): ProxyLogLine[] {
+  return cluster.kubectlOk(['logs', '-n', namespace, pod, '-c', 'pillion-proxy']).split('\n')
+    .filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as ProxyLogLine);
+}
+
+async function runDualStackChecks(t: TestContext, cluster: Cluster, options: MeshSuiteOptions): Promise<void> {
+  const annotations = { 'pillion.dev/templates': 'dual-stack-proxy' };
+  cluster.kubectlOk(['apply', '-f', '-'], { input: list([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: dualNamespace } }]) });
+  cluster.kubectlOk(['apply', '-f', '-'], {
+    input: injectWithTestTemplate(cluster, [
+      deployment(dualNamespace, 'server', annotations, ['python3', '-c', serverScript, '8080']),
+      deployment(dualNamespace, 'client', annotations, ['sleep', 'infinity']),
+    ]),
+  });
+  cluster.kubectlOk(['apply', '-f', '-'], {
+    input: list([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'server', namespace: dualNamespace },
+      spec: { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv6', 'IPv4'], selector: { app: 'server' }, ports: [{ name: 'tcp-echo', port: 80, targetPort: 8080 }] } }]),
+  });
+  const server = await readyPod(cluster, dualNamespace, 'server');
+  const client = await readyPod(cluster, dualNamespace, 'client');
+  const serverIps = (server.status.podIPs ?? []).map((p) => p.ip);
+  const serverIp6 = serverIps.find((ip) => ip.includes(':'));
+  const serverIp4 = serverIps.find((ip) => !ip.includes(':'));
+  const clusterIp6 = cluster.kubectlOk(['get', 'service', 'server', '-n', dualNamespace, '-o', 'jsonpath={.spec.clusterIPs}'])
+    .replace(/[[\]"]/g, '').split(',').find((ip) => ip.includes(':'));
+  if (serverIp6 === undefined || serverIp4 === undefined || clusterIp6 === undefined) {
+    const why = `pods or Services are not dual-stack here (pod IPs ${serverIps.join(', ')}; Service IPv6 ${clusterIp6 ?? 'none'})`;
+    assert.ok(!options.dualStack, `this cluster is meant to be dual-stack: ${why}`);
+    t.skip(why);
+    return;
+  }
+  // IPv6 by pod IP and through the Service's IPv6 ClusterIP; IPv4 by pod IP, through the same
+  // pods: the app sees its proxy's inbound source of the connection's family.
+  assert.equal(connect(cluster, dualNamespace, client.metadata.name, serverIp6, 8080), `peer=::6 local=${serverIp6}:8080`);
+  assert.equal(connect(cluster, dualNamespace, client.metadata.name, clusterIp6, 80), `peer=::6 local=${serverIp6}:8080`);
+  assert.equal(connect(cluster, dualNamespace, client.metadata.name, serverIp4, 8080), `peer=127.0.0.6 local=${serverIp4}:8080`);
+  // Each proxy recorded the original destination of what it carried.
+  const outbound = proxyConnections(cluster, dualNamespace, client.metadata.name).filter((c) => c.listener === 'outbound')
+    .map((c) => `${c.orig_addr} ${c.orig_port}`);
+  assert.deepEqual(outbound, [`${serverIp6} 8080`, `${clusterIp6} 80`, `${serverIp4} 8080`]);
+  const inbound = proxyConnections(cluster, dualNamespace, server.metadata.name).filter((c) => c.listener === 'inbound')
+    .map((c) => `${c.orig_addr} ${c.orig_port}`);
+  assert.deepEqual(inbound, [`${serverIp6} 8080`, `${serverIp6} 8080`, `${serverIp4} 8080`]);
+}
+
+export async function runMeshSuite(t: TestContext, cluster: Cluster, options: MeshSuiteOptions): Promise<void> {
   await t.test('Pillion deploys in-cluster from deploy/self-signed and becomes ready', () => deployPillion(cluster));
 
   let server: PodJson | undefined;
@@ -171,6 +254,9 @@ export async function runMeshSuite(t: TestContext, cluster: Cluster): Promise<vo
     assert.equal(frontendConnections(cluster, meshNamespace, server.metadata.name, 'inbound') - inboundBefore, 2,
       'two connections came in through the server proxy (8081 is excluded)');
   });
+
+  await t.test('dual-stack pods are captured in both families, by pod IP and through a Service, with the original destination recorded',
+    (tt) => runDualStackChecks(tt, cluster, options));
 
   await t.test('opted-out, host-network and kube-system pods run unchanged', async () => {
     cluster.kubectlOk(['apply', '-f', '-'], {

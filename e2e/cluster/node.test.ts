@@ -25,7 +25,7 @@ test('injected pods on a real node', { timeout: 900_000 }, async (t) => {
     if (!stopped) await realNode.stop();
   });
 
-  await runMeshSuite(t, realNode.cp);
+  await runMeshSuite(t, realNode.cp, { dualStack: true });
 
   await t.test('a pod whose capture cannot be applied does not start, and says why', async () => {
     // A Localhost seccomp profile, as a hardened cluster might impose, that denies the sockets
@@ -71,8 +71,9 @@ test('injected pods on a real node', { timeout: 900_000 }, async (t) => {
     realNode.cp.kubectlOk(['delete', 'namespace', ...meshSuiteNamespaces, '--wait=false']);
     realNode.cp.kubectlOk(['delete', 'deployment', '--all', '-n', 'kube-system', '--wait=false']);
     realNode.cp.kubectlOk(['delete', 'pods', '--all', '-n', 'kube-system', '--wait=false']);
-    // What is left is the injector's one pod: one sandbox, one network namespace, one address.
-    const one = { sandboxes: 1, networkNamespaces: 1, leases: 1 };
+    // What is left is the injector's one pod: one sandbox, one network namespace, one address of
+    // each family.
+    const one = { sandboxes: 1, networkNamespaces: 1, leases: 2 };
     let last = realNode.podFootprint();
     await pollUntil('the node to let go of the deleted pods', 180_000, () => {
       last = realNode.podFootprint();

@@ -14,8 +14,11 @@ prove a connection went through the proxy and with which original destination:
 Diagnostics go to stderr. Concurrency is capped so a capture loop shows up as a bounded run of
 log lines instead of exhausting the machine.
 
-Usage: original_dst_proxy.py [--family 6|4] [--outbound-port 15001] [--inbound-port 15006]
+Usage: original_dst_proxy.py [--family 6|4|both] [--outbound-port 15001] [--inbound-port 15006]
                              [--inbound-source ::6]
+("both": the stand-in for a dual-stack Envoy in the real-node suite, an IPv4 and an IPv6 listener
+on each port, inbound re-originated from 127.0.0.6 or ::6 by family; --inbound-source is then
+not allowed.)
 """
 import argparse
 import json
@@ -108,19 +111,23 @@ def listen(family, port):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--family", choices=["4", "6"], default="6")
+    parser.add_argument("--family", choices=["4", "6", "both"], default="6")
     parser.add_argument("--outbound-port", type=int, default=15001)
     parser.add_argument("--inbound-port", type=int, default=15006)
     parser.add_argument("--inbound-source", default=None)
     args = parser.parse_args()
-    family = socket.AF_INET6 if args.family == "6" else socket.AF_INET
-    source = args.inbound_source or ("::6" if family == socket.AF_INET6 else "127.0.0.6")
-    outbound = listen(family, args.outbound_port)
-    inbound = listen(family, args.inbound_port)
-    threading.Thread(target=accept_loop, args=(inbound, "inbound", family, source), daemon=True).start()
+    if args.family == "both" and args.inbound_source is not None:
+        parser.error("--inbound-source needs a single --family")
+    families = {"4": [socket.AF_INET], "6": [socket.AF_INET6], "both": [socket.AF_INET, socket.AF_INET6]}[args.family]
+    for family in families:
+        source = args.inbound_source or ("::6" if family == socket.AF_INET6 else "127.0.0.6")
+        outbound = listen(family, args.outbound_port)
+        inbound = listen(family, args.inbound_port)
+        threading.Thread(target=accept_loop, args=(inbound, "inbound", family, source), daemon=True).start()
+        threading.Thread(target=accept_loop, args=(outbound, "outbound", family, None), daemon=True).start()
     print("READY", flush=True)
     try:
-        accept_loop(outbound, "outbound", family, None)
+        threading.Event().wait()
     except KeyboardInterrupt:
         pass
 

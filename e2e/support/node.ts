@@ -53,11 +53,18 @@ export interface RealNode {
 }
 
 const nodeName = 'pillion-node';
+// Dual stack, IPv4 first (as kubeadm and kind order them): the node, its pods and its Services
+// have an address of each family, so the suite can show capture in both. The IPv6 ranges are
+// unique local addresses (fd00::/8) that exist only inside the node's namespace.
 const nodeIp = '10.250.0.1';
-/** The node's default gateway: on the node's link, and nobody has it. */
+const nodeIp6 = 'fd00:250::1';
+/** The node's default gateways: on the node's link, and nobody has them. */
 const nowhere = '10.250.0.254';
+const nowhere6 = 'fd00:250::fe';
 const podCidr = '10.244.0.0/24';
+const podCidr6 = 'fd00:244::/64';
 const serviceCidr = '10.96.0.0/24';
+const serviceCidr6 = 'fd00:96::/112';
 
 /** Kernel settings the kubelet tunes on start (setupKernelTunables); global, so saved and restored. */
 const kubeletSysctls = [
@@ -175,7 +182,10 @@ function cniConfig(dir: string): string {
       {
         type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true,
         // Leases under our directory, not the host's /var/lib/cni.
-        ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(dir, 'ipam') },
+        ipam: {
+          type: 'host-local', ranges: [[{ subnet: podCidr }], [{ subnet: podCidr6 }]],
+          routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }], dataDir: join(dir, 'ipam'),
+        },
       },
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
@@ -221,7 +231,7 @@ function kubeProxyConfig(kubeconfig: string): string {
     mode: 'iptables',
     clientConnection: { kubeconfig },
     hostnameOverride: nodeName,
-    clusterCIDR: podCidr,
+    clusterCIDR: `${podCidr},${podCidr6}`,
     // Pod → Service → pod on the same bridge: masquerade so replies come back through the node.
     iptables: { masqueradeAll: true },
     // Leave the global conntrack sysctls alone.
@@ -312,13 +322,19 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
     // connecting to a Service's ClusterIP is refused before kube-proxy's DNAT gets to see it.)
     await runChecked(['ip', '-n', ns, 'link', 'add', 'node0', 'type', 'veth', 'peer', 'name', 'node0-peer']);
     await runChecked(['ip', '-n', ns, 'addr', 'add', `${nodeIp}/24`, 'dev', 'node0']);
+    // nodad: usable at once (duplicate address detection would hold it "tentative" for a second).
+    await runChecked(['ip', '-n', ns, 'addr', 'add', `${nodeIp6}/64`, 'dev', 'node0', 'nodad']);
     await runChecked(['ip', '-n', ns, 'link', 'set', 'node0', 'up']);
     await runChecked(['ip', '-n', ns, 'link', 'set', 'node0-peer', 'up']);
     await runChecked(['ip', '-n', ns, 'route', 'add', 'default', 'via', nowhere, 'dev', 'node0']);
+    await runChecked(['ip', '-n', ns, '-6', 'route', 'add', 'default', 'via', nowhere6, 'dev', 'node0']);
+    // The namespace's own forwarding switch (per namespace, not the host's): pods reach each other
+    // and Services over IPv6 through the bridge as they do over IPv4.
+    await runChecked(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
     cp = await startControlPlane(bins.controlPlane, bins.kubectl, {
       netns: ns,
       address: nodeIp,
-      serviceCidr,
+      serviceCidr: `${serviceCidr},${serviceCidr6}`,
       identities: {
         kubelet: { user: `system:node:${nodeName}`, groups: ['system:nodes'] },
         scheduler: { user: 'system:kube-scheduler' },
@@ -349,13 +365,13 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
     cgroups = makeCgroupRoot(ns);
     services.push(await Service.start('kubelet', inNode([join(bins.node, 'kubelet'),
       `--config=${join(dir, 'kubelet.json')}`, `--kubeconfig=${cp.kubeconfigOf('kubelet')}`, `--root-dir=${join(dir, 'kubelet')}`, `--cert-dir=${join(dir, 'kubelet', 'pki')}`,
-      `--hostname-override=${nodeName}`, `--node-ip=${nodeIp}`, '--v=1'])));
+      `--hostname-override=${nodeName}`, `--node-ip=${nodeIp},${nodeIp6}`, '--v=1'])));
     services.push(await Service.start('kube-scheduler', inNode([join(bins.node, 'kube-scheduler'),
       `--kubeconfig=${cp.kubeconfigOf('scheduler')}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=10259'])));
     services.push(await Service.start('kube-controller-manager', inNode([join(bins.node, 'kube-controller-manager'),
       `--kubeconfig=${cp.kubeconfigOf('controller-manager')}`, '--leader-elect=false', '--bind-address=127.0.0.1',
       '--secure-port=10257', '--use-service-account-credentials=true', `--service-account-private-key-file=${join(cp.dir, 'sa.key')}`,
-      `--root-ca-file=${cp.caFile}`, '--cluster-name=pillion-e2e'])));
+      `--root-ca-file=${cp.caFile}`, '--cluster-name=pillion-e2e', `--service-cluster-ip-range=${serviceCidr},${serviceCidr6}`])));
     services.push(await Service.start('kube-proxy', inNode([join(bins.node, 'kube-proxy'), `--config=${join(dir, 'kube-proxy.json')}`])));
 
     const control = cp;
