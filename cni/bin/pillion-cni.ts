@@ -3,10 +3,10 @@
 // environment and the network config on stdin; stdout carries only the result.
 //
 // NODE_OPTIONS from the runtime's environment is not ours to honour (a --require or --inspect
-// meant for something else must not run inside a CNI call): when it is set, the plugin runs
-// itself again without it before doing anything. Node 20 has already parsed it by then; Node
-// versions whose single-executable builds know "execArgvExtension": "none" (set in
-// cni/build/sea-config.json) ignore it outright.
+// meant for something else must not run inside a CNI call). The single executable ignores it
+// outright: cni/build/build-sea.ts builds it with "execArgvExtension": "none" on a Node that
+// honours that (24.7+). The Node entry, run by node, cannot: when NODE_OPTIONS is set, it runs
+// itself again without it before doing anything (node has already parsed it by then).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isSea } from 'node:sea';
@@ -15,13 +15,11 @@ import { runPlugin } from '../plugin/main.js';
 function rerunWithoutNodeOptions(): number {
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  // In a single executable argv[1] repeats argv[0]; under node it is the script.
-  const args = isSea() ? process.argv.slice(2) : [...process.execArgv, ...process.argv.slice(1)];
-  const child = spawnSync(process.execPath, args, { env, stdio: 'inherit' });
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env, stdio: 'inherit' });
   return child.status ?? 1;
 }
 
-if ((process.env.NODE_OPTIONS ?? '') !== '') {
+if (!isSea() && (process.env.NODE_OPTIONS ?? '') !== '') {
   process.exitCode = rerunWithoutNodeOptions();
 } else {
   void runPlugin(process.env, {

@@ -18,13 +18,19 @@ const seaFuse = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 type Inject = (file: string, resource: string, data: Buffer, options: { sentinelFuse: string }) => Promise<void>;
 
 async function buildSea(): Promise<string> {
+  // The first Node whose single executables honour "execArgvExtension", which
+  // cni/bin/pillion-cni.ts relies on to keep NODE_OPTIONS out: 24.7.
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < 24 || (major === 24 && minor < 7)) {
+    throw new Error(`the executable must be built with Node 24.7 or later, not ${process.version} (npm run build:cni runs the pinned one)`);
+  }
   mkdirSync(seaDir, { recursive: true });
   await build({
     entryPoints: [pluginEntry],
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target: 'node20',
+    target: 'node24',
     outfile: seaBundle,
     minifyWhitespace: true,
     minifySyntax: true,
@@ -40,10 +46,11 @@ async function buildSea(): Promise<string> {
     output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
-    // Honoured by Node versions that know it (not 20): NODE_OPTIONS from the environment is ignored.
+    // NODE_OPTIONS from the environment is ignored (Node 24.7+; checked above).
     execArgvExtension: 'none',
   }, null, 2));
-  execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Its stderr only when it fails (in the thrown error): Node 24 reports the blob written there.
+  execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   rmSync(seaExecutable, { force: true });
   copyFileSync(process.execPath, seaExecutable);
   const { inject } = createRequire(import.meta.url)('postject') as { inject: Inject };
