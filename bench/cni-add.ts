@@ -8,9 +8,12 @@
 //                            runtime) do not ask for capture: parse, decide, pass through
 //   pillion-cni meshed     : ADD that programs IPv4 + IPv6 in a dual-stack pod (DEL in between,
 //                            untimed, so every ADD really installs)
+//   meshed (before)        : with --baseline EXE, another pillion-cni executable (e.g. built
+//                            from the commit before a change) does the same meshed ADD in the
+//                            same rounds
 // Aims (issue 9): not meshed <= node start-up + 10 ms; meshed <= node start-up + 3 x bridge ADD.
 //
-//   npm run build:cni && node dist/bench/cni-add.js [repetitions]      # as root
+//   npm run build:cni && node dist/bench/cni-add.js [repetitions] [--baseline EXE]   # as root
 //
 // Everything runs in namespaces the benchmark creates (one plays the node) and removes again.
 // Medians with min-max ranges on stdout; JSON in bench/results/.
@@ -25,7 +28,10 @@ import { ensureSeaBuilt } from '../e2e/cni/support/plugin-executable.js';
 import { meshedAnnotations, pluginConfig } from '../e2e/cni/support/plugin-env.js';
 import { median } from './stats.js';
 
-const reps = Number(process.argv[2] ?? '15');
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--baseline');
+const reps = Number(positional[0] ?? '15');
+const baselineAt = process.argv.indexOf('--baseline');
+const baseline = baselineAt >= 0 ? process.argv[baselineAt + 1] : undefined;
 
 interface Stats {
   readonly median: number;
@@ -57,7 +63,7 @@ async function main(): Promise<void> {
   try {
     const pod = await node.addPod('pod');
     const podArgs = 'K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web';
-    const samples = { nodeStart: [] as number[], netnsExec: [] as number[], bridgeAdd: [] as number[], notMeshed: [] as number[], meshed: [] as number[] };
+    const samples = { nodeStart: [] as number[], netnsExec: [] as number[], bridgeAdd: [] as number[], notMeshed: [] as number[], meshed: [] as number[], meshedBefore: [] as number[] };
     const notMeshed = JSON.stringify(pluginConfig(pod, { pod: { namespace: 'shop', name: 'web' }, runtimeAnnotations: {} }, '/nonexistent'));
     const meshed = JSON.stringify(pluginConfig(pod, { pod: { namespace: 'shop', name: 'web' }, runtimeAnnotations: meshedAnnotations }, '/nonexistent'));
     const bridgeConfig = JSON.stringify(node.bridgeConfig());
@@ -70,8 +76,13 @@ async function main(): Promise<void> {
       samples.bridgeAdd.push(timeOnce(inNamespace(node.ns, ['/usr/lib/cni/bridge']), cniEnv('ADD', extra), bridgeConfig));
       await node.removePod(extra);
       samples.notMeshed.push(timeOnce([plugin], cniEnv('ADD', pod, podArgs), notMeshed));
-      samples.meshed.push(timeOnce([plugin], cniEnv('ADD', pod, podArgs), meshed));
-      timeOnce([plugin], cniEnv('DEL', pod, podArgs), meshed);
+      // With a baseline, who goes first alternates, so neither always meets a warmer cache.
+      const meshedRuns: [number[], string][] = [[samples.meshed, plugin], ...(baseline === undefined ? [] : [[samples.meshedBefore, baseline] as [number[], string]])];
+      if (i % 2 === 1) meshedRuns.reverse();
+      for (const [series, executable] of meshedRuns) {
+        series.push(timeOnce([executable], cniEnv('ADD', pod, podArgs), meshed));
+        timeOnce([plugin], cniEnv('DEL', pod, podArgs), meshed);
+      }
     }
     const s = {
       nodeStart: stats(samples.nodeStart),
@@ -79,6 +90,7 @@ async function main(): Promise<void> {
       bridgeAdd: stats(samples.bridgeAdd),
       notMeshed: stats(samples.notMeshed),
       meshed: stats(samples.meshed),
+      ...(baseline === undefined ? {} : { meshedBefore: stats(samples.meshedBefore) }),
     };
     const bridgeNet = s.bridgeAdd.median - s.netnsExec.median;
     const rows: [string, Stats][] = [
@@ -87,6 +99,7 @@ async function main(): Promise<void> {
       ['bridge + host-local ADD (incl. netns exec)', s.bridgeAdd],
       ['pillion-cni ADD, not meshed', s.notMeshed],
       ['pillion-cni ADD, meshed (IPv4+IPv6)', s.meshed],
+      ...(s.meshedBefore === undefined ? [] : [['  the same, --baseline executable', s.meshedBefore] as [string, Stats]]),
     ];
     const fmt = (x: number): string => x.toFixed(1).padStart(6);
     console.log(`pillion-cni ADD benchmark, ${reps} repetitions each (ms: median [min-max])`);
@@ -96,10 +109,14 @@ async function main(): Promise<void> {
     console.log(`  bridge ADD net of netns exec: ${bridgeNet.toFixed(1)} ms`);
     console.log(`  aim not meshed <= node + 10 ms = ${aimNotMeshed.toFixed(1)} ms: ${s.notMeshed.median <= aimNotMeshed ? 'met' : 'MISSED'} (${s.notMeshed.median.toFixed(1)})`);
     console.log(`  aim meshed <= node + 3 x bridge = ${aimMeshed.toFixed(1)} ms: ${s.meshed.median <= aimMeshed ? 'met' : 'MISSED'} (${s.meshed.median.toFixed(1)})`);
+    if (s.meshedBefore !== undefined) {
+      const perRound = samples.meshed.map((x, i) => x / (samples.meshedBefore[i] ?? Number.NaN));
+      console.log(`  meshed vs --baseline ${baseline}: ${(s.meshed.median / s.meshedBefore.median).toFixed(2)}x of its median (per-round ratio median ${median(perRound).toFixed(2)})`);
+    }
     const dir = repoPath('bench', 'results');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `cni-add-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ reps, stats: s, samples, bridgeNet, aims: { notMeshed: aimNotMeshed, meshed: aimMeshed } }, null, 2));
+    writeFileSync(file, JSON.stringify({ reps, baseline, stats: s, samples, bridgeNet, aims: { notMeshed: aimNotMeshed, meshed: aimMeshed } }, null, 2));
     console.log(`  JSON: ${file}`);
   } finally {
     await node.destroy();

@@ -11,9 +11,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyCapture } from '../init/apply/apply.js';
-import { toolName, type Backend } from '../init/backend/detect.js';
+import { toolName, type Backend } from '../init/backend/tools.js';
 import { parseCaptureConfig } from '../init/config.js';
-import { ExecaExecutor } from '../init/exec/execa-executor.js';
+import { SpawnExecutor } from '../init/exec/spawn-executor.js';
 import { planCaptureRules } from '../init/plan/planner.js';
 import { renderRestore, renderRuleArgs } from '../init/plan/render.js';
 import { median } from './stats.js';
@@ -49,7 +49,7 @@ async function measureInside(): Promise<void> {
   const table = family.tables[0];
   if (table === undefined) throw new Error('no nat table in the plan');
   const ruleCount = table.chains.reduce((n, c) => n + c.rules.length, 0) + table.jumps.length;
-  const executor = new ExecaExecutor();
+  const executor = new SpawnExecutor();
   const quiet = (): void => undefined;
   const results: Record<string, Record<string, number>> = {};
 

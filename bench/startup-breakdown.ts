@@ -214,7 +214,7 @@ function main(): void {
     const execaLoad = medianRun([nodeBin, '--input-type=module', '-e', `await import(${JSON.stringify(join(pillionRoot, 'node_modules', 'execa', 'index.js'))})`], initSink);
     const nodeModule = medianRun([nodeBin, '--input-type=module', '-e', '0'], initSink);
     say(`untraced, medians of ${runs}: node -e 0 ${ms(initNode)}; pillion-init apply --dry-run (start-up, modules, plan and render, no exec) ${ms(dryRun)};` +
-      ` importing execa alone ${ms(execaLoad - nodeModule)} over an empty ES module (${ms(nodeModule)})`);
+      ` importing execa alone ${ms(execaLoad - nodeModule)} over an empty ES module (${ms(nodeModule)}; pillion-init spawns with node:child_process and never loads it)`);
     say();
     result.pillionInitUntraced = { nodeStartMs: initNode, dryRunMs: dryRun, execaImportMs: execaLoad - nodeModule };
     if (typeof istio !== 'string') {

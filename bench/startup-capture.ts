@@ -104,7 +104,11 @@ export interface CaptureRow {
   readonly tmp: string;
 }
 
-export function captureRow(backend: CaptureBackend, nodeBin: string, pillionRoot: string, pilotAgent: string): CaptureRow {
+/**
+ * One capture row. With `baselineRoot` (another checkout with dist/ built, e.g. the commit before a
+ * change) its pillion-init runs as a fourth contestant, `pillion-before`, in the same rounds.
+ */
+export function captureRow(backend: CaptureBackend, nodeBin: string, pillionRoot: string, pilotAgent: string, baselineRoot?: string): CaptureRow {
   const saveBackend = backend === 'auto' ? 'nft' : backend; // in a fresh namespace both tools pick nft here
   const tmp = mkdtempSync(join(tmpdir(), 'pillion-bench-capture-'));
   const pillionInit = join(pillionRoot, 'dist', 'init', 'bin', 'pillion-init.js');
@@ -148,6 +152,7 @@ export function captureRow(backend: CaptureBackend, nodeBin: string, pillionRoot
     label: backend === 'auto' ? 'capture apply, dual-stack, backend auto-detected (both pick nft)' : `capture apply, dual-stack, backend ${backend} (forced)`,
     contestants: [
       contestant('pillion', () => [nodeBin, pillionInit, ...pillionArgs]),
+      ...(baselineRoot === undefined ? [] : [contestant('pillion-before', () => [nodeBin, join(baselineRoot, 'dist', 'init', 'bin', 'pillion-init.js'), ...pillionArgs])]),
       contestant('istio', () => [pilotAgent, ...istioArgs], { ...process.env, ISTIO_DUAL_STACK: 'true' }),
       contestant('floor', () => ['sh', '-c', floorScript]),
     ],

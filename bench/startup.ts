@@ -18,6 +18,10 @@
 //                              [--node PATH]     (the Node that runs Pillion; default this one)
 //                              [--with-apiserver] (one more row: bookinfo with istioctl reaching
 //                                                 the kube-apiserver peer, as with a cluster)
+//                              [--baseline DIR] [--baseline-rev TEXT]
+//                                                (capture rows: another checkout's pillion-init,
+//                                                 e.g. before a change, in the same rounds; a
+//                                                 second table compares the two)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -50,6 +54,8 @@ const only = new Set((option('--only') ?? 'startup,capture,inject').split(','));
 const pillionRoot = resolve(option('--pillion') ?? repoPath());
 // The Node that runs Pillion's processes (--node: e.g. a newer one to compare); default this one.
 const nodeBin = resolve(option('--node') ?? process.execPath);
+const baselineOption = option('--baseline');
+const baselineRoot = baselineOption === undefined ? undefined : resolve(baselineOption);
 
 interface RowResult {
   key: string;
@@ -58,6 +64,8 @@ interface RowResult {
   summaries: Summary[];
   pairs: number[][];
   ratio?: { ofMedians: number; p25: number; p75: number };
+  /** With --baseline: this Pillion against the baseline's, and the baseline's against Istio. */
+  baseline?: { afterVsBefore: RowResult['ratio']; beforeVsIstio: RowResult['ratio'] };
   extra?: unknown;
 }
 
@@ -76,14 +84,15 @@ function run(key: string, label: string, contestants: Contestant<unknown>[], n: 
   const result: RowResult = { key, label, commands, summaries, pairs };
   const a = contestants.findIndex((c) => c.name === 'pillion');
   const b = contestants.findIndex((c) => c.name === 'istio');
+  const before = contestants.findIndex((c) => c.name === 'pillion-before');
   if (a >= 0 && b >= 0) result.ratio = ratio(pairs, a, b);
+  if (before >= 0 && a >= 0 && b >= 0) result.baseline = { afterVsBefore: ratio(pairs, a, before), beforeVsIstio: ratio(pairs, before, b) };
   log(`  ${summaries.map((x) => `${x.name} ${s(x.medianMs)}`).join(', ')}${result.ratio ? `; ${ratioCell(result.ratio)}` : ''}`);
   return result;
 }
 
 /** The commit of the Pillion being measured: --pillion-rev, else the checkout's HEAD when DIR is a checkout's top. */
-function pillionRevision(dir: string): string {
-  const given = option('--pillion-rev');
+function pillionRevision(dir: string, given: string | undefined): string {
   if (given !== undefined) return given;
   const top = spawnSync('git', ['-C', dir, 'rev-parse', '--show-toplevel'], { encoding: 'utf8' });
   if (top.status !== 0 || resolve(top.stdout.trim()) !== dir) return `unknown (${dir} is not a git checkout)`;
@@ -112,7 +121,7 @@ async function main(): Promise<void> {
     if (only.has('capture')) {
       removeStaleNamespaces(log);
       for (const backend of ['auto', 'legacy', 'nft'] as CaptureBackend[]) {
-        const row = captureRow(backend, nodeBin, pillionRoot, istio.pilotAgent);
+        const row = captureRow(backend, nodeBin, pillionRoot, istio.pilotAgent, baselineRoot);
         try {
           const commands = { ...captureCommands(backend), floor: 'iptables-restore --noflush + ip6tables-restore --noflush of pillion-init --dry-run\'s text' };
           const result = run(row.key, row.label, row.contestants, rounds, sink, commands);
@@ -167,6 +176,14 @@ async function main(): Promise<void> {
       lines.push(`| ${r.label} | ${cell(by('pillion'))} | ${cell(by('istio'))} | ${ratioCell(r.ratio)} | ${cell(by('floor'))} |`);
     }
   }
+  if (baselineRoot !== undefined) {
+    lines.push('', `| with --baseline: capture apply | Pillion before | Pillion | Istio | Pillion / before | before / Istio | Pillion / Istio |`, `|---|---|---|---|---|---|---|`);
+    for (const r of results) {
+      if (r.baseline === undefined) continue;
+      const by = (name: string): Summary | undefined => r.summaries.find((x) => x.name === name);
+      lines.push(`| ${r.label} | ${cell(by('pillion-before'))} | ${cell(by('pillion'))} | ${cell(by('istio'))} | ${ratioCell(r.baseline.afterVsBefore)} | ${ratioCell(r.baseline.beforeVsIstio)} | ${ratioCell(r.ratio)} |`);
+    }
+  }
   const environment = {
     date: new Date().toISOString(),
     node: spawnSync(nodeBin, ['--version'], { encoding: 'utf8' }).stdout.trim(),
@@ -176,14 +193,15 @@ async function main(): Promise<void> {
     loadavgAfter: loadavg(),
     istio: istio.version,
     pillionRoot,
-    pillionRevision: pillionRevision(pillionRoot),
+    pillionRevision: pillionRevision(pillionRoot, option('--pillion-rev')),
+    ...(baselineRoot === undefined ? {} : { baselineRoot, baselineRevision: pillionRevision(baselineRoot, option('--baseline-rev')) }),
     rounds,
     bigRounds,
   };
   process.stdout.write(`${lines.join('\n')}\n\n` +
     `Medians of paired, interleaved rounds [min–max]; ratio of medians (25th–75th percentile of per-round ratios). ` +
     `${rounds} rounds (${bigRounds} for 200 × bookinfo) after one warm-up round; Node ${environment.node}, Istio ${istio.version}, ` +
-    `Pillion ${environment.pillionRevision}; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} at the start.\n`);
+    `Pillion ${environment.pillionRevision}${baselineRoot === undefined ? '' : ` (before: ${environment.baselineRevision})`}; load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} at the start.\n`);
   const dir = repoPath('bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `startup-${environment.date.replace(/[:.]/g, '-')}.json`);

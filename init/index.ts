@@ -17,6 +17,7 @@ export { simulatePacket, type Packet } from './explain/simulate.js';
 export { verifyCapture } from './verify/verify.js';
 export type { Executor, CommandResult } from './exec/executor.js';
 export { ExecaExecutor } from './exec/execa-executor.js';
+export { SpawnExecutor, runProcess, timedOutExitCode } from './exec/spawn-executor.js';
 export { UsageError, RuntimeError } from './errors.js';
 export {
   ValueError, parsePort, parsePortList, parsePortSelection, normalisePortRanges, formatPortRange,

@@ -1,9 +1,14 @@
 // apply: detect backend and families, read what is installed, then converge each family in ONE
-// iptables-restore --noflush transaction. If a later family fails, earlier families are rolled
-// back to exactly what was installed before, so a failed apply leaves the previous state.
-import { resolveBackend, type BackendDecision } from '../backend/detect.js';
-import { ensureInboundSourceV6, removeInboundSourceV6, resolveFamilies } from '../backend/families.js';
-import type { CaptureConfig } from '../config.js';
+// iptables-restore --noflush transaction. If one family fails, the others are rolled back to
+// exactly what was installed before, so a failed apply leaves the previous state.
+//
+// Two waves of programs, each started all at once: first every read (the saves that detection,
+// the IPv6 decision and the state share, `iptables --version`, lo's IPv6 addresses), then every
+// write (::6 on lo and one transaction per family, independent of each other). A repeated apply
+// of the same config stops after the reads.
+import { detectBackend, type BackendDecision } from '../backend/detect.js';
+import { addInboundSourceV6, decideFamilies, hasInboundSourceV6, loopbackHasIpv6, removeInboundSourceV6 } from '../backend/families.js';
+import { familiesOf, type CaptureConfig } from '../config.js';
 import { RuntimeError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
 import { planCaptureRules } from '../plan/planner.js';
@@ -12,7 +17,8 @@ import { buildConvergeTransaction, installedAsDesired } from '../state/converge.
 import type { SavedTable } from '../state/iptables-save.js';
 import type { IpFamily } from '../values.js';
 import type { Logger } from '../logger.js';
-import { readState, runRestore } from './transaction.js';
+import { Reads } from './reads.js';
+import { installedTables, readState, runRestore } from './transaction.js';
 
 // Re-exported for init/index.ts until it names the new home (logger.ts).
 export type { Logger } from '../logger.js';
@@ -33,59 +39,75 @@ export interface ApplyResult {
   readonly changed: readonly IpFamily[];
 }
 
+interface FamilyWork {
+  readonly family: IpFamily;
+  readonly before: SavedTable[];
+  readonly text: string;
+}
+
 export async function applyCapture(config: CaptureConfig, executor: Executor, log: Logger, options: ApplyOptions = {}): Promise<ApplyResult> {
-  const backend = await resolveBackend(config.backend, executor);
+  const reads = new Reads(executor);
+  const candidates = options.families ?? familiesOf(config.ipv6);
+  reads.prefetch(config.backend, candidates, candidates.includes(6));
+
+  const backend = await detectBackend(config.backend, reads);
   log(`backend: ${backend.backend} (${backend.reason})`);
   const familyDecision =
     options.families === undefined
-      ? await resolveFamilies(config.ipv6, backend.backend, executor)
+      ? await decideFamilies(config.ipv6, backend.backend, reads)
       : { families: options.families, reason: `families given by the caller: ${options.families.map((f) => `IPv${f}`).join(', ') || 'none'}` };
   log(familyDecision.reason);
   const plan = planCaptureRules(config);
 
   // Read and plan everything before changing anything.
-  const work: { family: IpFamily; before: SavedTable[]; text: string }[] = [];
+  const work: FamilyWork[] = [];
   for (const family of familyDecision.families) {
-    const before = await readState(executor, backend.backend, family);
+    const before = installedTables(await reads.save(backend.backend, family), backend.backend, family);
     work.push({ family, before, text: buildConvergeTransaction(before, desiredTables(plan, family)) });
   }
-  let addedInboundSource = false;
-  if (familyDecision.families.includes(6)) {
-    try {
-      const state = await ensureInboundSourceV6(executor);
-      addedInboundSource = state === 'added';
-      log(`::6/128 on lo: ${state}`);
-    } catch (error) {
-      throw new RuntimeError((error as Error).message);
-    }
-  }
+  const lo = familyDecision.families.includes(6) ? await reads.loopback6() : undefined;
+  const needSource = lo !== undefined && !hasInboundSourceV6(lo);
+  if (lo !== undefined && !needSource) log('::6/128 on lo: present');
+  for (const item of work) if (item.text === '') log(`IPv${item.family}: rules already as planned, nothing to do`);
+  const pending = work.filter((item) => item.text !== '');
 
-  const changed: IpFamily[] = [];
-  for (const item of work) {
-    if (item.text === '') {
-      log(`IPv${item.family}: rules already as planned, nothing to do`);
-      continue;
-    }
-    try {
-      await runRestore(executor, backend.backend, item.family, item.text);
-    } catch (error) {
-      await rollBack(executor, backend.backend, work.filter((w) => changed.includes(w.family)), log);
-      // A failed apply leaves the namespace as it was: ::6 too, when this run added it.
-      if (addedInboundSource) await removeInboundSourceV6(executor, log);
-      throw error;
-    }
-    changed.push(item.family);
+  // ::6 normally goes together with the transactions. When lo shows no IPv6 (disabled there, or
+  // `ip` failed) its add is likely to fail, so it runs first and alone: that failure then leaves
+  // every table untouched.
+  let addedInboundSource = false;
+  const noteSource = (state: 'present' | 'added'): void => {
+    addedInboundSource = state === 'added';
+    log(`::6/128 on lo: ${state}`);
+  };
+  const sourceFirst = needSource && !loopbackHasIpv6(lo);
+  if (sourceFirst) noteSource(await addInboundSourceV6(executor));
+
+  const outcomes = await Promise.allSettled([
+    needSource && !sourceFirst ? addInboundSourceV6(executor).then(noteSource) : Promise.resolve(),
+    ...pending.map((item) => runRestore(executor, backend.backend, item.family, item.text)),
+  ]);
+  const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+  const changed = pending.filter((_, i) => outcomes[i + 1]?.status === 'fulfilled');
+  if (failures.length > 0) {
+    await rollBack(executor, backend.backend, changed, log);
+    // A failed apply leaves the namespace as it was: ::6 too, when this run added it.
+    if (addedInboundSource) await removeInboundSourceV6(executor, log);
+    throw combined(failures);
+  }
+  for (const item of pending) {
     log(`IPv${item.family}: applied ${item.text.split('\n').filter((l) => /^-[AIDX] /.test(l)).length} rule change(s) in one transaction`);
   }
-  return { backend, families: familyDecision.families, changed };
+  return { backend, families: familyDecision.families, changed: changed.map((item) => item.family) };
 }
 
-async function rollBack(
-  executor: Executor,
-  backend: BackendDecision['backend'],
-  done: readonly { family: IpFamily; before: SavedTable[] }[],
-  log: Logger,
-): Promise<void> {
+/** The first failure; when several steps failed and all of them as runtime failures, one error naming each. */
+function combined(failures: readonly unknown[]): unknown {
+  const [first, ...others] = failures;
+  if (others.length === 0 || !failures.every((e) => e instanceof RuntimeError)) return first;
+  return new RuntimeError(failures.map((e) => e.message).join('; and '));
+}
+
+async function rollBack(executor: Executor, backend: BackendDecision['backend'], done: readonly FamilyWork[], log: Logger): Promise<void> {
   for (const item of done) {
     try {
       const now = await readState(executor, backend, item.family);

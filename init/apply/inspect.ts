@@ -1,14 +1,15 @@
 // inspect: is the plan for `config` installed, exactly, in each given family? The same comparison
 // apply makes before deciding there is nothing to do, so "installed" here and "nothing to do"
 // there can never disagree. Used by the CNI plugin's CHECK, which must fail when rules were flushed.
-import { resolveBackend, type BackendDecision } from '../backend/detect.js';
+import { detectBackend, type BackendDecision } from '../backend/detect.js';
 import type { CaptureConfig } from '../config.js';
 import type { Executor } from '../exec/executor.js';
 import { planCaptureRules } from '../plan/planner.js';
 import { desiredTables } from '../plan/render.js';
 import { buildConvergeTransaction } from '../state/converge.js';
 import type { IpFamily } from '../values.js';
-import { readState } from './transaction.js';
+import { Reads } from './reads.js';
+import { installedTables } from './transaction.js';
 
 export interface FamilyInspection {
   readonly family: IpFamily;
@@ -24,11 +25,14 @@ export interface Inspection {
 }
 
 export async function inspectCapture(config: CaptureConfig, executor: Executor, families: readonly IpFamily[]): Promise<Inspection> {
-  const backend = await resolveBackend(config.backend, executor);
+  // Every read at once: detection's saves are the state read too.
+  const reads = new Reads(executor);
+  reads.prefetch(config.backend, families, false);
+  const backend = await detectBackend(config.backend, reads);
   const plan = planCaptureRules(config);
   const result: FamilyInspection[] = [];
   for (const family of families) {
-    const installed = await readState(executor, backend.backend, family);
+    const installed = installedTables(await reads.save(backend.backend, family), backend.backend, family);
     const missing = buildConvergeTransaction(installed, desiredTables(plan, family));
     result.push({ family, asPlanned: missing === '', missing });
   }

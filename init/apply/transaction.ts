@@ -1,15 +1,20 @@
 // Reading one family's state and running one restore transaction for it.
-import { toolName, type Backend } from '../backend/detect.js';
+import { toolName, type Backend } from '../backend/tools.js';
 import { RuntimeError } from '../errors.js';
-import type { Executor } from '../exec/executor.js';
+import type { CommandResult, Executor } from '../exec/executor.js';
 import { parseIptablesSave, type SavedTable } from '../state/iptables-save.js';
 import type { IpFamily } from '../values.js';
 
-export async function readState(executor: Executor, backend: Backend, family: IpFamily): Promise<SavedTable[]> {
+/** The tables a save printed; a save that failed is a runtime failure. */
+export function installedTables(saved: CommandResult, backend: Backend, family: IpFamily): SavedTable[] {
   const tool = toolName('save', backend, family);
-  const r = await executor.run([tool]);
-  if (r.exitCode !== 0) throw new RuntimeError(`${tool} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
-  return parseIptablesSave(r.stdout);
+  if (saved.exitCode !== 0) throw new RuntimeError(`${tool} failed (exit ${saved.exitCode}): ${saved.stderr.trim()}`);
+  return parseIptablesSave(saved.stdout);
+}
+
+/** What is installed now (a fresh read: rollback reads what the failed apply left). */
+export async function readState(executor: Executor, backend: Backend, family: IpFamily): Promise<SavedTable[]> {
+  return installedTables(await executor.run([toolName('save', backend, family)]), backend, family);
 }
 
 /** One atomic transaction: iptables-restore --noflush with the text on stdin. */

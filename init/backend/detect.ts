@@ -2,12 +2,13 @@
 // both evaluated by the kernel but are invisible to each other's tools, so Pillion must write
 // where the host (or the pod's other init containers) already writes: an existing rule set wins;
 // otherwise the `iptables` alternative's own mode decides.
+import { Reads } from '../apply/reads.js';
 import type { BackendChoice } from '../config.js';
 import type { Executor } from '../exec/executor.js';
 import { countRules } from '../state/iptables-save.js';
-import type { IpFamily } from '../values.js';
+import type { Backend } from './tools.js';
 
-export type Backend = 'legacy' | 'nft';
+export { toolName, type Backend } from './tools.js';
 
 export interface BackendDecision {
   readonly backend: Backend;
@@ -40,20 +41,24 @@ export function decideBackend(e: BackendEvidence): BackendDecision {
   return { backend: 'nft', reason: 'no rules installed and no iptables alternative to follow; nf_tables is the modern default' };
 }
 
-export function toolName(tool: 'save' | 'restore', backend: Backend, family: IpFamily): string {
-  return `${family === 4 ? 'iptables' : 'ip6tables'}-${backend}-${tool}`;
-}
 
-async function countWith(executor: Executor, backend: Backend): Promise<number | undefined> {
-  const saves = await Promise.all(([4, 6] as const).map((family) => executor.run([toolName('save', backend, family)])));
+async function countWith(reads: Reads, backend: Backend): Promise<number | undefined> {
+  const saves = await Promise.all(([4, 6] as const).map((family) => reads.save(backend, family)));
   let total: number | undefined;
   for (const r of saves) if (r.exitCode === 0) total = (total ?? 0) + countRules(r.stdout);
   return total;
 }
 
-export async function resolveBackend(choice: BackendChoice, executor: Executor): Promise<BackendDecision> {
+/** The back end from reads shared with the rest of the caller's work (apply, inspect). */
+export async function detectBackend(choice: BackendChoice, reads: Reads): Promise<BackendDecision> {
   if (choice !== 'auto') return { backend: choice, reason: 'requested with --backend' };
   // Read-only and independent: run together (the CNI plugin's ADD waits for every one of them).
-  const [legacyRules, nftRules, version] = await Promise.all([countWith(executor, 'legacy'), countWith(executor, 'nft'), executor.run(['iptables', '--version'])]);
+  const [legacyRules, nftRules, version] = await Promise.all([countWith(reads, 'legacy'), countWith(reads, 'nft'), reads.iptablesVersion()]);
   return decideBackend({ legacyRules, nftRules, iptablesVersion: version.exitCode === 0 ? version.stdout : undefined });
+}
+
+export async function resolveBackend(choice: BackendChoice, executor: Executor): Promise<BackendDecision> {
+  const reads = new Reads(executor);
+  reads.prefetch(choice, [], false);
+  return detectBackend(choice, reads);
 }

@@ -2,41 +2,56 @@
 // lo (the kernel then can carry IPv6, and the proxy contract needs ::6 on lo). We deliberately do
 // not wait for a global IPv6 address: a pod can gain one after this init step has run, and its
 // traffic must not then escape the proxy.
+import { Reads } from '../apply/reads.js';
 import { inboundSourceAddresses } from '../contract.js';
+import { RuntimeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Ipv6Mode } from '../config.js';
-import type { Executor } from '../exec/executor.js';
+import type { CommandResult, Executor } from '../exec/executor.js';
 import type { IpFamily } from '../values.js';
-import { toolName, type Backend } from './detect.js';
+import { toolName, type Backend } from './tools.js';
 
 export interface FamilyDecision {
   readonly families: readonly IpFamily[];
   readonly reason: string;
 }
 
-export async function resolveFamilies(mode: Ipv6Mode, backend: Backend, executor: Executor): Promise<FamilyDecision> {
+/** The families from reads shared with the rest of apply's work (the save, lo's addresses). */
+export async function decideFamilies(mode: Ipv6Mode, backend: Backend, reads: Reads): Promise<FamilyDecision> {
   if (mode === 'off') return { families: [4], reason: 'IPv6 off (--ipv6 off)' };
   if (mode === 'on') return { families: [4, 6], reason: 'IPv6 on (--ipv6 on)' };
-  const save = await executor.run([toolName('save', backend, 6)]);
+  const [save, lo] = await Promise.all([reads.save(backend, 6), reads.loopback6()]);
   if (save.exitCode !== 0) return { families: [4], reason: `IPv6 auto: off, ${toolName('save', backend, 6)} failed: ${save.stderr.trim()}` };
-  const lo = await executor.run(['ip', '-6', '-o', 'addr', 'show', 'dev', 'lo']);
-  if (lo.exitCode !== 0 || !/\sinet6\s/.test(lo.stdout)) return { families: [4], reason: 'IPv6 auto: off, IPv6 is disabled on lo' };
+  if (!loopbackHasIpv6(lo)) return { families: [4], reason: 'IPv6 auto: off, IPv6 is disabled on lo' };
   return { families: [4, 6], reason: 'IPv6 auto: on, ip6tables works and IPv6 is enabled on lo' };
 }
 
-/** Add ::6/128 to lo (the proxy's inbound source address) unless it is already there. */
+export function resolveFamilies(mode: Ipv6Mode, backend: Backend, executor: Executor): Promise<FamilyDecision> {
+  return decideFamilies(mode, backend, new Reads(executor));
+}
+
 /** The proxy's IPv6 inbound source address as `ip` shows and takes it. */
 const source6 = `${inboundSourceAddresses[6]}/128`;
 
-export async function ensureInboundSourceV6(executor: Executor): Promise<'present' | 'added'> {
-  const shown = await executor.run(['ip', '-6', '-o', 'addr', 'show', 'dev', 'lo']);
-  if (shown.exitCode === 0 && shown.stdout.split(/\s+/).includes(source6)) return 'present';
-  const added = await executor.run(['ip', '-6', 'addr', 'add', source6, 'dev', 'lo']);
-  if (added.exitCode !== 0) throw new Error(`ip -6 addr add ${source6} dev lo failed: ${added.stderr.trim()}`);
-  return 'added';
+/** `ip -6 -o addr show dev lo` lists an IPv6 address: IPv6 works on lo. */
+export function loopbackHasIpv6(shown: CommandResult): boolean {
+  return shown.exitCode === 0 && /\sinet6\s/.test(shown.stdout);
 }
 
-/** Undo ensureInboundSourceV6's 'added' after a failed apply; a failure here is logged, not thrown. */
+/** `ip -6 -o addr show dev lo` lists ::6/128 already. */
+export function hasInboundSourceV6(shown: CommandResult): boolean {
+  return shown.exitCode === 0 && shown.stdout.split(/\s+/).includes(source6);
+}
+
+/** Add ::6/128 to lo; 'present' when it turns out to be there already (added since it was read). */
+export async function addInboundSourceV6(executor: Executor): Promise<'present' | 'added'> {
+  const added = await executor.run(['ip', '-6', 'addr', 'add', source6, 'dev', 'lo']);
+  if (added.exitCode === 0) return 'added';
+  if (/File exists/.test(added.stderr)) return 'present';
+  throw new RuntimeError(`ip -6 addr add ${source6} dev lo failed: ${added.stderr.trim()}`);
+}
+
+/** Undo addInboundSourceV6's 'added' after a failed apply; a failure here is logged, not thrown. */
 export async function removeInboundSourceV6(executor: Executor, log: Logger): Promise<void> {
   const removed = await executor.run(['ip', '-6', 'addr', 'del', source6, 'dev', 'lo']);
   log(removed.exitCode === 0 ? `${source6} on lo: removed again` : `${source6} on lo: could not remove it again: ${removed.stderr.trim()}`);

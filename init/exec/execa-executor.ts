@@ -1,5 +1,7 @@
-// The real executor: execa with an argv array (no shell), stdin via `input`, never throwing on
-// a non-zero exit so callers decide what a failure means.
+// An executor on execa with an argv array (no shell), stdin via `input`, never throwing on a
+// non-zero exit so callers decide what a failure means. pillion-init and the CNI plugin run
+// SpawnExecutor (spawn-executor.ts) instead: importing execa cost more start-up than apply's
+// programs themselves.
 import type * as Execa from 'execa';
 import type { CommandResult, Executor, RunOptions } from './executor.js';
 

@@ -1,0 +1,40 @@
+// The real executor of pillion-init and pillion-cni (node:child_process): argv without a shell,
+// stdin, exit codes, a missing program, a time limit, and running as another user.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SpawnExecutor, runProcess, timedOutExitCode } from '../../init/exec/spawn-executor.js';
+
+const ex = new SpawnExecutor();
+
+test('argv is passed as is (no shell), stdin is the input, output and exit code come back whole', async () => {
+  const r = await ex.run([process.execPath, '-e', 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{process.stdout.write(process.argv[1]+"|"+s);process.stderr.write("e\\n");process.exitCode=3})', '$HOME; echo x'], { input: 'line 1\nline 2\n' });
+  assert.deepEqual(r, { exitCode: 3, stdout: '$HOME; echo x|line 1\nline 2\n', stderr: 'e\n' });
+});
+
+test('a program that does not read its stdin is no failure', async () => {
+  assert.deepEqual(await ex.run(['true'], { input: 'x'.repeat(1 << 20) }), { exitCode: 0, stdout: '', stderr: '' });
+});
+
+test('a missing program is exit 127 naming it; an empty argv is a bug', async () => {
+  const r = await ex.run(['/nonexistent/iptables-nft-save']);
+  assert.equal(r.exitCode, 127);
+  assert.match(r.stderr, /^\/nonexistent\/iptables-nft-save: spawn .*ENOENT/);
+  await assert.rejects(runProcess([]), /empty argv/);
+});
+
+test('the time limit kills the program: exit 124; a program killed otherwise is 128 + the signal', async () => {
+  const started = Date.now();
+  const r = await ex.run(['sleep', '5'], { timeoutMs: 200 });
+  assert.equal(r.exitCode, timedOutExitCode);
+  assert.match(r.stderr, /sleep: killed after 200 ms$/);
+  assert.ok(Date.now() - started < 3000);
+  const killed = await ex.run(['sh', '-c', 'kill -TERM $$']);
+  assert.equal(killed.exitCode, 128 + 15);
+  assert.match(killed.stderr, /killed by SIGTERM/);
+});
+
+test('uid and gid: the program runs as the given user and group', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
+  const r = await ex.run(['id', '-u', '-r'], { uid: 1337, gid: 1338 });
+  assert.deepEqual(r, { exitCode: 0, stdout: '1337\n', stderr: '' });
+  assert.equal((await ex.run(['id', '-g'], { uid: 1337, gid: 1338 })).stdout, '1338\n');
+});
