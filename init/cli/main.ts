@@ -1,6 +1,7 @@
 // The pillion-init command line: parse, run one command, map errors to exit codes.
-//   0 success · 1 runtime failure · 2 usage error · 126 verify found capture not working
-// stdout carries only data (restore text, explain's answer, verify's result line); logs go to stderr.
+//   0 success · 1 runtime failure · 2 usage error · 126 verify or validate found capture not working
+// stdout carries only data (restore text, explain's answer, verify's and validate's result line);
+// logs go to stderr (and validate's failure line, which becomes the container's termination message).
 import { Command, CommanderError, Option } from 'commander';
 import { applyCapture } from '../apply/apply.js';
 import { cleanupCapture } from '../apply/cleanup.js';
@@ -10,6 +11,7 @@ import type { Executor } from '../exec/executor.js';
 import { explainConnection, parseExplainQuery } from '../explain/explain.js';
 import { planCaptureRules } from '../plan/planner.js';
 import { renderDryRun } from '../plan/render.js';
+import { validateCapture } from '../verify/validate.js';
 import { verifyCapture } from '../verify/verify.js';
 
 export interface CliIo {
@@ -19,8 +21,19 @@ export interface CliIo {
 
 export const exitCodes = { ok: 0, runtime: 1, usage: 2, verifyFailed: 126 } as const;
 
-const commands = ['apply', 'cleanup', 'verify', 'explain'] as const;
+const commands = ['apply', 'cleanup', 'verify', 'validate', 'explain'] as const;
 type CommandName = (typeof commands)[number];
+
+const exitCodeHelp: Partial<Record<CommandName, string>> = {
+  verify: '\nExit codes: 0 redirection works; 1 runtime failure (proxy ports in use, no address to probe);\n' +
+    '2 usage error; 126 redirection not working (the result line names the direction).\n',
+  validate: '\nChecks, as the unprivileged user it runs as, that the pod\'s outbound capture is in place for each\n' +
+    'address family the pod has (CNI mode: the plugin installed the rules). Run it before the proxy starts.\n' +
+    'Exit codes: 0 capture in place (families without an address are skipped and said so); 1 runtime\n' +
+    'failure (the outbound port is in use, or it runs as the proxy\'s uid or gid); 2 usage error;\n' +
+    '126 capture missing: one line on stderr names the family.\n' +
+    'Like the CNI plugin, it reads its settings from the flags only, never from PILLION_* variables.\n',
+};
 
 function splitCommand(argv: readonly string[]): { name: CommandName; rest: string[] } {
   const [first, ...rest] = argv;
@@ -46,9 +59,11 @@ function buildCommand(name: CommandName, io: CliIo): Command {
     cmd.addOption(new Option('--interface <name>', 'interface the packet arrives on (inbound) or leaves by (outbound)'));
     cmd.addOption(new Option('--inbound', 'the connection arrives from outside the pod'));
   }
-  if (name === 'verify') {
+  if (name === 'verify' || name === 'validate') {
     cmd.addOption(new Option('--timeout-ms <n>', 'how long each probe waits (default 2000)'));
   }
+  const help = exitCodeHelp[name];
+  if (help !== undefined) cmd.addHelpText('after', help);
   return cmd;
 }
 
@@ -70,7 +85,9 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
       await cleanupCapture({ backend: config.backend, ipv6: config.ipv6 }, executor, log);
       return exitCodes.ok;
     }
-    const config = readCaptureConfig(cmd, env);
+    // validate checks what the CNI plugin installed, which parses the same flags with an empty
+    // environment: PILLION_* variables must not make the two disagree.
+    const config = readCaptureConfig(cmd, name === 'validate' ? {} : env);
     if (name === 'apply') {
       if (opts.dryRun === true) {
         const note = config.ipv6 === 'auto' ? ' (applied only when IPv6 is usable: --ipv6 auto)' : '';
@@ -89,6 +106,12 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     const timeoutText = opts.timeoutMs;
     const timeoutMs = typeof timeoutText === 'string' ? Number(timeoutText) : 2000;
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout-ms: "${String(timeoutText)}" is not a positive integer`);
+    if (name === 'validate') {
+      const result = await validateCapture(config, executor, log, timeoutMs);
+      if (result.ok) io.stdout(`validate: ok: ${result.detail}\n`);
+      else io.stderr(`pillion-init validate: ${result.detail}\n`);
+      return result.ok ? exitCodes.ok : exitCodes.verifyFailed;
+    }
     const result = await verifyCapture(config, executor, log, timeoutMs);
     io.stdout(`${result.line}\n`);
     return result.ok ? exitCodes.ok : exitCodes.verifyFailed;

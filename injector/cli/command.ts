@@ -8,12 +8,12 @@ import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { parseKubeMinor } from '../core/config.js';
+import { captureModes, parseKubeMinor } from '../core/config.js';
 import { describeFileError } from '../core/files.js';
 import { injectPod, uninjectPod } from '../core/inject.js';
 import { injectManifests } from './inject-manifest.js';
 import type { InjectFn, ManifestInput, ManifestProblem } from './inject-manifest.js';
-import type { InjectContext, InjectorSetup } from '../core/types.js';
+import type { CaptureMode, InjectContext, InjectorSetup } from '../core/types.js';
 import { decodeManifest, maxInputBytes } from './input.js';
 import { formatJsonProblems, formatJsonReport, formatProblem, formatTextReport } from './report.js';
 import type { ReportedProblem } from './report.js';
@@ -31,6 +31,7 @@ interface InjectFlags {
   readonly config?: string;
   readonly policy?: boolean;
   readonly kubeVersion?: string;
+  readonly captureMode?: CaptureMode;
   readonly namespace?: string;
   readonly report: 'text' | 'json';
 }
@@ -214,7 +215,9 @@ function runInject(flags: InjectFlags): Promise<number> {
   return runManifests('inject', flags, flags.policy === true ? 'policy' : 'candidate', (fail) => {
     let setup: InjectorSetup;
     try {
-      setup = buildSetup({ templatesDir: flags.templates, valuesFile: flags.values, configFile: flags.config, kubeVersion: flags.kubeVersion });
+      setup = buildSetup({
+        templatesDir: flags.templates, valuesFile: flags.values, configFile: flags.config, kubeVersion: flags.kubeVersion, captureMode: flags.captureMode,
+      });
     } catch (error) {
       if (!(error instanceof SetupError)) throw error;
       fail(error.message);
@@ -269,7 +272,12 @@ export function registerInjectCommand(program: Command): void {
         .option('--values <file>', 'YAML values merged over the template folder\'s values.yaml')
         .option('--config <file>', 'injector configuration file (YAML)')
         .option('--policy', 'decide like the webhook (opt-in policy) instead of injecting every workload that does not opt out')
-        .option('--kube-version <version>', 'Kubernetes version of the target cluster (for nativeSidecar: auto)', parseKubeVersionFlag),
+        .option('--kube-version <version>', 'Kubernetes version of the target cluster (for nativeSidecar: auto)', parseKubeVersionFlag)
+        .addOption(
+          new Option('--capture-mode <mode>', 'who installs capture: the pillion-init init container, or the pillion-cni plugin (the config\'s captureMode)')
+            .choices(captureModes)
+            .argParser(choice(captureModes)),
+        ),
   ).action(async (flags: InjectFlags) => {
     process.exitCode = await runInject(flags);
   });

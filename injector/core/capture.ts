@@ -113,34 +113,57 @@ function initFlag(setting: keyof CaptureConfig): string {
 
 const initFlags = Object.freeze(Object.fromEntries(
   (['proxyUid', 'proxyGid', 'outboundPort', 'inboundPort', 'inboundPorts', 'excludeInboundPorts', 'outboundCidrs', 'excludeOutboundCidrs',
-    'outboundPorts', 'excludeOutboundPorts', 'excludeInterfaces', 'redirectDns', 'dnsPort'] as const).map((setting) => [setting, initFlag(setting)]),
-) as Record<Exclude<keyof CaptureSettings, 'proxyOwnPorts'>, string>);
+    'outboundPorts', 'excludeOutboundPorts', 'excludeInterfaces', 'ipv6', 'backend', 'redirectDns', 'dnsPort'] as const).map((setting) => [setting, initFlag(setting)]),
+) as Record<keyof CaptureConfig, string>);
+
+/** pillion-init's own default text for a flag (parsed like user input when the flag is absent). */
+function initDefault(setting: keyof CaptureConfig): string | undefined {
+  return captureFlags.find((f) => f.flag === initFlags[setting])?.defaultText;
+}
 
 /**
- * The init container's argv after `apply`. Flags that carry their default (empty exclusion
- * lists, every outbound port, DNS off) are left out, so the args read as "what differs".
- * The proxy's own readiness and metrics ports are always excluded from inbound capture: the
- * kubelet probes them directly and redirecting them through the proxy would only add a hop.
+ * The canonical pillion-init flags for a parsed CaptureConfig: pillion-init's parser reads them back
+ * (with an empty environment) as exactly `config`. The proxy's ids and ports, the inbound port
+ * selection and exclusions and the outbound CIDRs are always written; the other flags only where
+ * they differ from pillion-init's default, so the args read as "what differs".
+ */
+export function formatCaptureFlags(config: CaptureConfig): string[] {
+  const args: string[] = [];
+  const add = (setting: keyof CaptureConfig, text: string): void => void args.push(`${initFlags[setting]}=${text}`);
+  add('proxyUid', String(config.proxyUid));
+  add('proxyGid', String(config.proxyGid));
+  add('outboundPort', String(config.outboundPort));
+  add('inboundPort', String(config.inboundPort));
+  add('inboundPorts', formatPortSelection(config.inboundPorts));
+  add('excludeInboundPorts', formatPorts(config.excludeInboundPorts));
+  add('outboundCidrs', config.outboundCidrs === '*' ? '*' : config.outboundCidrs.map(formatCidr).join(','));
+  if (config.excludeOutboundCidrs.length > 0) add('excludeOutboundCidrs', config.excludeOutboundCidrs.map(formatCidr).join(','));
+  if (config.outboundPorts !== '*') add('outboundPorts', formatPorts(config.outboundPorts));
+  if (config.excludeOutboundPorts.length > 0) add('excludeOutboundPorts', formatPorts(config.excludeOutboundPorts));
+  if (config.excludeInterfaces.length > 0) add('excludeInterfaces', config.excludeInterfaces.join(','));
+  if (config.ipv6 !== initDefault('ipv6')) add('ipv6', config.ipv6);
+  if (config.backend !== initDefault('backend')) add('backend', config.backend);
+  // A switch: pillion-init reads the bare flag as true.
+  if (config.redirectDns) args.push(initFlags.redirectDns);
+  if (config.redirectDns || String(config.dnsPort) !== initDefault('dnsPort')) add('dnsPort', String(config.dnsPort));
+  return args;
+}
+
+/**
+ * The init container's argv: `apply` and the canonical flags of the pod's settings. The proxy's
+ * own readiness and metrics ports are always excluded from inbound capture: the kubelet probes
+ * them directly and redirecting them through the proxy would only add a hop.
  */
 export function formatInitArgs(settings: CaptureSettings): string[] {
-  const args = ['apply'];
-  const add = (setting: keyof typeof initFlags, text: string): void => void args.push(`${initFlags[setting]}=${text}`);
-  add('proxyUid', String(settings.proxyUid));
-  add('proxyGid', String(settings.proxyGid));
-  add('outboundPort', String(settings.outboundPort));
-  add('inboundPort', String(settings.inboundPort));
-  add('inboundPorts', formatPortSelection(settings.inboundPorts));
-  const ownPorts = settings.proxyOwnPorts.map((port) => ({ first: port, last: port }));
-  add('excludeInboundPorts', formatPorts(normalisePortRanges([...settings.excludeInboundPorts, ...ownPorts])));
-  add('outboundCidrs', settings.outboundCidrs === '*' ? '*' : settings.outboundCidrs.map(formatCidr).join(','));
-  if (settings.excludeOutboundCidrs.length > 0) add('excludeOutboundCidrs', settings.excludeOutboundCidrs.map(formatCidr).join(','));
-  if (settings.outboundPorts !== '*') add('outboundPorts', formatPorts(settings.outboundPorts));
-  if (settings.excludeOutboundPorts.length > 0) add('excludeOutboundPorts', formatPorts(settings.excludeOutboundPorts));
-  if (settings.excludeInterfaces.length > 0) add('excludeInterfaces', settings.excludeInterfaces.join(','));
-  if (settings.redirectDns) {
-    // A switch: pillion-init reads the bare flag as true.
-    args.push(initFlags.redirectDns);
-    add('dnsPort', String(settings.dnsPort));
-  }
-  return args;
+  const { proxyOwnPorts, ...rest } = settings;
+  const ownPorts = proxyOwnPorts.map((port) => ({ first: port, last: port }));
+  return ['apply', ...formatCaptureFlags({
+    ...rest,
+    excludeInboundPorts: normalisePortRanges([...settings.excludeInboundPorts, ...ownPorts]),
+    // The injector leaves these to pillion-init (a template may set them, as haproxy sets PILLION_IPV6).
+    ipv6: 'auto',
+    backend: 'auto',
+    // Only meaningful with redirectDns: left at pillion-init's default otherwise, as before.
+    dnsPort: settings.redirectDns ? settings.dnsPort : Number(initDefault('dnsPort')),
+  })];
 }

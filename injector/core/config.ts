@@ -3,7 +3,7 @@
 // keys and bad values are errors that name the key.
 import { parse as parseYaml } from 'yaml';
 import { SetupError } from './errors.js';
-import type { InjectorConfig, InjectPolicy, NativeSidecarMode } from './types.js';
+import type { CaptureMode, InjectorConfig, InjectPolicy, NativeSidecarMode } from './types.js';
 import { dnsLabel } from './names.js';
 
 export const defaultInjectorConfig: InjectorConfig = Object.freeze({
@@ -14,7 +14,10 @@ export const defaultInjectorConfig: InjectorConfig = Object.freeze({
   kubeVersion: undefined,
   allowImageOverride: false,
   holdApplicationUntilProxyStarts: false,
+  captureMode: 'init',
 } satisfies InjectorConfig);
+
+export const captureModes: readonly CaptureMode[] = Object.freeze(['init', 'cni']);
 
 type Field = keyof InjectorConfig;
 type Reader = (value: unknown, fail: (why: string) => never) => InjectorConfig[Field];
@@ -53,6 +56,9 @@ const readers: { readonly [K in Field]: Reader } = {
   },
   allowImageOverride: (v, fail) => readBoolean(v, fail),
   holdApplicationUntilProxyStarts: (v, fail) => readBoolean(v, fail),
+  // `cni` only when every node runs the pillion-cni plugin: the pods get no privileged init
+  // container, and one created where the plugin is missing fails its validation init container.
+  captureMode: (v, fail) => readEnum<CaptureMode>(v, captureModes, fail),
 };
 
 function readEnum<T extends string>(value: unknown, allowed: readonly T[], fail: (why: string) => never): T {

@@ -8,6 +8,7 @@ import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import type { CaptureSettings } from './capture.js';
 import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, regularProxyWarnings, usesNativeSidecars } from './checks.js';
 import { resolveNativeSidecar } from './config.js';
+import { toCniMode, type CaptureRecord } from './cni-mode.js';
 import { overlay, nameOf } from './merge.js';
 import { parseOverrides, statusKey } from './overrides.js';
 import type { PodOverrides } from './overrides.js';
@@ -16,7 +17,7 @@ import { decideInjection } from './policy.js';
 import { cloneJson, deepFreeze, isPlainObject } from './json.js';
 import { formatStatus, readStatus, stripInjection } from './status.js';
 import { proxyContainerName, renderTemplate } from './templates.js';
-import type { InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet, UninjectResult } from './types.js';
+import type { CaptureMode, InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet, UninjectResult } from './types.js';
 import { InjectionError } from './errors.js';
 
 /** Patch paths never emitted: the API server owns these. */
@@ -66,8 +67,17 @@ function namesOf(list: readonly unknown[]): string[] {
   return list.flatMap((item) => (isPlainObject(item) && nameOf(item) !== undefined ? [nameOf(item) as string] : []));
 }
 
-/** Render the chosen templates and layer them: a later template overlays an earlier one. */
-function renderFragment(set: TemplateSet, names: readonly string[], logLevel: string | undefined, initArgs: readonly string[]): JsonObject {
+/** A rendered fragment, and in CNI mode the capture record its status carries. */
+interface Rendered {
+  readonly pod: JsonObject;
+  readonly capture: CaptureRecord | undefined;
+}
+
+/**
+ * Render the chosen templates and layer them: a later template overlays an earlier one. In CNI
+ * mode the capture init container then becomes the validation container (cni-mode.ts).
+ */
+function renderFragment(set: TemplateSet, names: readonly string[], logLevel: string | undefined, initArgs: readonly string[], mode: CaptureMode): Rendered {
   let values = set.values;
   if (logLevel !== undefined) values = { ...values, proxy: { ...mapOf(values, 'proxy'), logLevel } };
   let fragment: JsonObject = {};
@@ -77,7 +87,11 @@ function renderFragment(set: TemplateSet, names: readonly string[], logLevel: st
     if (template === undefined) throw new Error(`template "${name}" is not in ${set.dir}`);
     fragment = overlay(fragment, renderTemplate(template, values, initArgs), 'base-first') as JsonObject;
   }
-  return fragment;
+  if (mode === 'init') return { pod: fragment, capture: undefined };
+  const cni = toCniMode(fragment, (why) => {
+    throw new InjectionError(`captureMode cni, templates ${names.join(',')}: ${why}`);
+  });
+  return { pod: cni.fragment, capture: cni.capture };
 }
 
 // A fragment depends only on the template set and the few inputs below, not on the pod, so the
@@ -85,23 +99,23 @@ function renderFragment(set: TemplateSet, names: readonly string[], logLevel: st
 // injectPod's cost). Entries are frozen; everything downstream copies before it writes. The bound
 // keeps a stream of pods with ever-different override annotations from growing the cache.
 const fragmentCacheLimit = 64;
-const fragmentCache = new WeakMap<TemplateSet, Map<string, JsonObject>>();
+const fragmentCache = new WeakMap<TemplateSet, Map<string, Rendered>>();
 
-function cachedFragment(set: TemplateSet, names: readonly string[], logLevel: string | undefined, initArgs: readonly string[]): JsonObject {
+function cachedFragment(set: TemplateSet, names: readonly string[], logLevel: string | undefined, initArgs: readonly string[], mode: CaptureMode): Rendered {
   let cache = fragmentCache.get(set);
   if (cache === undefined) {
     cache = new Map();
     fragmentCache.set(set, cache);
   }
   // JSON of the inputs is an unambiguous key whatever characters they hold.
-  const key = JSON.stringify([names, logLevel ?? null, initArgs]);
-  let fragment = cache.get(key);
-  if (fragment === undefined) {
-    fragment = deepFreeze(renderFragment(set, names, logLevel, initArgs));
+  const key = JSON.stringify([names, logLevel ?? null, initArgs, mode]);
+  let rendered = cache.get(key);
+  if (rendered === undefined) {
+    rendered = deepFreeze(renderFragment(set, names, logLevel, initArgs, mode));
     if (cache.size >= fragmentCacheLimit) cache.clear();
-    cache.set(key, fragment);
+    cache.set(key, rendered);
   }
-  return fragment;
+  return rendered;
 }
 
 /**
@@ -144,8 +158,9 @@ interface Placement {
 
 /**
  * Put the fragment into the pod. Template init containers run first (capture must be in place
- * before anything else in the pod talks); a native-sidecar proxy follows them so user init
- * containers already have a proxy. A regular proxy goes after the user's containers, or first
+ * before anything else in the pod talks; in CNI mode the validation container that checks it takes
+ * the capture container's place); a native-sidecar proxy follows them so user init containers
+ * already have a proxy. A regular proxy goes after the user's containers, or first
  * when the application must wait for it (the kubelet starts containers in order and runs a
  * postStart hook to completion before starting the next one).
  */
@@ -246,8 +261,8 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
   const templateNames = overrides.templates ?? config.defaultTemplates;
   const defaults = captureDefaults(templates);
   const initArgs = Object.keys(overrides.capture).length === 0 ? defaults.initArgs : formatInitArgs({ ...defaults.settings, ...overrides.capture });
-  const rendered = cachedFragment(templates, templateNames, overrides.logLevel, initArgs);
-  const fragment = applyProxyOverrides(rendered, overrides, warnings);
+  const rendered = cachedFragment(templates, templateNames, overrides.logLevel, initArgs, config.captureMode);
+  const fragment = applyProxyOverrides(rendered.pod, overrides, warnings);
 
   // Nothing below writes to the input: new objects are built along the changed paths and unchanged
   // subtrees are shared with it, which also lets the diff skip them by identity.
@@ -279,6 +294,7 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
     volumes: placed.volumes,
     annotations: annotations.added,
     labels: labels.added,
+    capture: rendered.capture,
   });
   const newMetadata: JsonObject = { ...baseMetadata, annotations: { ...annotations.map, [statusKey]: status } };
   if (labels.added.length > 0) newMetadata.labels = labels.map;

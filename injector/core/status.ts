@@ -6,6 +6,7 @@ import { isPlainObject } from './json.js';
 import { statusKey } from './overrides.js';
 import type { JsonObject } from './types.js';
 import { InjectionError } from './errors.js';
+import type { CaptureRecord } from './cni-mode.js';
 
 export interface InjectionStatus {
   readonly version: string;
@@ -15,6 +16,11 @@ export interface InjectionStatus {
   readonly volumes: readonly string[];
   readonly annotations: readonly string[];
   readonly labels: readonly string[];
+  /**
+   * CNI mode only: the pillion-cni plugin's settings (docs/cni.md). Absent in init mode, where the
+   * init container captures.
+   */
+  readonly capture?: CaptureRecord | undefined;
 }
 
 const listFields = ['templates', 'containers', 'initContainers', 'volumes', 'annotations', 'labels'] as const;
@@ -40,11 +46,19 @@ export function readStatus(annotations: Readonly<Record<string, unknown>>): Inje
     if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) return fail(`"${field}" must be a list of names`);
     status[field] = list;
   }
+  const capture = record.capture;
+  if (capture !== undefined) {
+    if (!isPlainObject(capture) || capture.mode !== 'cni' || !Array.isArray(capture.args) || !capture.args.every((a) => typeof a === 'string')) {
+      return fail('"capture" must be {"mode": "cni", "args": [...]}');
+    }
+    status.capture = { mode: 'cni', args: capture.args };
+  }
   return status as unknown as InjectionStatus;
 }
 
 /** JSON text with a fixed key order, so equal injections produce byte-identical annotations. */
 export function formatStatus(status: InjectionStatus): string {
+  const capture = status.capture === undefined ? {} : { capture: { mode: status.capture.mode, args: status.capture.args } };
   return JSON.stringify({
     version: status.version,
     templates: status.templates,
@@ -53,6 +67,7 @@ export function formatStatus(status: InjectionStatus): string {
     volumes: status.volumes,
     annotations: status.annotations,
     labels: status.labels,
+    ...capture,
   });
 }
 

@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { inboundSourceAddresses } from '../../init/index.js';
 import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import { checkRequestsWithinLimits } from './checks.js';
+import { toCniMode } from './cni-mode.js';
 import { describeFileError, readTextFile } from './files.js';
 import { renderTree } from './render.js';
 import { deepFreeze, isPlainObject } from './json.js';
@@ -251,7 +252,13 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
     hash.update(`${entry}\0${text}\0`);
     const template = readTemplate(name, file, text);
     // Render once with the defaults: every reference must resolve now, not on some pod later.
-    if (inspectRendered(file, renderTemplate(template, values, initArgs)).isProxy) proxyTemplates.push(name);
+    const rendered = renderTemplate(template, values, initArgs);
+    if (inspectRendered(file, rendered).isProxy) proxyTemplates.push(name);
+    // Whatever the configured capture mode: a template must work in both (CNI mode reads the
+    // settings of its capture container; cni-mode.ts).
+    toCniMode(rendered, (why) => {
+      throw new SetupError(`${file}: cannot be used with captureMode cni: ${why}`);
+    });
     templates.set(name, template);
   }
   if (templates.size === 0) throw new SetupError(`${dir}: no templates (*.yaml besides values.yaml)`);

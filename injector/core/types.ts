@@ -7,6 +7,12 @@ export type JsonObject = { [key: string]: unknown };
 
 export type InjectPolicy = 'enabled' | 'disabled';
 export type NativeSidecarMode = 'on' | 'off' | 'auto';
+/**
+ * Who installs a pod's capture rules: `init`, the privileged pillion-init init container; `cni`,
+ * the pillion-cni plugin while the pod's sandbox is created (the pod gets an unprivileged
+ * validation init container instead, and its status records the plugin's settings).
+ */
+export type CaptureMode = 'init' | 'cni';
 
 /** Injector configuration: plain data, parsed once, frozen. See injector/core/config.ts. */
 export interface InjectorConfig {
@@ -22,6 +28,7 @@ export interface InjectorConfig {
   /** Whether pillion.dev/proxy-image is honoured. */
   readonly allowImageOverride: boolean;
   readonly holdApplicationUntilProxyStarts: boolean;
+  readonly captureMode: CaptureMode;
 }
 
 /** What the caller knows about the pod's surroundings. */

@@ -40,6 +40,8 @@ const bad: [string[], RegExp][] = [
   [['cleanup', '--inbound-ports', '80'], /^pillion-init: unknown option '--inbound-ports'\n$/],
   [['explain', '--to', '10.0.0.1'], /^pillion-init: --to: "10.0.0.1" is not IP:PORT/],
   [['explain'], /^pillion-init: --to: required/],
+  [['validate', '--timeout-ms', '0'], /^pillion-init: --timeout-ms: "0" is not a positive integer\n$/],
+  [['validate', '--dry-run'], /^pillion-init: unknown option '--dry-run'\n$/],
 ];
 
 for (const [args, message] of bad) {
@@ -61,4 +63,17 @@ test('--help goes to stdout and exits 0', () => {
   const r = run(['apply', '--help']);
   assert.equal(r.status, 0);
   assert.match(r.stdout, /--exclude-outbound-cidrs <value>/);
+});
+
+test('validate --help documents its exit codes; validate reads no PILLION_* variables, as the CNI plugin', () => {
+  const help = run(['validate', '--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--timeout-ms <n>/);
+  assert.match(help.stdout, /Exit codes: 0 capture in place/);
+  assert.match(help.stdout, /126 capture missing: one line on stderr names the family/);
+  // A variable that would be a usage error for apply is not even read by validate.
+  assert.equal(run(['--dry-run'], { PILLION_OUTBOUND_PORT: 'none' }).status, 2);
+  const r = run(['validate', '--timeout-ms', '200', '--proxy-uid', String(process.getuid?.() ?? 0)], { PILLION_OUTBOUND_PORT: 'none' });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^pillion-init: validate runs as uid \d+ gid \d+, whose traffic the rules exempt/);
 });

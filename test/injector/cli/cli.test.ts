@@ -127,6 +127,7 @@ test('usage errors exit 2 with a message on stderr', () => {
     [['inject'], /required option '-f, --filename <file>' not specified/],
     [['inject', '-f', cliFixture('list.yaml'), '-o', 'xml'], /argument 'xml' is invalid/],
     [['inject', '-f', cliFixture('list.yaml'), '--kube-version', '1.x'], /Kubernetes version/],
+    [['inject', '-f', cliFixture('list.yaml'), '--capture-mode', 'ebpf'], /argument 'ebpf' is invalid\. Allowed choices are init, cni/],
     [['inject', '-f', cliFixture('list.yaml'), '--report', 'csv'], /invalid/],
     [['inject', '-f', cliFixture('list.yaml'), '--namespace', 'Not_A_Namespace'], /namespace name/],
     [['inject', '-f', '-', '-f', '-'], /standard input/],
@@ -148,6 +149,7 @@ test('--help and --version exit 0 on stdout', () => {
   const injectHelp = runPillion(['inject', '--help']);
   assert.equal(injectHelp.status, 0);
   assert.match(injectHelp.stdout, /--kube-version/);
+  assert.match(injectHelp.stdout, /--capture-mode <mode>/);
   const version = runPillion(['--version']);
   assert.equal(version.status, 0);
   const pkg = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string };
@@ -196,6 +198,26 @@ test('-o json prints one List of every object; --report json the decisions', () 
   assert.equal(report[10]!.document, 9);
   assert.equal(report[10]!.kind, 'CronJob');
   assert.deepEqual(report[10]!.templates, ['envoy']);
+});
+
+test('--capture-mode cni wins over the config file: no privileged init container, a validation container and the plugin\'s record', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), `pillion-cli-${process.pid}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const configFile = join(dir, 'config.yaml');
+  writeFileSync(configFile, 'captureMode: init\n');
+  const podSpec = (out: string): Obj => get(JSON.parse(out), 'items', 0, 'spec', 'template') as Obj;
+  const names = (spec: Obj, list: string): unknown[] => (((spec.spec as Obj)[list] as Obj[] | undefined) ?? []).map((c) => c.name);
+  const init = runPillion(['inject', '-f', cliFixture('list.yaml'), '-o', 'json', '--config', configFile]);
+  assert.equal(init.status, 0, init.stderr);
+  assert.deepEqual(names(podSpec(init.stdout), 'initContainers'), ['pillion-init']);
+  const cni = runPillion(['inject', '-f', cliFixture('list.yaml'), '-o', 'json', '--config', configFile, '--capture-mode', 'cni']);
+  assert.equal(cni.status, 0, cni.stderr);
+  const template = podSpec(cni.stdout);
+  assert.deepEqual(names(template, 'initContainers'), ['pillion-validation']);
+  const status = JSON.parse(((template.metadata as Obj).annotations as Obj)['pillion.dev/status'] as string) as Obj;
+  assert.equal((status.capture as Obj).mode, 'cni');
+  const validation = ((template.spec as Obj).initContainers as Obj[])[0]!;
+  assert.deepEqual(validation.args, ['validate', ...((status.capture as Obj).args as string[])]);
 });
 
 test('--templates, --values and --kube-version change the injection', (t) => {

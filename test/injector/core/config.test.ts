@@ -6,14 +6,16 @@ import { SetupError } from '../../../injector/core/errors.js';
 
 test('injector config: defaults, every key, and precise errors', () => {
   assert.deepEqual(parseInjectorConfig('', 'c.yaml'), defaultInjectorConfig);
+  assert.equal(defaultInjectorConfig.captureMode, 'init', 'capture mode defaults to the init container');
+  assert.equal(parseInjectorConfig('captureMode: init\n', 'c.yaml').captureMode, 'init');
   assert.ok(Object.isFrozen(defaultInjectorConfig));
   const full = parseInjectorConfig(
-    'defaultPolicy: enabled\ndefaultTemplates: [haproxy, proxy-logs]\ninjectorNamespace: mesh\nnativeSidecar: auto\nkubeVersion: "v1.30.2"\nallowImageOverride: true\nholdApplicationUntilProxyStarts: true\n',
+    'defaultPolicy: enabled\ndefaultTemplates: [haproxy, proxy-logs]\ninjectorNamespace: mesh\nnativeSidecar: auto\nkubeVersion: "v1.30.2"\nallowImageOverride: true\nholdApplicationUntilProxyStarts: true\ncaptureMode: cni\n',
     'c.yaml',
   );
   assert.deepEqual({ ...full }, {
     defaultPolicy: 'enabled', defaultTemplates: ['haproxy', 'proxy-logs'], injectorNamespace: 'mesh', nativeSidecar: 'auto',
-    kubeVersion: 'v1.30.2', allowImageOverride: true, holdApplicationUntilProxyStarts: true,
+    kubeVersion: 'v1.30.2', allowImageOverride: true, holdApplicationUntilProxyStarts: true, captureMode: 'cni',
   });
   assert.equal(resolveNativeSidecar(full), true);
   assert.equal(resolveNativeSidecar({ ...full, kubeVersion: '1.28' }), false);
@@ -27,6 +29,10 @@ test('injector config: defaults, every key, and precise errors', () => {
     ['kubeVersion: 1.30', /key "kubeVersion": 1\.3 is a number; quote the version/],
     ['kubeVersion: "latest"', /key "kubeVersion": "latest" is not a Kubernetes version/],
     ['allowImageOverride: "yes"', /key "allowImageOverride": "yes" is not a boolean/],
+    ['captureMode: CNI', /c\.yaml: key "captureMode": "CNI" is not one of init, cni/],
+    ['captureMode: true', /key "captureMode": true is not one of init, cni/],
+    ['captureMode:', /key "captureMode": null is not one of init, cni/],
+    ['captureMode: [cni]', /key "captureMode": \["cni"\] is not one of init, cni/],
     ['[1, 2]', /c\.yaml: expected a mapping/],
     ['a: [', /c\.yaml: not valid YAML/],
   ];

@@ -84,6 +84,7 @@ const podVariants: readonly PodVariant[] = [
   { label: 'native-sidecar=true', annotations: { 'pillion.dev/native-sidecar': 'true' }, config: {} },
   { label: 'native-sidecar=false', annotations: { 'pillion.dev/native-sidecar': 'false' }, config: {} },
   { label: 'holdApplicationUntilProxyStarts', annotations: {}, config: { holdApplicationUntilProxyStarts: true } },
+  { label: 'captureMode cni', annotations: {}, config: { captureMode: 'cni' } },
   {
     label: 'every capture override',
     annotations: {
