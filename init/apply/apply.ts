@@ -7,7 +7,7 @@
 // write (::6 on lo and one transaction per family, independent of each other). A repeated apply
 // of the same config stops after the reads.
 import { detectBackend, type BackendDecision } from '../backend/detect.js';
-import { addInboundSourceV6, decideFamilies, hasInboundSourceV6, loopbackHasIpv6, removeInboundSourceV6 } from '../backend/families.js';
+import { addInboundSourceV6, decideFamilies, removeInboundSourceV6 } from '../backend/families.js';
 import { familiesOf, type CaptureConfig } from '../config.js';
 import { RuntimeError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
@@ -66,7 +66,7 @@ export async function applyCapture(config: CaptureConfig, executor: Executor, lo
     work.push({ family, before, text: buildConvergeTransaction(before, desiredTables(plan, family)) });
   }
   const lo = familyDecision.families.includes(6) ? await reads.loopback6() : undefined;
-  const needSource = lo !== undefined && !hasInboundSourceV6(lo);
+  const needSource = lo !== undefined && !lo.source6;
   if (lo !== undefined && !needSource) log('::6/128 on lo: present');
   for (const item of work) if (item.text === '') log(`IPv${item.family}: rules already as planned, nothing to do`);
   const pending = work.filter((item) => item.text !== '');
@@ -79,7 +79,7 @@ export async function applyCapture(config: CaptureConfig, executor: Executor, lo
     addedInboundSource = state === 'added';
     log(`::6/128 on lo: ${state}`);
   };
-  const sourceFirst = needSource && !loopbackHasIpv6(lo);
+  const sourceFirst = needSource && !lo.ipv6;
   if (sourceFirst) noteSource(await addInboundSourceV6(executor));
 
   const outcomes = await Promise.allSettled([

@@ -1,7 +1,12 @@
-// What one apply, inspect or cleanup reads of the namespace: every read-only command runs at most
-// once, and the ones it will need are started together, before the first answer is awaited. Back
-// end detection, the IPv6 decision and the installed state then share the same answers: nothing
-// writes between them, since the caller has not changed anything yet.
+// What one apply, inspect or cleanup reads of the namespace: every read runs at most once, and the
+// ones it will need are started together, before the first answer is awaited. Back end detection,
+// the IPv6 decision and the installed state then share the same answers: nothing writes between
+// them, since the caller has not changed anything yet.
+//
+// Where the executor can read the namespace's files (pillion-init runs inside the namespace it
+// programs), two reads cost no process: the legacy back end's tables (a save of a namespace
+// without any prints nothing, so it is not run) and lo's IPv6 addresses (/proc/net/if_inet6
+// instead of `ip`). Through nsenter (the CNI plugin) they are commands.
 import { toolName, type Backend } from '../backend/tools.js';
 import type { BackendChoice } from '../config.js';
 import type { CommandResult, Executor } from '../exec/executor.js';
@@ -10,30 +15,69 @@ import type { IpFamily } from '../values.js';
 /** `ip` listing lo's IPv6 addresses: whether IPv6 works on lo, and whether ::6 is already there. */
 export const showLoopback6 = ['ip', '-6', '-o', 'addr', 'show', 'dev', 'lo'] as const;
 
+/** What lo carries of IPv6. */
+export interface Loopback {
+  /** lo has an IPv6 address: IPv6 is enabled there. */
+  readonly ipv6: boolean;
+  /** ::6/128, the proxy's inbound source address, is on lo. */
+  readonly source6: boolean;
+}
+
+/** The legacy back end's tables in this namespace, as its save reads them. */
+const legacyTables: Record<IpFamily, string> = { 4: '/proc/net/ip_tables_names', 6: '/proc/net/ip6_tables_names' };
+
 export class Reads {
-  private readonly answers = new Map<string, Promise<CommandResult>>();
+  private readonly answers = new Map<string, Promise<unknown>>();
   constructor(private readonly executor: Executor) {}
 
-  private run(argv: readonly string[]): Promise<CommandResult> {
-    const key = argv.join('\u0000');
-    let answer = this.answers.get(key);
+  private once<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let answer = this.answers.get(key) as Promise<T> | undefined;
     if (answer === undefined) {
-      answer = this.executor.run(argv);
+      answer = read();
       this.answers.set(key, answer);
     }
     return answer;
   }
 
+  /** The file's text, undefined when it does not exist; also undefined (unknown) when the executor cannot read files or the read failed. */
+  private async file(path: string): Promise<{ text: string | undefined } | undefined> {
+    if (this.executor.readFile === undefined) return undefined;
+    try {
+      return { text: await this.executor.readFile(path) };
+    } catch {
+      return undefined;
+    }
+  }
+
   save(backend: Backend, family: IpFamily): Promise<CommandResult> {
-    return this.run([toolName('save', backend, family)]);
+    const tool = toolName('save', backend, family);
+    // Commands start right away, in the order they are asked for (files are read first).
+    if (backend !== 'legacy' || this.executor.readFile === undefined) return this.once(tool, () => this.executor.run([tool]));
+    return this.once(tool, async () => {
+      const names = await this.file(legacyTables[family]);
+      // No legacy table here (or not even the module): the save would print nothing.
+      if (names !== undefined && (names.text ?? '').trim() === '') return { exitCode: 0, stdout: '', stderr: '' };
+      return this.executor.run([tool]);
+    });
   }
 
   iptablesVersion(): Promise<CommandResult> {
-    return this.run(['iptables', '--version']);
+    return this.once('iptables --version', () => this.executor.run(['iptables', '--version']));
   }
 
-  loopback6(): Promise<CommandResult> {
-    return this.run(showLoopback6);
+  loopback6(): Promise<Loopback> {
+    const shown = async (): Promise<Loopback> => {
+      const r = await this.executor.run(showLoopback6);
+      return { ipv6: r.exitCode === 0 && /\sinet6\s/.test(r.stdout), source6: r.exitCode === 0 && r.stdout.split(/\s+/).includes('::6/128') };
+    };
+    if (this.executor.readFile === undefined) return this.once('lo', shown);
+    return this.once('lo', async () => {
+      const inet6 = await this.file('/proc/net/if_inet6');
+      if (inet6 === undefined) return shown();
+      // "<32 hex digits> <ifindex> <prefix length> <scope> <flags> <name>"; no file: no IPv6 at all.
+      const lo = (inet6.text ?? '').split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f[5] === 'lo');
+      return { ipv6: lo.length > 0, source6: lo.some((f) => f[0] === '00000000000000000000000000000006' && f[2] === '80') };
+    });
   }
 
   /**
@@ -42,7 +86,7 @@ export class Reads {
    * back ends; a chosen back end needs only its own saves.
    */
   prefetch(choice: BackendChoice, families: readonly IpFamily[], loopback: boolean): void {
-    const started: Promise<CommandResult>[] = [];
+    const started: Promise<unknown>[] = [];
     for (const backend of choice === 'auto' ? (['legacy', 'nft'] as const) : [choice]) {
       for (const family of choice === 'auto' ? ([4, 6] as const) : families) started.push(this.save(backend, family));
     }

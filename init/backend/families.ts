@@ -7,7 +7,7 @@ import { inboundSourceAddresses } from '../contract.js';
 import { RuntimeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Ipv6Mode } from '../config.js';
-import type { CommandResult, Executor } from '../exec/executor.js';
+import type { Executor } from '../exec/executor.js';
 import type { IpFamily } from '../values.js';
 import { toolName, type Backend } from './tools.js';
 
@@ -22,7 +22,7 @@ export async function decideFamilies(mode: Ipv6Mode, backend: Backend, reads: Re
   if (mode === 'on') return { families: [4, 6], reason: 'IPv6 on (--ipv6 on)' };
   const [save, lo] = await Promise.all([reads.save(backend, 6), reads.loopback6()]);
   if (save.exitCode !== 0) return { families: [4], reason: `IPv6 auto: off, ${toolName('save', backend, 6)} failed: ${save.stderr.trim()}` };
-  if (!loopbackHasIpv6(lo)) return { families: [4], reason: 'IPv6 auto: off, IPv6 is disabled on lo' };
+  if (!lo.ipv6) return { families: [4], reason: 'IPv6 auto: off, IPv6 is disabled on lo' };
   return { families: [4, 6], reason: 'IPv6 auto: on, ip6tables works and IPv6 is enabled on lo' };
 }
 
@@ -32,16 +32,6 @@ export function resolveFamilies(mode: Ipv6Mode, backend: Backend, executor: Exec
 
 /** The proxy's IPv6 inbound source address as `ip` shows and takes it. */
 const source6 = `${inboundSourceAddresses[6]}/128`;
-
-/** `ip -6 -o addr show dev lo` lists an IPv6 address: IPv6 works on lo. */
-export function loopbackHasIpv6(shown: CommandResult): boolean {
-  return shown.exitCode === 0 && /\sinet6\s/.test(shown.stdout);
-}
-
-/** `ip -6 -o addr show dev lo` lists ::6/128 already. */
-export function hasInboundSourceV6(shown: CommandResult): boolean {
-  return shown.exitCode === 0 && shown.stdout.split(/\s+/).includes(source6);
-}
 
 /** Add ::6/128 to lo; 'present' when it turns out to be there already (added since it was read). */
 export async function addInboundSourceV6(executor: Executor): Promise<'present' | 'added'> {

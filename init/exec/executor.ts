@@ -1,5 +1,6 @@
 // The only door to the outside world for apply/cleanup/verify/backend detection: run a command
-// given as an argv array (never a shell string) with optional stdin. The CLI picks the real one
+// given as an argv array (never a shell string) with optional stdin, and, where the executor can,
+// read a file of the namespace. The CLI picks the real one
 // once; tests use the recording one to see exactly which commands and restore text would run.
 
 export interface RunOptions {
@@ -20,6 +21,12 @@ export interface CommandResult {
 
 export interface Executor {
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
+  /**
+   * Optional: a file's text as the commands see it (the namespace's /proc/net), or undefined when
+   * it does not exist. Reading costs no process; an executor whose commands run in another network
+   * namespace than its own (the CNI plugin's nsenter) leaves it out, and callers run a command.
+   */
+  readFile?(path: string): Promise<string | undefined>;
 }
 
 export interface RecordedCall {

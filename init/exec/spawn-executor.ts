@@ -7,6 +7,7 @@
 // (docs/benchmarks.md). What apply needs from a process runner (argv, stdin, exit code, output,
 // uid/gid, a time limit) is a few lines of spawn.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { CommandResult, Executor, RunOptions } from './executor.js';
 
@@ -49,5 +50,15 @@ export function runProcess(argv: readonly string[], options: RunOptions = {}): P
 export class SpawnExecutor implements Executor {
   run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     return runProcess(argv, options);
+  }
+
+  /** The commands run in this process's own namespace, so its /proc/net is theirs. */
+  readFile(path: string): Promise<string | undefined> {
+    try {
+      return Promise.resolve(readFileSync(path, 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve(undefined);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 }

@@ -168,3 +168,57 @@ test('inspect reads each save once, all at once; cleanup reads every back end an
     'iptables-legacy-save', 'ip6tables-legacy-save', 'iptables-nft-save', 'ip6tables-nft-save', 'iptables-nft-restore --noflush', 'ip6tables-nft-restore --noflush',
   ]);
 });
+
+/** The same namespace, through an executor that can also read its /proc/net files (as pillion-init's own can). */
+function withFiles(ex: RecordingExecutor, files: Record<string, string>): Executor & { calls: RecordingExecutor['calls']; read: string[] } {
+  const read: string[] = [];
+  return {
+    calls: ex.calls,
+    read,
+    run: (argv, options) => ex.run(argv, options),
+    readFile: (path) => {
+      read.push(path);
+      return Promise.resolve(files[path]);
+    },
+  };
+}
+
+const if_inet6 = (...lines: string[]): string => lines.map((l) => `${l}\n`).join('');
+const lo1 = '00000000000000000000000000000001 01 80 10 80       lo';
+const lo6 = '00000000000000000000000000000006 01 80 00 80       lo';
+const eth0 = '20010db8000000000000000000000010 02 40 00 80     eth0';
+
+test('files instead of processes: no legacy table means no legacy save, lo from /proc/net/if_inet6', async () => {
+  const ex = withFiles(namespace({ saves: { 4: '', 6: '' }, lo: loWith('::1/128') }), {
+    '/proc/net/ip_tables_names': '', '/proc/net/if_inet6': if_inet6(lo1, eth0),
+  });
+  const result = await applyCapture(parseCaptureConfig([], {}), ex, collectLog().log);
+  assert.deepEqual(result.changed, [4, 6]);
+  assert.deepEqual(ex.calls.map((c) => c.argv.join(' ')), [
+    'iptables-nft-save', 'ip6tables-nft-save', 'iptables --version',
+    'ip -6 addr add ::6/128 dev lo', 'iptables-nft-restore --noflush', 'ip6tables-nft-restore --noflush',
+  ], 'ip6_tables_names missing (no module): no save either');
+  assert.deepEqual(ex.read.sort(), ['/proc/net/if_inet6', '/proc/net/ip6_tables_names', '/proc/net/ip_tables_names']);
+});
+
+test('files: a legacy table is there, so its save runs; ::6 on lo in if_inet6 means no ip add', async () => {
+  const ex = withFiles(namespace({ saves: { 4: '', 6: '' }, lo: loWith('::1/128') }), {
+    '/proc/net/ip_tables_names': 'nat\n', '/proc/net/ip6_tables_names': '', '/proc/net/if_inet6': if_inet6(lo1, lo6),
+  });
+  await applyCapture(parseCaptureConfig([], {}), ex, collectLog().log);
+  const commands = ex.calls.map((c) => c.argv.join(' '));
+  assert.deepEqual(commands.filter((c) => c.includes('legacy-save')), ['iptables-legacy-save']);
+  assert.ok(!commands.some((c) => c.startsWith('ip ')), commands.join('\n'));
+});
+
+test('files: lo without IPv6 (or no if_inet6 at all) turns IPv6 auto off', async () => {
+  for (const inet6 of [if_inet6(eth0), undefined]) {
+    const files: Record<string, string> = { '/proc/net/ip_tables_names': '', '/proc/net/ip6_tables_names': '' };
+    if (inet6 !== undefined) files['/proc/net/if_inet6'] = inet6;
+    const ex = withFiles(namespace({ saves: { 4: '', 6: '' }, lo: loWith('::1/128') }), files);
+    const { log, lines } = collectLog();
+    const result = await applyCapture(parseCaptureConfig([], {}), ex, log);
+    assert.deepEqual(result.families, [4]);
+    assert.ok(lines.includes('IPv6 auto: off, IPv6 is disabled on lo'));
+  }
+});

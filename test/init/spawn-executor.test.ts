@@ -38,3 +38,9 @@ test('uid and gid: the program runs as the given user and group', { skip: proces
   assert.deepEqual(r, { exitCode: 0, stdout: '1337\n', stderr: '' });
   assert.equal((await ex.run(['id', '-g'], { uid: 1337, gid: 1338 })).stdout, '1338\n');
 });
+
+test('readFile: the text of a file, undefined when it does not exist', async () => {
+  assert.match((await ex.readFile('/proc/self/status')) ?? '', /^Name:/);
+  assert.equal(await ex.readFile('/proc/net/no-such-file'), undefined);
+  await assert.rejects(ex.readFile('/proc/self'), /EISDIR/);
+});
