@@ -8,11 +8,10 @@ import { cleanupCapture } from '../apply/cleanup.js';
 import { addCaptureOptions, cleanupFlagNames, quietCommand, readCaptureConfig, toUsageError } from '../config.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
-import { explainConnection, parseExplainQuery } from '../explain/explain.js';
 import { planCaptureRules } from '../plan/planner.js';
 import { renderDryRun } from '../plan/render.js';
-import { validateCapture } from '../verify/validate.js';
-import { verifyCapture } from '../verify/verify.js';
+// explain, verify and validate (node:net, node:crypto, the probes) are imported by the command
+// that uses them: apply, which runs at every pod start, does not pay for their loading.
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -98,6 +97,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
       return exitCodes.ok;
     }
     if (name === 'explain') {
+      const { explainConnection, parseExplainQuery } = await import('../explain/explain.js');
       const query = parseExplainQuery(opts);
       const answer = await explainConnection(config, query, executor);
       io.stdout(answer);
@@ -107,11 +107,13 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     const timeoutMs = typeof timeoutText === 'string' ? Number(timeoutText) : 2000;
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout-ms: "${String(timeoutText)}" is not a positive integer`);
     if (name === 'validate') {
+      const { validateCapture } = await import('../verify/validate.js');
       const result = await validateCapture(config, executor, log, timeoutMs);
       if (result.ok) io.stdout(`validate: ok: ${result.detail}\n`);
       else io.stderr(`pillion-init validate: ${result.detail}\n`);
       return result.ok ? exitCodes.ok : exitCodes.verifyFailed;
     }
+    const { verifyCapture } = await import('../verify/verify.js');
     const result = await verifyCapture(config, executor, log, timeoutMs);
     io.stdout(`${result.line}\n`);
     return result.ok ? exitCodes.ok : exitCodes.verifyFailed;
