@@ -1,55 +1,67 @@
-// Benchmark: `node dist/bench/webhook-load.js`. Admission reviews per second and latency of the
-// pillion webhook for a typical Deployment pod that gets injected, as a RATIO to a bare fastify
-// HTTPS route returning a fixed AdmissionReview (the ceiling), both measured in this run on this
-// machine; plus p99 at half of each server's peak rate and the server's peak RSS.
-// Two pillion workloads: "replicas" — the same pod every time with a fresh uid, as a ReplicaSet
-// scale-up sends it (answered from the decision cache after the first); "distinct" — every pod
-// different (a label counts up), so every review is rendered, merged and diffed from scratch.
-// Server, ceiling and load generator each run in their own process, on loopback only.
-// Env: BENCH_SECONDS (per phase, default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 8), BENCH_DECISION_CACHE
-// (entries; 0 turns pillion's decision cache off, to see the uncached cost on both workloads).
+// Benchmark: `node dist/bench/webhook-load.js`. Admission reviews of real pods per second, CPU per
+// review, latency and memory of the pillion webhook, as RATIOS to a bare fastify HTTPS ceiling fed
+// the same bodies, all measured in this run on this machine.
+//
+// The bodies: the pod of every workload template in the real public manifests of
+// test/corpus/manifests and ../shared/corpus/manifests, as its controller and the API server make it
+// (bench/webhook-pods.ts). Two pillion workloads, each on its own server process:
+// - "repeats": the requests go round the pods, each with a fresh uid, as replicas of a scale-up
+//   arrive (pillion answers them from its decision cache after the second);
+// - "unseen": the same round, but every request's pod is one never sent before: a counter is
+//   written over its pod-template-hash / controller-revision-hash / owner, as a new rollout's pods
+//   differ, so every review is decided, rendered, merged and diffed from scratch.
+// The ceiling (bench/webhook-bench-server.ts) parses every body and answers with the answer pillion
+// gave for that pod; it gets the unseen workload's bodies.
+//
+// It passes only if every answer is right: before the load, each pod's answer from each pillion
+// server is decoded, its patch applied (validating every operation) and checked for the proxy, and
+// compared with the core's own injectPod; the ceiling must give the same bytes. During the load the
+// generator checks each answer's uid and patch-or-not; afterwards the servers' counters must show
+// no cache hit for unseen pods and nearly only hits for repeats.
+//
+// Env: BENCH_SECONDS (per phase, default 5), BENCH_ROUNDS (default 5), BENCH_CONNECTIONS (default 8),
+// BENCH_WORKLOADS (default "repeats,unseen": which pillion workloads run),
+// BENCH_DECISION_CACHE (entries; 0 turns pillion's decision cache off), BENCH_BASELINE_DIST (another
+// build's dist/ folder: adds its repeats and unseen servers to the same run, for before/after),
+// BENCH_CPU_PROF (a folder: every server runs with --cpu-prof there), BENCH_NICE (a niceness such as
+// -10, root only: servers and load generators get that priority, so a machine busy with other work
+// disturbs the run less; every server gets the same), BENCH_PILLION_FLAGS (Node flags for this build's
+// pillion servers only, not the baseline's, e.g. "--max-semi-space-size=32", to try V8 settings against the same ceiling).
 // Table on stdout; JSON in bench/results/webhook-load.json; progress on stderr.
-import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { cpus, setPriority, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { injectPod } from '../injector/core/inject.js';
+import { loadSetup } from '../injector/core/setup.js';
+import { bundledTemplatesDir } from '../injector/core/templates.js';
 import { generateSelfSignedCertificates } from '../injector/webhook/self-signed.js';
-import type { JsonObject } from '../injector/core/types.js';
 import { repoPath } from '../test/support/paths.js';
 import { sendHttps } from '../test/injector/webhook/support/https-client.js';
-import { buildReview, loadDeploymentPod } from '../test/injector/webhook/support/reviews.js';
-
-/** What the load generator saw (client side: TLS, both event loops, the kernel, the server). */
-interface ClientResult {
-  requests: number;
-  errors: number;
-  non200: number;
-  elapsedMs: number;
-  rps: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  /** p99 of the load generator's own event-loop delay: how late it was to see answers. */
-  clientLoopDelayP99Ms: number;
-}
-
-interface LoadResult extends ClientResult {
-  /**
-   * Server side, from the server's pillion_admission_duration_seconds histogram over this phase
-   * (request received to answer sent): the upper bound of the bucket holding the quantile.
-   */
-  serverP50AtMostMs: number;
-  serverP99AtMostMs: number;
-}
+import { applyPatchTo, buildReview, decodePatch, hasProxy, readAnswer } from '../test/injector/webhook/support/reviews.js';
+import { median } from './stats.js';
+import type { BenchServerOptions } from './webhook-bench-server.js';
+import type { ClientResult, LoadBody, LoadOptions } from './webhook-loadgen.js';
+import { loadCorpusPods, revisionPlaceholder } from './webhook-pods.js';
+import type { BenchPod } from './webhook-pods.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const baselineDist = process.env.BENCH_BASELINE_DIST === undefined ? undefined : resolve(process.env.BENCH_BASELINE_DIST);
+const cpuProfDir = process.env.BENCH_CPU_PROF === undefined ? undefined : resolve(process.env.BENCH_CPU_PROF);
 const dist = repoPath('dist', 'bench');
-const podFile = repoPath('test', 'injector', 'webhook', 'fixtures', 'deployment-pod.json');
+const meshed = { 'pillion.dev/inject': 'enabled' };
+const workloads = (process.env.BENCH_WORKLOADS ?? 'repeats,unseen').split(',').map((w): 'repeats' | 'unseen' => {
+  if (w !== 'repeats' && w !== 'unseen') throw new Error(`BENCH_WORKLOADS: ${w} is neither repeats nor unseen`);
+  return w;
+});
+const nice = process.env.BENCH_NICE === undefined ? undefined : Number(process.env.BENCH_NICE);
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || '100');
 
 function log(message: string): void {
   process.stderr.write(`# ${message}\n`);
@@ -67,30 +79,90 @@ async function nextJson<T>(lines: AsyncIterator<string>): Promise<T> {
   return JSON.parse(next.value) as T;
 }
 
-interface Workload {
-  readonly bodyFile: string;
-  readonly stamp: { uid: Stamp; seq?: Stamp };
+// ---- the bodies ----
+
+interface Prepared {
+  readonly pods: readonly BenchPod[];
+  readonly bodies: readonly LoadBody[];
+  readonly sizes: readonly number[];
 }
 
-interface Stamp {
-  offset: number;
-  width: number;
+const uidTemplate = '705ab4f5-6393-11e8-b7cc-000000000000';
+
+function prepareBodies(work: string, templatesDir: string): Prepared {
+  const pods = loadCorpusPods();
+  const setup = loadSetup({ templatesDir });
+  const bodies: LoadBody[] = [];
+  const sizes: number[] = [];
+  pods.forEach((p, i) => {
+    assert.ok(p.revisionSlots > 0, `${p.source}: no revision token, its unseen pods would repeat`);
+    const result = injectPod(structuredClone(p.pod), { namespace: p.namespace, namespaceLabels: meshed, mode: 'policy' }, setup);
+    const text = JSON.stringify(buildReview(p.pod, { uid: uidTemplate, namespace: p.namespace }));
+    const revisionOffsets: number[] = [];
+    for (let at = text.indexOf(revisionPlaceholder); at >= 0; at = text.indexOf(revisionPlaceholder, at + 1)) revisionOffsets.push(Buffer.byteLength(text.slice(0, at)));
+    assert.equal(revisionOffsets.length, p.revisionSlots, `${p.source}: revision token count`);
+    const file = join(work, `body-${i}.json`);
+    writeFileSync(file, text);
+    sizes.push(Buffer.byteLength(text));
+    bodies.push({ file, uidOffset: Buffer.byteLength(text.slice(0, text.indexOf(uidTemplate))) + 24, revisionOffsets, expectPatch: result.kind === 'injected' && result.patch.length > 0 });
+  });
+  return { pods, bodies, sizes };
 }
 
-// Every load run's pods are numbered from its own block, so no two runs of one bench send the same
-// pod (a run sends far fewer than a block's 10^9 requests).
-let loadRuns = 0;
+// ---- servers ----
 
-async function runLoad(port: number, ca: string, workload: Workload, durationMs: number, rate?: number): Promise<LoadResult> {
-  const before = await scrapeLatencyBuckets(port, ca);
-  const firstSeq = loadRuns++ * 1_000_000_000;
-  const args = JSON.stringify({ port, ca, ...workload, connections, durationMs, firstSeq, ...(rate === undefined ? {} : { rate }) });
-  const child = spawn(process.execPath, [join(dist, 'webhook-loadgen.js'), args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const result = await nextJson<ClientResult>(jsonLines(child));
-  await new Promise((r) => child.once('exit', r));
-  if (result.errors > 0 || result.non200 > 0) throw new Error(`load run had ${result.errors} errors and ${result.non200} non-200 answers`);
-  const after = await scrapeLatencyBuckets(port, ca);
-  return { ...result, serverP50AtMostMs: bucketQuantileMs(before, after, 0.5), serverP99AtMostMs: bucketQuantileMs(before, after, 0.99) };
+interface RunningServer {
+  readonly name: string;
+  readonly pid: number;
+  readonly port: number;
+  readonly idleRssBytes: number;
+  stop(): Promise<void>;
+  kill(): void;
+}
+
+function procStatus(pid: number): { rss: number; hwm: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 'NaN') * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** CPU seconds (user + system) the process has used: all its threads, and its main thread alone. */
+function cpuSeconds(pid: number): { all: number; main: number } {
+  const ticks = (file: string): number => {
+    const fields = readFileSync(file, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  };
+  return { all: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`) };
+}
+
+function prioritise(child: ChildProcess): void {
+  if (nice !== undefined && child.pid !== undefined) setPriority(child.pid, nice);
+}
+
+async function startServer(name: string, options: BenchServerOptions): Promise<RunningServer> {
+  const profile = cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${name.replace(/\W+/g, '-')}.cpuprofile`] : [];
+  const flags = options.mode === 'pillion' && options.distRoot === undefined ? (process.env.BENCH_PILLION_FLAGS ?? '').split(' ').filter((f) => f !== '') : [];
+  const server = spawn(process.execPath, [...flags, ...profile, join(dist, 'webhook-bench-server.js'), JSON.stringify(options)], {
+    stdio: ['ignore', 'pipe', 'ignore'], // pillion's info logs are written (as in production), then discarded
+  });
+  prioritise(server);
+  const lines = jsonLines(server);
+  const { port } = await nextJson<{ port: number }>(lines);
+  const pid = server.pid ?? Number.NaN;
+  const exited = new Promise((r) => server.once('exit', r));
+  return {
+    name,
+    pid,
+    port,
+    idleRssBytes: procStatus(pid).rss,
+    async stop() {
+      server.kill('SIGTERM');
+      await exited;
+    },
+    kill() {
+      if (server.exitCode === null) server.kill('SIGKILL');
+    },
+  };
 }
 
 /** The server's /metrics text (Prometheus format), over the same TLS as the load. */
@@ -100,21 +172,21 @@ async function scrapeMetrics(port: number, ca: string): Promise<string> {
   return answer.body;
 }
 
-/** Cumulative counts of the server's latency histogram buckets, by upper bound in seconds. */
-async function scrapeLatencyBuckets(port: number, ca: string): Promise<Map<number, number>> {
+interface Scrape {
+  readonly buckets: Map<number, number>;
+  readonly injections: number;
+  readonly cacheHits: number;
+}
+
+async function scrape(port: number, ca: string): Promise<Scrape> {
+  const text = await scrapeMetrics(port, ca);
   const buckets = new Map<number, number>();
-  for (const match of (await scrapeMetrics(port, ca)).matchAll(/^pillion_admission_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
+  for (const match of text.matchAll(/^pillion_admission_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
     buckets.set(match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2]));
   }
   if (buckets.size === 0) throw new Error('the server exposes no pillion_admission_duration_seconds histogram');
-  return buckets;
-}
-
-/** Pods injected, and how many of those answers came from the decision cache (pillion only). */
-async function scrapeCacheCounters(port: number, ca: string): Promise<{ injections: number; cacheHits: number }> {
-  const text = await scrapeMetrics(port, ca);
-  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 'NaN');
-  return { injections: read('pillion_injections_total'), cacheHits: read('pillion_decision_cache_hits_total') };
+  const read = (metric: string): number => Number(new RegExp(`^${metric} (\\S+)$`, 'm').exec(text)?.[1] ?? 'NaN');
+  return { buckets, injections: read('pillion_injections_total'), cacheHits: read('pillion_decision_cache_hits_total') };
 }
 
 /** Upper bound (ms) of the first bucket holding `q` of the requests counted between two scrapes. */
@@ -127,168 +199,284 @@ function bucketQuantileMs(before: Map<number, number>, after: Map<number, number
   return Infinity;
 }
 
-interface ServerRun {
-  /** The round whose peak rate was the median of all rounds. */
-  peak: LoadResult;
-  /** The half-peak run (at half the median peak) whose p99 was the median of all rounds. */
-  halfPeak: LoadResult;
-  /** Median over rounds of this server's peak rate / the ceiling's peak rate in the same round. */
-  throughputRatio: number;
-  rounds: { peak: LoadResult[]; halfPeak: LoadResult[] };
-  maxRssBytes: number;
-  /** Pillion only: pods injected, and how many of those answers came from the decision cache. */
-  injections?: number;
-  cacheHits?: number;
-}
+// ---- load ----
 
 interface Subject {
   readonly name: string;
-  readonly mode: 'pillion' | 'ceiling';
-  readonly workload: Workload;
+  readonly kind: 'ceiling' | 'repeats' | 'unseen';
+  readonly server: RunningServer;
 }
 
-interface RunningServer {
-  readonly port: number;
-  /** SIGTERM, then the server's exit report. */
-  stop(): Promise<Pick<ServerRun, 'maxRssBytes'>>;
-  kill(): void;
+interface Phase extends ClientResult {
+  /** Server side: upper bound of the histogram bucket holding the quantile (request in to answer out). */
+  serverP50AtMostMs: number;
+  serverP99AtMostMs: number;
+  /** Server process CPU (user + system, every thread) per review, µs. */
+  cpuUsPerReview: number;
+  /** The part of it not on the main (JavaScript) thread: V8's GC helpers, libuv's pool. */
+  otherThreadsCpuUsPerReview: number;
+  cacheHits: number;
+  injections: number;
 }
 
-async function startServer(mode: Subject['mode'], certFile: string, keyFile: string): Promise<RunningServer> {
-  const server = spawn(process.execPath, [join(dist, 'webhook-bench-server.js'), mode, certFile, keyFile, podFile], {
-    stdio: ['ignore', 'pipe', 'ignore'], // pillion's info logs are written (as in production), then discarded
-  });
-  const lines = jsonLines(server);
-  const { port } = await nextJson<{ port: number }>(lines);
-  return {
-    port,
-    async stop() {
-      server.kill('SIGTERM');
-      return nextJson(lines);
-    },
-    kill() {
-      if (server.exitCode === null) server.kill('SIGKILL');
-    },
+// Every load run's pods are counted from its own block, so no two runs send the same pod.
+let loadRuns = 0;
+
+async function runLoad(subject: Subject, bodies: readonly LoadBody[], ca: string, durationMs: number, rate?: number): Promise<Phase> {
+  const { port, pid } = subject.server;
+  const before = await scrape(port, ca);
+  const options: LoadOptions = { port, ca, bodies, vary: subject.kind !== 'repeats', connections, durationMs, firstSeq: loadRuns++ * 1_000_000_000, ...(rate === undefined ? {} : { rate }) };
+  const cpuBefore = cpuSeconds(pid);
+  const child = spawn(process.execPath, [join(dist, 'webhook-loadgen.js'), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  prioritise(child);
+  const result = await nextJson<ClientResult>(jsonLines(child));
+  await new Promise((r) => child.once('exit', r));
+  const cpuAfter = cpuSeconds(pid);
+  const after = await scrape(port, ca);
+  const phase: Phase = {
+    ...result,
+    serverP50AtMostMs: bucketQuantileMs(before.buckets, after.buckets, 0.5),
+    serverP99AtMostMs: bucketQuantileMs(before.buckets, after.buckets, 0.99),
+    cpuUsPerReview: ((cpuAfter.all - cpuBefore.all) * 1e6) / result.requests,
+    otherThreadsCpuUsPerReview: ((cpuAfter.all - cpuAfter.main - (cpuBefore.all - cpuBefore.main)) * 1e6) / result.requests,
+    cacheHits: after.cacheHits - before.cacheHits,
+    injections: after.injections - before.injections,
   };
-}
-
-function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
-  const sorted = [...items].sort((a, b) => key(a) - key(b));
-  const middle = sorted[Math.floor((sorted.length - 1) / 2)];
-  if (middle === undefined) throw new Error('no rounds');
-  return middle;
+  // Checks that fail the bench: every answer right, and each workload what it claims to be.
+  const where = `${subject.name}${rate === undefined ? '' : ` at ${rate}/s`}`;
+  if (result.errors > 0 || result.non200 > 0) throw new Error(`${where}: ${result.errors} errors and ${result.non200} non-200 answers`);
+  if (result.wrongAnswers > 0) throw new Error(`${where}: ${result.wrongAnswers} wrong answers, the first: ${result.firstWrong}`);
+  if (result.patched === 0 || result.unpatched === 0) throw new Error(`${where}: ${result.patched} patched and ${result.unpatched} unpatched answers; the pods include both`);
+  if (subject.kind !== 'ceiling') {
+    if (phase.injections !== result.patched) throw new Error(`${where}: the server counted ${phase.injections} injections, the generator saw ${result.patched} patches`);
+    const cacheOff = process.env.BENCH_DECISION_CACHE === '0';
+    if (subject.kind === 'unseen' && phase.cacheHits !== 0) throw new Error(`${where}: ${phase.cacheHits} cache hits for pods never seen before`);
+    if (subject.kind === 'repeats' && (cacheOff ? phase.cacheHits !== 0 : phase.cacheHits < 0.95 * result.requests)) {
+      throw new Error(`${where}: ${phase.cacheHits} cache hits in ${result.requests} repeated reviews with the cache ${cacheOff ? 'off' : 'on'}`);
+    }
+  }
+  return phase;
 }
 
 /**
- * Every server runs at once (idle unless loaded) and the phases interleave round by round —
- * ceiling, pillion, pillion, ceiling, … — so a slow spell of this shared machine hits all of them
- * alike; medians over the rounds are reported.
+ * Before any load: every pod's answer from every pillion server, decoded and checked against the
+ * core's own decision; the patch applied as the API server would (every operation validated) must
+ * give a pod with the proxy. The answers (after the uid) are returned, for the ceiling to give.
  */
-async function measure(subjects: readonly Subject[], certFile: string, keyFile: string, ca: string): Promise<ServerRun[]> {
-  const servers: RunningServer[] = [];
-  try {
-    for (const subject of subjects) servers.push(await startServer(subject.mode, certFile, keyFile));
-    const at = (i: number): { subject: Subject; server: RunningServer } => ({ subject: subjects[i] as Subject, server: servers[i] as RunningServer });
-    for (let i = 0; i < subjects.length; i++) {
-      log(`${at(i).subject.name}: warm-up`);
-      await runLoad(at(i).server.port, ca, at(i).subject.workload, 2000);
-    }
-    const peaks: LoadResult[][] = subjects.map(() => []);
-    for (let round = 1; round <= rounds; round++) {
-      for (let i = 0; i < subjects.length; i++) {
-        log(`round ${round}/${rounds} ${at(i).subject.name}: peak, ${connections} keep-alive connections, ${seconds}s`);
-        peaks[i]?.push(await runLoad(at(i).server.port, ca, at(i).subject.workload, seconds * 1000));
+async function verifyAnswers(servers: readonly RunningServer[], prepared: Prepared, ca: string, templatesDir: string): Promise<string[]> {
+  const setup = loadSetup({ templatesDir });
+  const tails: string[] = [];
+  for (const [i, p] of prepared.pods.entries()) {
+    const body = readFileSync(prepared.bodies[i]?.file ?? '');
+    const expected = injectPod(structuredClone(p.pod), { namespace: p.namespace, namespaceLabels: meshed, mode: 'policy' }, setup);
+    if (expected.kind !== 'injected' && expected.kind !== 'skipped') throw new Error(`${p.source}: the core decided ${(expected as { kind: string }).kind}`);
+    let first: string | undefined;
+    for (const server of servers) {
+      const answer = await sendHttps({ port: server.port, ca, body });
+      assert.equal(answer.status, 200, `${server.name} ${p.source}: status`);
+      const response = readAnswer(answer.body, uidTemplate);
+      assert.equal(response.allowed, true, `${server.name} ${p.source}: allowed`);
+      if (expected.kind === 'injected' && expected.patch.length > 0) {
+        const patch = decodePatch(response);
+        assert.deepEqual(patch, JSON.parse(JSON.stringify(expected.patch)), `${server.name} ${p.source}: the patch is the core's`);
+        assert.ok(hasProxy(applyPatchTo(p.pod, patch)), `${server.name} ${p.source}: the patched pod has the proxy`);
+      } else {
+        assert.equal(response.patch, undefined, `${server.name} ${p.source}: no patch for a skipped pod`);
       }
+      const tail = answer.body.slice(answer.body.indexOf(`"${uidTemplate}"`) + uidTemplate.length + 3, -2);
+      if (first === undefined) first = tail;
+      else assert.equal(tail, first, `${server.name} ${p.source}: the same answer as the first server's`);
     }
-    const halves: LoadResult[][] = subjects.map(() => []);
-    for (let round = 1; round <= rounds; round++) {
-      for (let i = 0; i < subjects.length; i++) {
-        const rate = Math.floor(medianBy(peaks[i] ?? [], (r) => r.rps).rps / 2);
-        log(`round ${round}/${rounds} ${at(i).subject.name}: half peak, ${rate}/s open loop, ${seconds}s`);
-        halves[i]?.push(await runLoad(at(i).server.port, ca, at(i).subject.workload, seconds * 1000, rate));
-      }
-    }
-    const ceilingPeaks = peaks[0] ?? [];
-    const runs: ServerRun[] = [];
-    for (let i = 0; i < subjects.length; i++) {
-      const own = peaks[i] ?? [];
-      const ratios = own.map((r, round) => r.rps / (ceilingPeaks[round]?.rps ?? Number.NaN));
-      runs.push({
-        peak: medianBy(own, (r) => r.rps),
-        halfPeak: medianBy(halves[i] ?? [], (r) => r.p99Ms),
-        throughputRatio: medianBy(ratios, (r) => r),
-        rounds: { peak: own, halfPeak: halves[i] ?? [] },
-        ...(at(i).subject.mode === 'pillion' ? await scrapeCacheCounters(at(i).server.port, ca) : {}),
-        ...(await at(i).server.stop()),
-      });
-    }
-    return runs;
-  } finally {
-    for (const server of servers) server.kill();
+    tails.push(first ?? '');
+  }
+  return tails;
+}
+
+/** POST a body with extra headers (sendHttps sets only the content type). */
+function postWithHeaders(port: number, ca: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePost, reject) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, path: '/inject', method: 'POST', ca, servername: 'localhost', agent: false, headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolvePost({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The ceiling must give, byte for byte, the answers pillion gave (its uid spliced in). */
+async function verifyCeiling(ceiling: RunningServer, prepared: Prepared, tails: readonly string[], ca: string): Promise<void> {
+  for (const [i, b] of prepared.bodies.entries()) {
+    const answer = await postWithHeaders(ceiling.port, ca, readFileSync(b.file), { 'x-bench-body': String(i) });
+    assert.equal(answer.status, 200, `ceiling, body ${i}: status`);
+    readAnswer(answer.body, uidTemplate);
+    assert.equal(answer.body.slice(answer.body.indexOf(`"${uidTemplate}"`) + uidTemplate.length + 3, -2), tails[i], `ceiling, body ${i}: pillion's answer`);
   }
 }
 
-/**
- * The review body as the API server writes it (the tests' buildReview: Go struct field order), with
- * a label whose value the load generator can count up. Returns where
- * the uid's last 12 hex digits and that label value sit in the body.
- */
-function writeReviewBody(file: string): { uid: Stamp; seq: Stamp } {
-  const pod = loadDeploymentPod();
-  const seqValue = '000000000000';
-  ((pod.metadata as JsonObject).labels as JsonObject)['bench.pillion.dev/seq'] = seqValue;
-  const uid = '705ab4f5-6393-11e8-b7cc-000000000000';
-  const text = JSON.stringify(buildReview(pod, { uid, namespace: 'shop' }));
-  writeFileSync(file, text);
-  // The body is ASCII, so string offsets are byte offsets.
-  return {
-    uid: { offset: text.indexOf(uid) + uid.length - 12, width: 12 },
-    seq: { offset: text.indexOf(`"bench.pillion.dev/seq":"${seqValue}"`) + '"bench.pillion.dev/seq":"'.length, width: seqValue.length },
-  };
+interface SubjectSummary {
+  readonly name: string;
+  readonly rps: Range;
+  readonly ofCeiling: Range;
+  readonly cpuUsPerReview: Range;
+  readonly cpuOfCeiling: Range;
+  readonly otherThreadsCpuUsPerReview: number;
+  readonly peakServerP50AtMostMs: number;
+  readonly peakServerP99AtMostMs: number;
+  readonly halfRate: number;
+  readonly halfServerP50AtMostMs: number;
+  readonly halfServerP99AtMostMs: Range;
+  readonly halfClientP99Ms: number;
+  readonly idleRssMiB: number;
+  readonly peakRssMiB: number;
+  readonly rounds: { readonly warmUp: Phase; readonly peak: Phase[]; readonly half: Phase[] };
 }
 
+interface Range {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+const range = (xs: readonly number[]): Range => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+
+/**
+ * Every server runs at once (idle unless loaded) and the phases interleave round by round, so a
+ * slow spell of this shared machine hits all of them alike; each ratio is taken within its round.
+ */
+async function measure(subjects: readonly Subject[], prepared: Prepared, ca: string): Promise<SubjectSummary[]> {
+  const warmUps: Phase[] = [];
+  for (const s of subjects) {
+    log(`${s.name}: warm-up`);
+    warmUps.push(await runLoad(s, prepared.bodies, ca, 3000));
+  }
+  const peaks: Phase[][] = subjects.map(() => []);
+  for (let round = 1; round <= rounds; round++) {
+    // Rotate the order, so no server always runs right after the same one.
+    for (let k = 0; k < subjects.length; k++) {
+      const i = (k + round) % subjects.length;
+      const s = subjects[i] as Subject;
+      log(`round ${round}/${rounds} ${s.name}: peak, ${connections} keep-alive connections, ${seconds}s`);
+      peaks[i]?.push(await runLoad(s, prepared.bodies, ca, seconds * 1000));
+    }
+  }
+  const halves: Phase[][] = subjects.map(() => []);
+  const halfRates = peaks.map((p) => Math.floor(median(p.map((r) => r.rps)) / 2));
+  for (let round = 1; round <= rounds; round++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const i = (k + round) % subjects.length;
+      const s = subjects[i] as Subject;
+      log(`round ${round}/${rounds} ${s.name}: half peak, ${halfRates[i]}/s open loop, ${seconds}s`);
+      halves[i]?.push(await runLoad(s, prepared.bodies, ca, seconds * 1000, halfRates[i]));
+    }
+  }
+  const ceilingPeaks = peaks[0] ?? [];
+  return subjects.map((s, i): SubjectSummary => {
+    const own = peaks[i] ?? [];
+    const half = halves[i] ?? [];
+    const mid = (xs: Phase[], key: (p: Phase) => number): number => median(xs.map(key));
+    return {
+      name: s.name,
+      rps: range(own.map((r) => r.rps)),
+      ofCeiling: range(own.map((r, round) => r.rps / (ceilingPeaks[round]?.rps ?? Number.NaN))),
+      cpuUsPerReview: range(own.map((r) => r.cpuUsPerReview)),
+      cpuOfCeiling: range(own.map((r, round) => r.cpuUsPerReview / (ceilingPeaks[round]?.cpuUsPerReview ?? Number.NaN))),
+      otherThreadsCpuUsPerReview: mid(own, (r) => r.otherThreadsCpuUsPerReview),
+      peakServerP50AtMostMs: mid(own, (r) => r.serverP50AtMostMs),
+      peakServerP99AtMostMs: mid(own, (r) => r.serverP99AtMostMs),
+      halfRate: halfRates[i] ?? Number.NaN,
+      halfServerP50AtMostMs: mid(half, (r) => r.serverP50AtMostMs),
+      halfServerP99AtMostMs: range(half.map((r) => r.serverP99AtMostMs)),
+      halfClientP99Ms: mid(half, (r) => r.p99Ms),
+      idleRssMiB: s.server.idleRssBytes / 2 ** 20,
+      peakRssMiB: procStatus(s.server.pid).hwm / 2 ** 20,
+      rounds: { warmUp: warmUps[i] as Phase, peak: own, half },
+    };
+  });
+}
+
+// ---- main ----
+
 const work = mkdtempSync(join(tmpdir(), `pillion-bench-${process.pid}-`));
+const servers: RunningServer[] = [];
+// Interrupted: no server or load generator outlives the bench (they read their parent's pipes).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const server of servers) server.kill();
+    rmSync(work, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 try {
+  // A copy of the templates: an edit of the working tree during the run must not reload them.
+  const templatesDir = join(work, 'templates');
+  cpSync(bundledTemplatesDir, templatesDir, { recursive: true });
+  const prepared = prepareBodies(work, templatesDir);
   const generated = await generateSelfSignedCertificates({ service: 'localhost', namespace: 'bench' });
   const certFile = join(work, 'tls.crt');
   const keyFile = join(work, 'tls.key');
-  const bodyFile = join(work, 'review.json');
   writeFileSync(certFile, generated.certPem);
   writeFileSync(keyFile, generated.keyPem);
-  const workload = writeReviewBody(bodyFile);
+  const ca = generated.caPem;
+  const base = { certFile, keyFile, templatesDir };
 
-  const [ceiling, replicas, distinct] = await measure(
-    [
-      { name: 'ceiling', mode: 'ceiling', workload: { bodyFile, stamp: { uid: workload.uid } } },
-      { name: 'pillion replicas', mode: 'pillion', workload: { bodyFile, stamp: { uid: workload.uid } } },
-      { name: 'pillion distinct', mode: 'pillion', workload: { bodyFile, stamp: workload } },
-    ],
-    certFile,
-    keyFile,
-    generated.caPem,
-  );
-  if (ceiling === undefined || replicas === undefined || distinct === undefined) throw new Error('a server run is missing');
-  // The two workloads must be what they claim: replicas answered from the cache, distinct never.
-  const hitShare = (r: ServerRun): number => (r.cacheHits ?? Number.NaN) / (r.injections ?? Number.NaN);
-  const cacheOff = process.env.BENCH_DECISION_CACHE === '0';
-  if (cacheOff ? replicas.cacheHits !== 0 : !(hitShare(replicas) > 0.99)) {
-    throw new Error(`replicas workload: ${hitShare(replicas)} of answers were cache hits with the cache ${cacheOff ? 'off' : 'on'}`);
+  const pillionSpecs: { name: string; kind: 'repeats' | 'unseen'; distRoot?: string }[] = workloads.flatMap((kind) => [
+    { name: `pillion, ${kind}`, kind },
+    ...(baselineDist === undefined ? [] : [{ name: `baseline, ${kind}`, kind, distRoot: baselineDist }]),
+  ]);
+  const pillions: Subject[] = [];
+  for (const spec of pillionSpecs) {
+    const server = await startServer(spec.name, { mode: 'pillion', ...base, ...(spec.distRoot === undefined ? {} : { distRoot: spec.distRoot }) });
+    servers.push(server);
+    pillions.push({ name: spec.name, kind: spec.kind, server });
   }
-  if (distinct.cacheHits !== 0) throw new Error(`distinct workload: ${distinct.cacheHits} cache hits, expected none`);
+  log(`verifying every pod's answer (${prepared.pods.length} pods) on ${pillions.length} pillion servers`);
+  const tails = await verifyAnswers(pillions.map((s) => s.server), prepared, ca, templatesDir);
+  const answersFile = join(work, 'answers.json');
+  writeFileSync(answersFile, JSON.stringify(tails));
+  const ceilingServer = await startServer('ceiling', { mode: 'ceiling', ...base, answersFile });
+  servers.push(ceilingServer);
+  await verifyCeiling(ceilingServer, prepared, tails, ca);
+  const subjects: Subject[] = [{ name: 'ceiling', kind: 'ceiling', server: ceilingServer }, ...pillions];
 
-  const row = (name: string, r: ServerRun): string =>
-    [name.padEnd(26), r.peak.rps.toFixed(0).padStart(8), `${(r.throughputRatio * 100).toFixed(0)}%`.padStart(7), r.peak.p50Ms.toFixed(2).padStart(8),
-      r.peak.p99Ms.toFixed(2).padStart(8), r.halfPeak.p50Ms.toFixed(2).padStart(10), r.halfPeak.p99Ms.toFixed(2).padStart(10),
-      `≤${r.halfPeak.serverP99AtMostMs}`.padStart(12), r.halfPeak.clientLoopDelayP99Ms.toFixed(2).padStart(10), (r.maxRssBytes / 2 ** 20).toFixed(0).padStart(8)].join(' ');
-  const table = [
-    `webhook-load: ${connections} keep-alive TLS connections, ${rounds} interleaved rounds of ${seconds}s per phase (medians), ${cpus().length} CPUs (servers and load generator share them)`,
-    `${'server'.padEnd(26)} ${'rev/s'.padStart(8)} ${'of ceil'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'½ p50 ms'.padStart(10)} ${'½ p99 ms'.padStart(10)} ${'½ srv p99'.padStart(12)} ${'½ gen lag'.padStart(10)} ${'RSS MiB'.padStart(8)}`,
-    row('ceiling (fixed answer)', ceiling),
-    row('pillion, replicas', replicas),
-    row('pillion, distinct pods', distinct),
-    '(½: open loop at half the peak rate; srv p99: server-side, bucket bound of its own latency histogram; gen lag: p99 of the load generator\'s event-loop delay)',
-  ].join('\n');
-  process.stdout.write(table + '\n');
+  const summaries = await measure(subjects, prepared, ca);
+  // Whole answer bodies: the envelope, the uid, the fields after it and the closing braces.
+  const answerSizes = tails.map((t) => Buffer.byteLength(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"${uidTemplate}",${t}}}`));
+
+  // ---- report ----
+  const byKind = new Map<string, number>();
+  for (const p of prepared.pods) byKind.set(p.kind, (byKind.get(p.kind) ?? 0) + 1);
+  const injected = prepared.bodies.filter((b) => b.expectPatch).length;
+  const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`;
+  const q = (xs: readonly number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
+  const fmt = (r: Range, digits: number, unit = ''): string => `${r.median.toFixed(digits)}${unit} [${r.min.toFixed(digits)}–${r.max.toFixed(digits)}]`;
+  const pct = (r: Range): string => `${(r.median * 100).toFixed(0)}% [${(r.min * 100).toFixed(0)}–${(r.max * 100).toFixed(0)}]`;
+  const lines = [
+    `webhook-load: ${prepared.pods.length} real pods (${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}; ${injected} injected, ${prepared.pods.length - injected} skipped)`,
+    `  review bodies: min ${kb(Math.min(...prepared.sizes))}, median ${kb(median(prepared.sizes))}, p90 ${kb(q(prepared.sizes, 0.9))}, max ${kb(Math.max(...prepared.sizes))}; ` +
+      `answers: min ${kb(Math.min(...answerSizes))}, median ${kb(median(answerSizes))}, max ${kb(Math.max(...answerSizes))}`,
+    `  ${connections} keep-alive TLS connections; ${rounds} interleaved rounds of ${seconds}s per phase; medians [min–max over rounds]; ${cpus().length} CPUs shared by servers and load generator${nice === undefined ? '' : `; nice ${nice}`}`,
+    '',
+    `${'server'.padEnd(18)} ${'reviews/s'.padEnd(22)} ${'of ceiling'.padEnd(16)} ${'CPU µs/review'.padEnd(20)} ${'not JS'.padEnd(6)} ${'CPU × ceil'.padEnd(18)} ${'srv p50/p99 ms'.padEnd(15)} ${'½: rate, srv p50/p99 ms'.padEnd(30)} ${'RSS idle/peak MiB'}`,
+    ...summaries.map((s) => [
+      s.name.padEnd(18),
+      fmt(s.rps, 0).padEnd(22),
+      pct(s.ofCeiling).padEnd(16),
+      fmt(s.cpuUsPerReview, 0).padEnd(20),
+      s.otherThreadsCpuUsPerReview.toFixed(0).padEnd(6),
+      fmt(s.cpuOfCeiling, 2).padEnd(18),
+      `≤${s.peakServerP50AtMostMs}/≤${s.peakServerP99AtMostMs}`.padEnd(15),
+      `${s.halfRate}/s ≤${s.halfServerP50AtMostMs}/≤${s.halfServerP99AtMostMs.median} [${s.halfServerP99AtMostMs.min}–${s.halfServerP99AtMostMs.max}]`.padEnd(30),
+      `${s.idleRssMiB.toFixed(0)}/${s.peakRssMiB.toFixed(0)}`,
+    ].join(' ')),
+    '(srv: server side, the upper bound of the histogram bucket holding the quantile; ½: open loop at half the median peak rate; CPU: the server process, user + system, all threads, from /proc; not JS: the part on threads other than the main one, mostly V8 GC helpers)',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
 
   const results = {
     benchmark: 'webhook-load',
@@ -299,14 +487,17 @@ try {
     secondsPerPhase: seconds,
     rounds,
     decisionCache: process.env.BENCH_DECISION_CACHE ?? 'default',
-    pod: 'test/injector/webhook/fixtures/deployment-pod.json (injected)',
-    ceiling,
-    replicas,
-    distinct,
+    baselineDist: baselineDist ?? null,
+    pods: prepared.pods.map((p, i) => ({ source: p.source, namespace: p.namespace, bytes: prepared.sizes[i], answerBytes: answerSizes[i], injected: prepared.bodies[i]?.expectPatch })),
+    summaries,
   };
   mkdirSync(repoPath('bench', 'results'), { recursive: true });
   writeFileSync(repoPath('bench', 'results', 'webhook-load.json'), JSON.stringify(results, null, 2) + '\n');
   log('wrote bench/results/webhook-load.json');
 } finally {
+  for (const server of servers) {
+    await Promise.race([server.stop(), new Promise((r) => setTimeout(r, 5000))]);
+    server.kill();
+  }
   rmSync(work, { recursive: true, force: true });
 }

@@ -4,56 +4,103 @@
 // for sub-millisecond reviews). With a target rate the loop is open: latency counts from the
 // scheduled send time, so a stalled server cannot hide its queueing (coordinated omission).
 //
-// Every request gets its own uid, as from the API server; with `stamp.seq` it also gets its own
-// pod (a label value counts up), so no two reviews are identical.
+// The requests go round the given bodies (real pods' AdmissionReviews). Every request gets its own
+// uid, as from the API server; with `vary` it also gets its own pod: a counter is written over the
+// body's revision token (pod-template-hash, owner uid, …), as a new rollout's pods differ.
+// Every answer is checked: status 200, the request's uid echoed, and a JSON Patch exactly when the
+// body's pod is one that gets injected. A wrong answer is counted and fails the bench.
 //
-// argv[2]: JSON { port, ca, bodyFile, connections, durationMs, rate?, stamp, firstSeq? }; result JSON
-// on stdout. `firstSeq` is where this run's label values start: one bench spawns many generators
-// (rounds, phases), and each starting at 0 made the "distinct" pods of one repeat another's, which
-// the decision cache then answered.
+// argv[2]: JSON Options (below); result JSON on stdout. `firstSeq` is where this run's counter
+// starts: one bench spawns many generators (rounds, phases), and each must send pods no other run
+// sent, or the decision cache would answer "unseen" pods.
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 
-interface Options {
+export interface LoadBody {
+  readonly file: string;
+  /** Offset of the uid's last 12 hex digits. */
+  readonly uidOffset: number;
+  /** Offsets of the revision token (10 hex digits each). */
+  readonly revisionOffsets: readonly number[];
+  /** The pod is injected: its answer carries a JSON Patch. */
+  readonly expectPatch: boolean;
+}
+
+export interface LoadOptions {
   port: number;
   ca: string;
-  bodyFile: string;
+  bodies: readonly LoadBody[];
+  vary: boolean;
   connections: number;
   durationMs: number;
   /** Requests per second over all connections; absent = as fast as possible (closed loop). */
   rate?: number;
-  firstSeq?: number;
-  /** Where in the body to write per-request counters: `width` hex digits of the uid; decimal seq. */
-  stamp: { uid: Stamp; seq?: Stamp };
+  firstSeq: number;
 }
 
-interface Stamp {
-  offset: number;
-  width: number;
+export interface ClientResult {
+  requests: number;
+  errors: number;
+  non200: number;
+  /** Answers that were not right for their request (uid, patch or not); `firstWrong` says how. */
+  wrongAnswers: number;
+  firstWrong?: string;
+  patched: number;
+  unpatched: number;
+  elapsedMs: number;
+  rps: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** p99 of the load generator's own event-loop delay: how late it was to see answers. */
+  clientLoopDelayP99Ms: number;
 }
 
-const options = JSON.parse(process.argv[2] ?? '{}') as Options;
-const body = readFileSync(options.bodyFile);
-const head = Buffer.from(`POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+const options = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
+const bodies = options.bodies.map((b, index) => {
+  const body = readFileSync(b.file);
+  // x-bench-body lets the ceiling pick its answer without work of its own; pillion ignores it.
+  const head = Buffer.from(`POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-Bench-Body: ${index}\r\nContent-Length: ${body.length}\r\n\r\n`);
+  return { ...b, request: Buffer.concat([head, body]), bodyStart: head.length };
+});
 let sent = 0;
 
+interface Sent {
+  readonly request: Buffer;
+  readonly uid: Buffer;
+  readonly expectPatch: boolean;
+}
+
+const patchMark = Buffer.from('"patchType":"JSONPatch"');
+const allowedMark = Buffer.from('"allowed":true');
+
 /** A fresh request (never a buffer still queued on a socket) with this request's counters. */
-function nextRequest(): Buffer {
-  const request = Buffer.concat([head, body]);
+function nextRequest(): Sent {
   const n = sent++;
-  const write = (stamp: Stamp, text: string): void => {
-    request.write(text.padStart(stamp.width, '0').slice(-stamp.width), head.length + stamp.offset, 'latin1');
-  };
-  write(options.stamp.uid, n.toString(16));
-  if (options.stamp.seq !== undefined) write(options.stamp.seq, String((options.firstSeq ?? 0) + n));
-  return request;
+  const body = bodies[n % bodies.length];
+  if (body === undefined) throw new Error('no bodies');
+  const request = Buffer.from(body.request);
+  const uidDigits = n.toString(16).padStart(12, '0').slice(-12);
+  request.write(uidDigits, body.bodyStart + body.uidOffset, 'latin1');
+  if (options.vary) {
+    const revision = (options.firstSeq + n).toString(16).padStart(10, '0').slice(-10);
+    for (const offset of body.revisionOffsets) request.write(revision, body.bodyStart + offset, 'latin1');
+  }
+  const uidStart = body.bodyStart + body.uidOffset - 24;
+  const uid = Buffer.concat([Buffer.from('"uid":"'), request.subarray(uidStart, uidStart + 36), Buffer.from('"')]);
+  return { request, uid, expectPatch: body.expectPatch };
 }
 
 const latenciesUs: number[] = [];
 let errors = 0;
 let non200 = 0;
+let wrongAnswers = 0;
+let firstWrong: string | undefined;
+let patched = 0;
+let unpatched = 0;
 let stopAt = 0;
 
 function nowUs(): number {
@@ -68,8 +115,23 @@ function openConnection(): Promise<TLSSocket> {
   });
 }
 
-/** Send one request and resolve with the status once the whole response has arrived. */
+function check(sentRequest: Sent, status: number, answer: Buffer): void {
+  const wrong = (why: string): void => {
+    wrongAnswers += 1;
+    firstWrong ??= `${why}: ${answer.subarray(0, 300).toString('utf8')}`;
+  };
+  if (status !== 200) return;
+  if (answer.indexOf(sentRequest.uid) < 0) return wrong(`uid ${sentRequest.uid.toString()} not echoed`);
+  if (answer.indexOf(allowedMark) < 0) return wrong('not allowed');
+  const hasPatch = answer.indexOf(patchMark) >= 0;
+  if (hasPatch) patched += 1;
+  else unpatched += 1;
+  if (hasPatch !== sentRequest.expectPatch) wrong(sentRequest.expectPatch ? 'no patch for a pod that is injected' : 'a patch for a pod that is skipped');
+}
+
+/** Send one request and resolve with the status once the whole response has arrived and is checked. */
 function exchange(socket: TLSSocket): Promise<number> {
+  const sentRequest = nextRequest();
   return new Promise((resolve, reject) => {
     let buffer: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
@@ -81,7 +143,9 @@ function exchange(socket: TLSSocket): Promise<number> {
       if (Number.isNaN(length)) return fail(new Error('response without content-length'));
       if (buffer.length < headEnd + 4 + length) return;
       cleanup();
-      resolve(Number(head.slice(9, 12)));
+      const status = Number(head.slice(9, 12));
+      check(sentRequest, status, buffer.subarray(headEnd + 4, headEnd + 4 + length));
+      resolve(status);
     };
     const fail = (error: Error): void => {
       cleanup();
@@ -96,7 +160,7 @@ function exchange(socket: TLSSocket): Promise<number> {
     socket.on('data', onData);
     socket.once('error', fail);
     socket.once('close', onClose);
-    socket.write(nextRequest());
+    socket.write(sentRequest.request);
   });
 }
 
@@ -152,17 +216,20 @@ stopAt = started + options.durationMs;
 await Promise.all(Array.from({ length: options.connections }, (_, i) => runConnection(i)));
 const elapsedMs = Date.now() - started;
 const sorted = latenciesUs.sort((a, b) => a - b);
-process.stdout.write(
-  JSON.stringify({
-    requests: sorted.length,
-    errors,
-    non200,
-    elapsedMs,
-    rps: (sorted.length / elapsedMs) * 1000,
-    p50Ms: percentile(sorted, 50) / 1000,
-    p90Ms: percentile(sorted, 90) / 1000,
-    p99Ms: percentile(sorted, 99) / 1000,
-    maxMs: (sorted.at(-1) ?? Number.NaN) / 1000,
-    clientLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-  }) + '\n',
-);
+const result: ClientResult = {
+  requests: sorted.length,
+  errors,
+  non200,
+  wrongAnswers,
+  ...(firstWrong === undefined ? {} : { firstWrong }),
+  patched,
+  unpatched,
+  elapsedMs,
+  rps: (sorted.length / elapsedMs) * 1000,
+  p50Ms: percentile(sorted, 50) / 1000,
+  p90Ms: percentile(sorted, 90) / 1000,
+  p99Ms: percentile(sorted, 99) / 1000,
+  maxMs: (sorted.at(-1) ?? Number.NaN) / 1000,
+  clientLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+};
+process.stdout.write(JSON.stringify(result) + '\n');

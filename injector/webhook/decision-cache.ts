@@ -85,29 +85,42 @@ export interface DecisionCache {
  */
 export function createDecisionCache(maxEntries: number = defaultDecisionCacheEntries): DecisionCache {
   const entries = new Map<string, Verdict>();
-  // Keys (about 60 bytes each) of answers computed once and not yet stored.
+  // Keys (about 100 bytes each) of answers computed once and not yet stored.
   const seenOnce = new Set<string>();
   const seenOnceLimit = 4 * maxEntries;
   // Setups are replaced, never mutated, on reload: a new object means new templates or config.
   const setupIds = new WeakMap<InjectorSetup, number>();
   let nextSetupId = 0;
-  const keyFor = (setup: InjectorSetup, namespaceLabels: NamespaceLabels, review: string): string => {
+  // The namespace lookup hands out one labels object per namespace until it refreshes it (and
+  // never changes one it handed out), so its digest is computed once per object, not per review.
+  const labelDigests = new WeakMap<object, string>();
+  const labelsDigest = (namespaceLabels: NamespaceLabels): string => {
+    if (namespaceLabels === undefined) return '-';
+    let digest = labelDigests.get(namespaceLabels);
+    if (digest === undefined) {
+      digest = hash('sha256', JSON.stringify(namespaceLabels), 'base64');
+      labelDigests.set(namespaceLabels, digest);
+    }
+    return digest;
+  };
+  const keyFor = (setup: InjectorSetup, namespaceLabels: NamespaceLabels, kind: 'raw' | 'parsed', review: string): string => {
     let id = setupIds.get(setup);
     if (id === undefined) {
       id = nextSetupId++;
       setupIds.set(setup, id);
     }
-    // JSON of the labels never holds a raw newline, so "\n" separates the parts unambiguously.
-    // SHA-256 keeps keys small and makes a collision between two different pods infeasible.
-    return `${id}:${hash('sha256', `${JSON.stringify(namespaceLabels ?? null)}\n${review}`, 'base64')}`;
+    // Fixed-length digests (and a setup id and kind without ":") make the parts unambiguous.
+    // SHA-256 keeps keys small and makes a collision between two different pods infeasible; the
+    // review text is hashed as it is (a raw body's suffix is a slice of the body, never copied).
+    return `${id}:${kind}:${labelsDigest(namespaceLabels)}:${hash('sha256', review, 'base64')}`;
   };
   return {
     rawKeyOf(setup, namespaceLabels, suffix) {
-      return keyFor(setup, namespaceLabels, `raw\n${suffix}`);
+      return keyFor(setup, namespaceLabels, 'raw', suffix);
     },
     keyOf(setup, namespaceLabels, inputs) {
       // JSON of a fixed-shape array is unambiguous whatever the strings hold.
-      return keyFor(setup, namespaceLabels, `parsed\n${JSON.stringify([inputs.namespace ?? null, inputs.operation, inputs.subResource ?? null, inputs.object])}`);
+      return keyFor(setup, namespaceLabels, 'parsed', JSON.stringify([inputs.namespace ?? null, inputs.operation, inputs.subResource ?? null, inputs.object]));
     },
     get(key) {
       const verdict = entries.get(key);

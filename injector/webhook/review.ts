@@ -131,11 +131,26 @@ const responseHead = Buffer.from(`{"apiVersion":${JSON.stringify(admissionApiVer
  */
 export function prepareReviewResponse(answer: AdmissionAnswer): ReviewEncoder {
   const { patch, ...others } = answer;
-  let fields = JSON.stringify(others).slice(1, -1); // the fields that follow the uid
-  // Base64 never needs JSON escaping: appending it spares JSON.stringify a scan of the whole patch.
-  if (patch !== undefined) fields += `${fields === '' ? '' : ','}"patch":"${patch}"`;
-  const tail = Buffer.from(fields === '' ? '}}' : `,${fields}}}`);
-  return (uid) => Buffer.concat([responseHead, Buffer.from(JSON.stringify(uid)), tail]);
+  const fields = JSON.stringify(others).slice(1, -1); // the fields that follow the uid
+  // The bytes after the uid: `,<fields>,"patch":"<base64>"}}`. Base64 is ASCII and never needs
+  // JSON escaping, so it is copied in as it is (latin1), neither scanned nor re-encoded.
+  const head = `${fields === '' ? '' : `,${fields}`}${patch === undefined ? '' : ',"patch":"'}`;
+  const headBytes = Buffer.byteLength(head);
+  const tail = Buffer.allocUnsafe(headBytes + (patch === undefined ? 0 : patch.length + 1) + 2);
+  let at = tail.write(head);
+  if (patch !== undefined) {
+    at += tail.write(patch, at, 'latin1');
+    at += tail.write('"', at, 'latin1');
+  }
+  tail.write('}}', at, 'latin1');
+  return (uid) => {
+    const quoted = JSON.stringify(uid);
+    const out = Buffer.allocUnsafe(responseHead.length + Buffer.byteLength(quoted) + tail.length);
+    responseHead.copy(out, 0);
+    const end = responseHead.length + out.write(quoted, responseHead.length);
+    tail.copy(out, end);
+    return out;
+  };
 }
 
 /** Allowed with a JSON Patch (already serialised, so the caller decides how it is produced). */

@@ -41,6 +41,9 @@ describe('prepareReviewResponse', () => {
     patched: patchedAnswer('[{"op":"add","path":"/x","value":1}]', ['a "quoted" warning']),
     allowed: allowedAnswer([]),
     denied: deniedAnswer(400, 'pillion.dev/x: bad "value" \\ here'),
+    'non-ASCII patch and warning': patchedAnswer('[{"op":"add","path":"/x","value":"é ✓ 😀"}]', ['wärning ✓']),
+    // Not an answer the webhook gives; the encoder's edge of no field before the patch.
+    'patch alone': { patch: patchedAnswer('[]', []).patch } as unknown as ReturnType<typeof allowedAnswer>,
   };
   for (const [name, answer] of Object.entries(answers)) {
     test(`${name}: the text is exactly the AdmissionReview of the answer with the uid`, () => {
@@ -48,6 +51,11 @@ describe('prepareReviewResponse', () => {
       for (const uid of ['705ab4f5-6393-11e8-b7cc-42010a800002', 'a"b\\c\u2028d', '']) {
         assert.deepEqual(JSON.parse(encode(uid).toString('utf8')), { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, ...answer } });
       }
+      // Each answer is its own buffer: one written to a socket is never changed by the next.
+      const first = encode('u1');
+      const copy = Buffer.from(first);
+      encode('u2-longer-uid');
+      assert.ok(first.equals(copy));
     });
   }
 });
@@ -108,6 +116,9 @@ describe('createDecisionCache', () => {
       cache.keyOf(setup, labels, { ...base, namespace: 'other' }),
       cache.keyOf(setup, { a: 'c' }, base),
       cache.keyOf(setup, undefined, base),
+      cache.keyOf(setup, {}, base),
+      cache.keyOf(setup, { 'a:b': '' }, base),
+      cache.keyOf(setup, { a: 'b', c: 'd' }, base),
       cache.keyOf(setup, labels, { ...base, operation: 'UPDATE' }),
       cache.keyOf(setup, labels, { ...base, subResource: 'status' }),
       cache.keyOf(other, labels, base),
@@ -119,6 +130,9 @@ describe('createDecisionCache', () => {
     assert.equal(new Set([key, ...variants]).size, variants.length + 1, 'all keys distinct');
     assert.equal(cache.keyOf(setup, labels, { ...base, object: loadDeploymentPod() }), key, 'an equal pod gives the same key');
     assert.equal(cache.rawKeyOf(setup, { a: 'b' }, suffix), cache.rawKeyOf(setup, labels, suffix), 'equal text and labels give the same raw key');
+    // A raw suffix is a slice of the body: hashed as it is, it gives the key of the same text whole.
+    const body = `{"uid":"u1"${suffix}`;
+    assert.equal(cache.rawKeyOf(setup, labels, body.slice('{"uid":"u1"'.length)), cache.rawKeyOf(setup, labels, suffix), 'a sliced suffix gives the key of its text');
   });
 });
 
