@@ -2,8 +2,8 @@
 # Builds the container images an e2e suite imports into containerd (`ctr -n k8s.io images import
 # ARCHIVE`) to run pods on a real kubelet, without any container registry or container engine
 # daemon: buildah (chroot isolation, its own storage under the cache) on a Debian base made here.
-# Test peers and build plumbing only; the product images are Dockerfile.init and
-# Dockerfile.injector, built as shipped.
+# Test peers and build plumbing only; the product images are Dockerfile.init,
+# Dockerfile.injector and Dockerfile.cni, built as shipped.
 #   docker.io/library/debian:bookworm-slim   debootstrap --variant=minbase bookworm from this
 #                                            machine's Debian mirror, slimmed like the official one
 #   docker.io/library/node:24-bookworm-slim  that + Node and npm from the npm registry, pinned
@@ -11,6 +11,7 @@
 #                                            the Dockerfiles' FROM
 #   ghcr.io/pillion/pillion-init:0.1.0       Dockerfile.init      (names: templates/values.yaml)
 #   ghcr.io/pillion/pillion-injector:0.1.0   Dockerfile.injector  (deploy/base/deployment.yaml)
+#   ghcr.io/pillion/pillion-cni:0.1.0        Dockerfile.cni       (deploy/cni/component/cni-node-daemonset.yaml)
 #   docker.io/library/haproxy:2.6            Debian's haproxy (e2e/images/haproxy/)
 #   pillion.test/echo:1                      the netns tests' servers.py/net_client.py (e2e/images/echo/)
 #   pillion.test/pause:1                     the e2e node's pod sandbox image (e2e/images/pause/)
@@ -113,6 +114,13 @@ ref[injector]=$(normalize "$(sed -n 's/^[[:space:]]*image:[[:space:]]*\([^[:spac
 ref[haproxy]=$(normalize "$(values_image haproxy)")
 ref[echo]=pillion.test/echo:1
 ref[pause]=pillion.test/pause:1
+# The CNI image (Dockerfile.cni: the node agent and the plugin executable), named as the
+# DaemonSet of deploy/cni names it, on the same node base as the other two.
+ids+=(cni)
+[[ $(sed -n 's/^ARG NODE_IMAGE=//p' "$root_dir/Dockerfile.cni") == "$node_image" ]] ||
+  die "Dockerfile.cni does not name the same ARG NODE_IMAGE default as Dockerfile.init"
+ref[cni]=$(normalize "$(sed -n 's/^[[:space:]]*image:[[:space:]]*\([^[:space:]]*pillion-cni[^[:space:]]*\).*/\1/p' "$root_dir/deploy/cni/component/cni-node-daemonset.yaml" | head -n 1)")
+base[cni]=node dockerfile[cni]=$root_dir/Dockerfile.cni context[cni]=$root_dir
 for id in "${ids[@]}"; do
   [[ ${ref[$id]} =~ :[^/]+$ ]] || die "cannot tell the $id image's name and tag (found '${ref[$id]}')"
 done
@@ -413,6 +421,25 @@ smoke() {
           sleep 0.2
         done
         echo "haproxy never became ready on 15021" >&2; kill $!; exit 1' || return 1 ;;
+    cni)
+      mapfile -t ep < <(entrypoint cni)
+      ((${#ep[@]})) || { note "the cni image has no entrypoint"; return 1; }
+      run_in cni -- "${ep[@]}" --help >/dev/null || return 1
+      run_in cni -- env CNI_COMMAND=VERSION /app/pillion-cni || return 1
+      # The agent as the DaemonSet runs it, with the CNI dirs under a stand-in /host and the
+      # container's own / as the host's root for the chrooted VERSION (/opt/cni/bin there leads
+      # to the stand-in's): it installs the plugin, puts the entry last, uninstalls on SIGTERM.
+      run_in cni --netns --cap-add CAP_SYS_CHROOT -- sh -c 'h=/tmp/host; sa=/tmp/sa
+        mkdir -p $h/etc/cni/net.d $h/opt/cni/bin $sa /opt/cni && ln -s $h/opt/cni/bin /opt/cni/bin &&
+        echo token >$sa/token && echo ca >$sa/ca.crt
+        echo "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"plugins\":[{\"type\":\"bridge\"}]}" >$h/etc/cni/net.d/10-k8s.conflist
+        "$@" --host-root=$h --chroot=/ --source=/app/pillion-cni --service-account-dir=$sa --api-server=https://127.0.0.1:9 \
+          --http-port=off --ready-file=/tmp/ready --on-sigterm=uninstall 2>/tmp/agent.log & pid=$!
+        for i in $(seq 1 100); do [ -f /tmp/ready ] && break; sleep 0.2; done
+        grep -q pillion-cni $h/etc/cni/net.d/10-k8s.conflist || { cat /tmp/agent.log >&2; kill $pid; exit 1; }
+        kill -TERM $pid; wait $pid || exit 1
+        ! grep -q pillion-cni $h/etc/cni/net.d/10-k8s.conflist && [ ! -e $h/opt/cni/bin/pillion-cni ] && echo "agent: installed, uninstalled"' \
+        sh "${ep[@]}" || return 1 ;;
     pause)
       run_in pause -- /pause -v || return 1 ;;
     echo)

@@ -1,12 +1,12 @@
 // The node agent: keeps the plugin binary, its kubeconfig and its entry in the primary's
 // configuration in place, repairs them when something else changes them, and says whether the
 // node is ready for CNI-mode pods (HTTP /readyz, an optional readiness file, /metrics).
-import { mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { nonExclusiveHint, pluginType, primaryType, type Json } from './conflist.js';
 import { ensureEntry } from './entry.js';
-import { readIfExists, removeDurably, sha256, writeAtomic } from './files.js';
+import { copyAtomic, readIfExists, removeDurably, sha256File, writeAtomic } from './files.js';
 import { readServiceAccount, renderKubeconfig } from './kubeconfig.js';
 import type { PlatformPaths } from './presets.js';
 import { ownDirName } from './state.js';
@@ -20,6 +20,8 @@ export interface AgentOptions {
   /** The plugin executable to install (a path in the agent's own filesystem). */
   readonly sourceBinary: string;
   readonly execMode: ExecMode;
+  /** The directory `--exec chroot` changes root to (default: hostRoot); the host's `/`. */
+  readonly chrootDir?: string;
   /** The projected service-account volume (token, ca.crt). */
   readonly serviceAccountDir: string;
   /** The API server URL written into the plugin's kubeconfig. */
@@ -38,6 +40,10 @@ export interface AgentOptions {
   /** Written (JSON) while ready, removed while not. */
   readonly readyFile?: string;
   readonly versionTimeoutMs?: number;
+  /** Called when readiness flips (the repair of early pods waits for it). */
+  readonly onReadyChange?: (ready: boolean) => void;
+  /** More Prometheus text for /metrics (the repairer's counters). */
+  readonly extraMetrics?: () => string;
   readonly log: (line: string) => void;
 }
 
@@ -63,6 +69,7 @@ export class Agent {
   private again = false;
   private stopped = false;
   private versionOkFor: string | undefined;
+  private readonly hashes = new Map<string, { identity: string; hash: string }>();
   private lastVersionAttempt = 0;
   private lastVersionReason = '';
   private readyState: AgentStatus = { ready: false, reason: 'starting', file: undefined, primary: undefined, rewrites: 0 };
@@ -137,13 +144,13 @@ export class Agent {
   private async pass(): Promise<void> {
     this.ensureWatches();
     // 1. The binary, copied when missing or different (atomically: a runtime may be executing it).
-    const source = readIfExists(this.options.sourceBinary);
-    if (source === undefined) return this.setReady(false, `the plugin executable to install is missing: ${this.options.sourceBinary}`);
+    // It is large (the Node runtime is inside): each file is hashed only when its identity
+    // (device, inode, size, times) changed since it was last hashed, not on every poll.
+    const hash = this.hashOf(this.options.sourceBinary);
+    if (hash === undefined) return this.setReady(false, `the plugin executable to install is missing: ${this.options.sourceBinary}`);
     const binaryPath = join(this.binDir, binaryName);
-    const installed = readIfExists(binaryPath);
-    const hash = sha256(source);
-    if (installed === undefined || sha256(installed) !== hash) {
-      writeAtomic(binaryPath, source, { mode: 0o755, uid: 0, gid: 0 });
+    if (this.hashOf(binaryPath) !== hash) {
+      copyAtomic(this.options.sourceBinary, binaryPath, { mode: 0o755, uid: 0, gid: 0 });
       this.counters.binaryWrites++;
       this.options.log(`installed ${binaryPath}`);
     }
@@ -153,7 +160,7 @@ export class Agent {
       this.lastVersionAttempt = Date.now();
       const check = await checkVersion({
         agentPath: binaryPath,
-        hostRoot: this.options.hostRoot,
+        hostRoot: this.options.chrootDir ?? this.options.hostRoot,
         hostPath: join(this.options.paths.binDir, binaryName),
         mode: this.options.execMode,
         timeoutMs: this.options.versionTimeoutMs ?? 10_000,
@@ -196,6 +203,25 @@ export class Agent {
     this.setReady(true, `Pillion is last in ${outcome.file}`, outcome.file, primary);
   }
 
+  /** sha256 of a file, recomputed only when its identity changed; undefined when it is missing. */
+  private hashOf(path: string): string | undefined {
+    let identity: string;
+    try {
+      const stat = statSync(path, { bigint: true });
+      identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.hashes.delete(path);
+      return undefined;
+    }
+    const known = this.hashes.get(path);
+    if (known?.identity === identity) return known.hash;
+    const hash = sha256File(path);
+    if (hash === undefined) return undefined;
+    this.hashes.set(path, { identity, hash });
+    return hash;
+  }
+
   private countRewrite(primary: string): void {
     this.counters.rewrites++;
     const count = (this.rewritesByPrimary.get(primary) ?? 0) + 1;
@@ -212,7 +238,10 @@ export class Agent {
   private setReady(ready: boolean, reason: string, file?: string, primary?: string): void {
     const was = this.readyState.ready;
     this.readyState = { ready, reason, file, primary, rewrites: this.counters.rewrites };
-    if (was !== ready) this.options.log(ready ? `ready: ${reason}` : `not ready: ${reason}`);
+    if (was !== ready) {
+      this.options.log(ready ? `ready: ${reason}` : `not ready: ${reason}`);
+      this.options.onReadyChange?.(ready);
+    }
     const readyFile = this.options.readyFile;
     if (readyFile === undefined) return;
     if (ready) {
@@ -267,7 +296,7 @@ export class Agent {
       '# TYPE pillion_cni_install_reconcile_errors_total counter',
       `pillion_cni_install_reconcile_errors_total ${this.counters.reconcileErrors}`,
     ];
-    return `${lines.join('\n')}\n`;
+    return `${lines.join('\n')}\n${this.options.extraMetrics?.() ?? ''}`;
   }
 
   private listen(port: number): Promise<void> {

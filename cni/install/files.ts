@@ -3,7 +3,7 @@
 // fsync, rename, fsync of the directory. Mode and owner are set explicitly (umask and the
 // agent's uid must not change them).
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export function sha256(bytes: Uint8Array): string {
@@ -46,13 +46,58 @@ function fsyncDir(dir: string): void {
  * runtime reads as a network configuration (only .conf, .conflist and .json).
  */
 export function writeAtomic(path: string, bytes: Uint8Array, owner: Ownership): void {
+  replaceAtomic(path, owner, (fd) => {
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+  });
+}
+
+const chunkSize = 1 << 20;
+
+/** Reads a file a chunk at a time (the plugin executable is over 100 MB: never whole). */
+function eachChunk(path: string, use: (chunk: Buffer) => void): void {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(chunkSize);
+    for (;;) {
+      const read = readSync(fd, chunk, 0, chunkSize, null);
+      if (read === 0) return;
+      use(chunk.subarray(0, read));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Replaces `path` with a copy of `source`, atomically, like writeAtomic. */
+export function copyAtomic(source: string, path: string, owner: Ownership): void {
+  replaceAtomic(path, owner, (fd) =>
+    eachChunk(source, (chunk) => {
+      let offset = 0;
+      while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset);
+    }),
+  );
+}
+
+/** sha256 of a file's bytes, read a chunk at a time; undefined when it does not exist. */
+export function sha256File(path: string): string | undefined {
+  const hash = createHash('sha256');
+  try {
+    eachChunk(path, (chunk) => hash.update(chunk));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return hash.digest('hex');
+}
+
+function replaceAtomic(path: string, owner: Ownership, fill: (fd: number) => void): void {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.pillion-${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(temp, 'wx', 0o600);
   try {
     try {
-      let offset = 0;
-      while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+      fill(fd);
       if (owner.uid !== undefined && owner.gid !== undefined && process.getuid?.() === 0) fchownSync(fd, owner.uid, owner.gid);
       fchmodSync(fd, owner.mode);
       fsyncSync(fd);

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// `pillion`: the injector's command line — `pillion inject` (dry-run injection of manifests) and
-// `pillion webhook` (the admission webhook server).
+// `pillion`: the injector's command line — `pillion inject` (dry-run injection of manifests),
+// `pillion webhook` (the admission webhook server) and `pillion cni install|uninstall` (the CNI
+// node agent, loaded only when asked for).
 //
 // Exit codes: 0 success (and --help, --version); 1 the command failed (see each command);
 // 2 usage error: unknown command or flag, missing or invalid flag value.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerCniCommand } from '../cli/cni-command.js';
 import { registerInjectCommand } from '../cli/command.js';
 import { registerWebhookCommand } from '../webhook/command.js';
 
@@ -31,6 +33,7 @@ const program = new Command('pillion')
 
 registerInjectCommand(program);
 registerWebhookCommand(program);
+registerCniCommand(program);
 
 try {
   await program.parseAsync(process.argv);

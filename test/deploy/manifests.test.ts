@@ -30,7 +30,7 @@ describe('deploy manifests', () => {
     }
   });
 
-  for (const variant of ['base', 'cert-manager', 'self-signed']) {
+  for (const variant of ['base', 'cert-manager', 'self-signed', 'cni']) {
     test(`deploy/${variant} builds; objects live in ${injectorNamespace} or are cluster-scoped; golden`, (t) => {
       const kubectl = requireKubectl(t);
       if (kubectl === undefined) return;

@@ -1,11 +1,14 @@
 // The deployment carries the injector's configuration and the template values: the chart's
 // values.yaml mirrors every key (and default) of templates/values.yaml, the ConfigMap in
 // deploy/base carries the same values, and its config.yaml is accepted by the injector's own
-// configuration parser with the injector namespace set right.
+// configuration parser with the injector namespace set right; deploy/cni's differs only by
+// captureMode: cni, and the chart's CNI presets are the agent's.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
+import { presets } from '../../cni/install/presets.js';
 import { parseInjectorConfig } from '../../injector/core/config.js';
 import { repoPath } from '../support/paths.js';
 import { findObject, injectorNamespace, parseManifests } from './support/manifests.js';
@@ -49,6 +52,23 @@ describe('template values and injector config in the deployment', () => {
     const config = parseInjectorConfig(cm.data['config.yaml'] as string, 'deploy/base/configmap.yaml config.yaml');
     assert.equal(config.injectorNamespace, injectorNamespace, 'the injector knows its own namespace');
     assert.equal(config.defaultPolicy, 'disabled', 'nothing is injected unless it opts in');
+  });
+
+  test("deploy/cni's config is deploy/base's with captureMode: cni, and the injector accepts it", () => {
+    const read = (variant: string, file: string): string => {
+      const objects = parseManifests(readFileSync(repoPath('deploy', variant, file), 'utf8'), `deploy/${variant}/${file}`);
+      return (findObject(objects, 'ConfigMap', 'pillion-injector-config') as unknown as { data: Record<string, string> }).data['config.yaml'] as string;
+    };
+    const base = parseYaml(read('base', 'configmap.yaml')) as Tree;
+    const cni = read('cni', join('component', 'injector-cni-mode.yaml'));
+    assert.deepEqual(parseYaml(cni), { ...base, captureMode: 'cni' });
+    assert.equal(parseInjectorConfig(cni, 'deploy/cni/component/injector-cni-mode.yaml config.yaml').captureMode, 'cni');
+  });
+
+  test("the chart's cni.preset paths are the agent's presets", () => {
+    const helpers = readFileSync(repoPath('charts', 'pillion', 'templates', '_helpers.tpl'), 'utf8');
+    const chart = [...helpers.matchAll(/"(\w+)" \(dict "netDir" "([^"]+)" "binDir" "([^"]+)"\)/g)].map(([, name, netDir, binDir]) => [name, { netDir, binDir }]);
+    assert.deepEqual(Object.fromEntries(chart), presets);
   });
 
   test('a typo in the ConfigMap config would be caught by the same parser', () => {

@@ -20,8 +20,25 @@ and the system namespaces. */}}
 {{- define "pillion.injectorConfig" -}}
 {{- $config := deepCopy .Values.injector -}}
 {{- $_ := set $config "injectorNamespace" .Release.Namespace -}}
+{{- if .Values.cni.enabled }}{{ $_ := set $config "captureMode" "cni" }}{{ end -}}
 {{- if not $config.kubeVersion }}{{ $_ := unset $config "kubeVersion" }}{{ end -}}
 {{- toYaml $config -}}
+{{- end }}
+
+{{/* The node agent's labels (the CNI mode's DaemonSet and its RBAC). */}}
+{{- define "pillion.cniLabels" -}}
+app.kubernetes.io/name: pillion-cni-node
+app.kubernetes.io/component: cni-node
+app.kubernetes.io/part-of: pillion
+{{- end }}
+
+{{/* Host paths per cni.preset, as in cni/install/presets.ts (test/deploy checks they agree). */}}
+{{- define "pillion.cniPaths" -}}
+{{- $presets := dict
+  "default" (dict "netDir" "/etc/cni/net.d" "binDir" "/opt/cni/bin")
+  "gke" (dict "netDir" "/etc/cni/net.d" "binDir" "/home/kubernetes/bin")
+  "k3s" (dict "netDir" "/var/lib/rancher/k3s/agent/etc/cni/net.d" "binDir" "/var/lib/rancher/k3s/data/current/bin") -}}
+{{- toJson (get $presets .Values.cni.preset) -}}
 {{- end }}
 
 {{- define "pillion.selfSigned" -}}
@@ -34,6 +51,12 @@ and the system namespaces. */}}
 {{- end -}}
 {{- if not (has .Values.webhook.failurePolicy (list "Fail" "Ignore")) -}}
 {{- fail (printf "webhook.failurePolicy must be Fail or Ignore, not %q" .Values.webhook.failurePolicy) -}}
+{{- end -}}
+{{- if not (has .Values.cni.preset (list "default" "gke" "k3s")) -}}
+{{- fail (printf "cni.preset must be default, gke or k3s, not %q" .Values.cni.preset) -}}
+{{- end -}}
+{{- if not (has .Values.cni.repair (list "delete" "label" "off")) -}}
+{{- fail (printf "cni.repair must be delete, label or off, not %q" .Values.cni.repair) -}}
 {{- end -}}
 {{- if or (lt (int .Values.webhook.timeoutSeconds) 1) (gt (int .Values.webhook.timeoutSeconds) 30) -}}
 {{- fail "webhook.timeoutSeconds must be between 1 and 30 (the API server's limit)" -}}
