@@ -205,6 +205,8 @@ interface Subject {
   readonly name: string;
   readonly kind: 'ceiling' | 'repeats' | 'unseen';
   readonly server: RunningServer;
+  /** Runs BENCH_BASELINE_DIST's build. */
+  readonly baseline?: boolean;
 }
 
 interface Phase extends ClientResult {
@@ -251,7 +253,10 @@ async function runLoad(subject: Subject, bodies: readonly LoadBody[], ca: string
     if (phase.injections !== result.patched) throw new Error(`${where}: the server counted ${phase.injections} injections, the generator saw ${result.patched} patches`);
     const cacheOff = process.env.BENCH_DECISION_CACHE === '0';
     if (subject.kind === 'unseen' && phase.cacheHits !== 0) throw new Error(`${where}: ${phase.cacheHits} cache hits for pods never seen before`);
-    if (subject.kind === 'repeats' && (cacheOff ? phase.cacheHits !== 0 : phase.cacheHits < 0.95 * result.requests)) {
+    // Each pod is computed at most twice (the cache stores an answer the second time): the rest of
+    // the repeats must be hits, however few requests a slow phase managed.
+    const computed = result.requests - phase.cacheHits;
+    if (subject.kind === 'repeats' && (cacheOff ? phase.cacheHits !== 0 : computed > 2 * bodies.length)) {
       throw new Error(`${where}: ${phase.cacheHits} cache hits in ${result.requests} repeated reviews with the cache ${cacheOff ? 'off' : 'on'}`);
     }
   }
@@ -263,7 +268,7 @@ async function runLoad(subject: Subject, bodies: readonly LoadBody[], ca: string
  * core's own decision; the patch applied as the API server would (every operation validated) must
  * give a pod with the proxy. The answers (after the uid) are returned, for the ceiling to give.
  */
-async function verifyAnswers(servers: readonly RunningServer[], prepared: Prepared, ca: string, templatesDir: string): Promise<string[]> {
+async function verifyAnswers(servers: readonly { server: RunningServer; baseline: boolean }[], prepared: Prepared, ca: string, templatesDir: string): Promise<string[]> {
   const setup = loadSetup({ templatesDir });
   const tails: string[] = [];
   for (const [i, p] of prepared.pods.entries()) {
@@ -271,18 +276,20 @@ async function verifyAnswers(servers: readonly RunningServer[], prepared: Prepar
     const expected = injectPod(structuredClone(p.pod), { namespace: p.namespace, namespaceLabels: meshed, mode: 'policy' }, setup);
     if (expected.kind !== 'injected' && expected.kind !== 'skipped') throw new Error(`${p.source}: the core decided ${(expected as { kind: string }).kind}`);
     let first: string | undefined;
-    for (const server of servers) {
+    for (const { server, baseline } of servers) {
       const answer = await sendHttps({ port: server.port, ca, body });
       assert.equal(answer.status, 200, `${server.name} ${p.source}: status`);
       const response = readAnswer(answer.body, uidTemplate);
       assert.equal(response.allowed, true, `${server.name} ${p.source}: allowed`);
       if (expected.kind === 'injected' && expected.patch.length > 0) {
         const patch = decodePatch(response);
-        assert.deepEqual(patch, JSON.parse(JSON.stringify(expected.patch)), `${server.name} ${p.source}: the patch is the core's`);
         assert.ok(hasProxy(applyPatchTo(p.pod, patch)), `${server.name} ${p.source}: the patched pod has the proxy`);
+        // A baseline build may have another core, hence another patch; this build's must be its core's.
+        if (!baseline) assert.deepEqual(patch, JSON.parse(JSON.stringify(expected.patch)), `${server.name} ${p.source}: the patch is the core's`);
       } else {
         assert.equal(response.patch, undefined, `${server.name} ${p.source}: no patch for a skipped pod`);
       }
+      if (baseline) continue;
       const tail = answer.body.slice(answer.body.indexOf(`"${uidTemplate}"`) + uidTemplate.length + 3, -2);
       if (first === undefined) first = tail;
       else assert.equal(tail, first, `${server.name} ${p.source}: the same answer as the first server's`);
@@ -433,10 +440,10 @@ try {
   for (const spec of pillionSpecs) {
     const server = await startServer(spec.name, { mode: 'pillion', ...base, ...(spec.distRoot === undefined ? {} : { distRoot: spec.distRoot }) });
     servers.push(server);
-    pillions.push({ name: spec.name, kind: spec.kind, server });
+    pillions.push({ name: spec.name, kind: spec.kind, server, baseline: spec.distRoot !== undefined });
   }
   log(`verifying every pod's answer (${prepared.pods.length} pods) on ${pillions.length} pillion servers`);
-  const tails = await verifyAnswers(pillions.map((s) => s.server), prepared, ca, templatesDir);
+  const tails = await verifyAnswers(pillions.map((s) => ({ server: s.server, baseline: s.baseline === true })), prepared, ca, templatesDir);
   const answersFile = join(work, 'answers.json');
   writeFileSync(answersFile, JSON.stringify(tails));
   const ceilingServer = await startServer('ceiling', { mode: 'ceiling', ...base, answersFile });
