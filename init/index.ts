@@ -18,7 +18,7 @@ export { verifyCapture } from './verify/verify.js';
 export { ordinaryId } from './verify/probe.js';
 export type { Executor, CommandResult } from './exec/executor.js';
 export { ExecaExecutor } from './exec/execa-executor.js';
-export { SpawnExecutor, runProcess, timedOutExitCode } from './exec/spawn-executor.js';
+export { SpawnExecutor, programOnPath, runProcess, timedOutExitCode } from './exec/spawn-executor.js';
 export { UsageError, RuntimeError } from './errors.js';
 export {
   ValueError, parsePort, parsePortList, parsePortSelection, normalisePortRanges, formatPortRange,

@@ -2,7 +2,7 @@
 // network namespace through the host's nsenter (argv only, restore text on stdin), with
 // iptables-restore waiting for the xtables lock, and the whole call bounded in time. Processes
 // are started by init's child_process runner (runProcess), as pillion-init's own are.
-import { runProcess, type CommandResult, type Executor } from '../../init/index.js';
+import { programOnPath, runProcess, type CommandResult, type Executor } from '../../init/index.js';
 
 export interface NsenterOptions {
   /** Path of the namespace (CNI_NETNS). */
@@ -31,5 +31,10 @@ export class NsenterExecutor implements Executor {
     this.commands.push(full);
     const timeoutMs = Math.max(MIN_SLICE_MS, this.options.deadline - Date.now());
     return runProcess(full, { ...(runOptions.input === undefined ? {} : { input: runOptions.input }), timeoutMs });
+  }
+
+  /** nsenter --net changes only the network namespace: programs are found on this process's PATH, in its file system. */
+  resolveProgram(name: string): Promise<string | undefined> {
+    return Promise.resolve(programOnPath(name));
   }
 }

@@ -7,6 +7,7 @@
 // programs), two reads cost no process: the legacy back end's tables (a save of a namespace
 // without any prints nothing, so it is not run) and lo's IPv6 addresses (/proc/net/if_inet6
 // instead of `ip`). Through nsenter (the CNI plugin) they are commands.
+import { basename } from 'node:path';
 import { toolName, type Backend } from '../backend/tools.js';
 import type { BackendChoice } from '../config.js';
 import type { CommandResult, Executor } from '../exec/executor.js';
@@ -61,8 +62,20 @@ export class Reads {
     });
   }
 
+  /**
+   * `iptables --version`, which names the mode of the `iptables` alternative. When the executor can
+   * tell which file `iptables` runs and that is one of the two multi-call binaries, that file
+   * names the mode without running it ("iptables → /usr/sbin/xtables-nft-multi (nf_tables)").
+   */
   iptablesVersion(): Promise<CommandResult> {
-    return this.once('iptables --version', () => this.executor.run(['iptables', '--version']));
+    const run = (): Promise<CommandResult> => this.executor.run(['iptables', '--version']);
+    if (this.executor.resolveProgram === undefined) return this.once('iptables --version', run);
+    const resolve = this.executor.resolveProgram.bind(this.executor);
+    return this.once('iptables --version', async () => {
+      const program = await resolve('iptables').catch(() => undefined);
+      const mode = { 'xtables-nft-multi': 'nf_tables', 'xtables-legacy-multi': 'legacy' }[basename(program ?? '')];
+      return mode === undefined ? run() : { exitCode: 0, stdout: `iptables → ${program} (${mode})\n`, stderr: '' };
+    });
   }
 
   loopback6(): Promise<Loopback> {

@@ -19,7 +19,10 @@ export interface BackendEvidence {
   /** Rules found by iptables-legacy-save + ip6tables-legacy-save; undefined when they cannot run. */
   readonly legacyRules: number | undefined;
   readonly nftRules: number | undefined;
-  /** `iptables --version` output, e.g. "iptables v1.8.9 (nf_tables)"; undefined when missing. */
+  /**
+   * `iptables --version` output, e.g. "iptables v1.8.9 (nf_tables)", or what the file `iptables`
+   * runs says of the mode ("iptables → /usr/sbin/xtables-nft-multi (nf_tables)"); undefined when missing.
+   */
   readonly iptablesVersion: string | undefined;
 }
 

@@ -27,6 +27,8 @@ export interface Executor {
    * namespace than its own (the CNI plugin's nsenter) leaves it out, and callers run a command.
    */
   readFile?(path: string): Promise<string | undefined>;
+  /** Optional: the file a command named `name` runs (found on PATH, links resolved), undefined when none. */
+  resolveProgram?(name: string): Promise<string | undefined>;
 }
 
 export interface RecordedCall {

@@ -7,8 +7,9 @@
 // (docs/benchmarks.md). What apply needs from a process runner (argv, stdin, exit code, output,
 // uid/gid, a time limit) is a few lines of spawn.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, realpathSync } from 'node:fs';
 import { constants } from 'node:os';
+import { join } from 'node:path';
 import type { CommandResult, Executor, RunOptions } from './executor.js';
 
 /** Exit code reported when the time limit killed the command (as timeout(1) does). */
@@ -47,9 +48,27 @@ export function runProcess(argv: readonly string[], options: RunOptions = {}): P
   });
 }
 
+/** The file `name` runs as a command on `path` (links resolved), as execvp finds it; undefined when none. */
+export function programOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
+  for (const dir of path.split(':')) {
+    const candidate = join(dir === '' ? '.' : dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return realpathSync(candidate);
+    } catch {
+      // not here: the next directory
+    }
+  }
+  return undefined;
+}
+
 export class SpawnExecutor implements Executor {
   run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     return runProcess(argv, options);
+  }
+
+  resolveProgram(name: string): Promise<string | undefined> {
+    return Promise.resolve(programOnPath(name));
   }
 
   /** The commands run in this process's own namespace, so its /proc/net is theirs. */

@@ -222,3 +222,20 @@ test('files: lo without IPv6 (or no if_inet6 at all) turns IPv6 auto off', async
     assert.ok(lines.includes('IPv6 auto: off, IPv6 is disabled on lo'));
   }
 });
+
+test('the iptables alternative\'s mode from the file `iptables` runs, when it is a multi-call binary; else `iptables --version`', async () => {
+  for (const [program, backend, ran] of [
+    ['/usr/sbin/xtables-legacy-multi', 'legacy', false],
+    ['/usr/sbin/xtables-nft-multi', 'nft', false],
+    ['/usr/sbin/iptables-wrapper', 'nft', true],
+    [undefined, 'nft', true],
+  ] as const) {
+    const inner = namespace({ saves: { 4: '', 6: '' }, lo: loWith('::1/128') });
+    const ex: Executor = { run: (argv, options) => inner.run(argv, options), resolveProgram: () => Promise.resolve(program) };
+    const { log, lines } = collectLog();
+    const result = await applyCapture(parseCaptureConfig(['--ipv6', 'off'], {}), ex, log).catch(() => undefined);
+    assert.equal(commands(inner).includes('iptables --version'), ran, String(program));
+    if (program !== undefined && !ran) assert.ok(lines.includes(`backend: ${backend} (no rules installed; "iptables → ${program} (${backend === 'nft' ? 'nf_tables' : 'legacy'})" is ${backend === 'nft' ? 'nf_tables' : 'legacy'})`), lines.join('\n'));
+    if (backend === 'nft') assert.equal(result?.backend.backend, 'nft');
+  }
+});

@@ -2,7 +2,10 @@
 // stdin, exit codes, a missing program, a time limit, and running as another user.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SpawnExecutor, runProcess, timedOutExitCode } from '../../init/exec/spawn-executor.js';
+import { mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SpawnExecutor, programOnPath, runProcess, timedOutExitCode } from '../../init/exec/spawn-executor.js';
 
 const ex = new SpawnExecutor();
 
@@ -43,4 +46,17 @@ test('readFile: the text of a file, undefined when it does not exist', async () 
   assert.match((await ex.readFile('/proc/self/status')) ?? '', /^Name:/);
   assert.equal(await ex.readFile('/proc/net/no-such-file'), undefined);
   await assert.rejects(ex.readFile('/proc/self'), /EISDIR/);
+});
+
+test('programOnPath: the first executable on PATH, links resolved; undefined when there is none', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-path-'));
+  try {
+    writeFileSync(join(dir, 'plain'), '');
+    symlinkSync('/bin/sh', join(dir, 'tool'));
+    assert.equal(programOnPath('tool', `${dir}:/usr/bin`), realpathSync('/bin/sh'));
+    assert.equal(programOnPath('plain', dir), undefined, 'not executable');
+    assert.equal(programOnPath('no-such-program-here', dir), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
