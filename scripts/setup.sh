@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One-shot, idempotent set-up: Debian packages the tests and the demo need, then npm packages.
+# One-shot, idempotent set-up: Debian packages the tests and the demo need, the pinned Node they
+# run on (scripts/node.sh), then npm packages.
 # Safe to re-run; does nothing when everything is already present.
 # --test-peers also installs a container runtime and an image builder, and builds what only the
 # tests use: upstream programs (helm, kube-apiserver, etcd, and a node's kubelet, kube-proxy,

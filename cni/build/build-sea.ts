@@ -6,7 +6,7 @@
 //      binary: dist/sea/pillion-cni, the file the installer copies to the node's CNI bin dir.
 // The executable needs nothing from the node but nsenter and the iptables tools.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -51,11 +51,14 @@ async function buildSea(): Promise<string> {
   }, null, 2));
   // Its stderr only when it fails (in the thrown error): Node 24 reports the blob written there.
   execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  rmSync(seaExecutable, { force: true });
-  copyFileSync(process.execPath, seaExecutable);
+  // Made beside it and renamed into place: until the blob is in, the copy is a plain node, which
+  // anything running the executable meanwhile (a test, another build's test) must never see.
+  const partial = `${seaExecutable}.${process.pid}.partial`;
+  copyFileSync(process.execPath, partial);
   const { inject } = createRequire(import.meta.url)('postject') as { inject: Inject };
-  await inject(seaExecutable, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: seaFuse });
-  chmodSync(seaExecutable, 0o755);
+  await inject(partial, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: seaFuse });
+  chmodSync(partial, 0o755);
+  renameSync(partial, seaExecutable);
   rmSync(blob);
   return seaExecutable;
 }

@@ -1,7 +1,6 @@
 // One pod, read from the API server: GET /api/v1/namespaces/NS/pods/NAME over HTTPS with the
 // plugin's kubeconfig. Each attempt is bounded (apiTimeoutMs, default 2 s, connect to last byte)
 // and only transient failures are retried, a bounded number of times: the runtime waits for us.
-import type * as https from 'node:https';
 import { CniError, pluginCodes, specCodes } from '../protocol/errors.js';
 import type { ApiCredentials } from './kubeconfig.js';
 
@@ -25,9 +24,8 @@ type Attempt =
 
 async function getOnce(credentials: ApiCredentials, path: string, timeoutMs: number): Promise<Attempt> {
   // Loaded on first use: TLS costs start-up time that pods decided without the API never pay.
-  // getBuiltinModule first: the single executable's code cache rules out import(); the import()
-  // serves Node 20.12-20.15 running the Node entry.
-  const { request } = (process.getBuiltinModule as ((id: 'node:https') => typeof https) | undefined)?.('node:https') ?? (await import('node:https'));
+  // getBuiltinModule, not import(): the single executable's code cache rules out import().
+  const { request } = process.getBuiltinModule('node:https');
   return new Promise((resolvePromise) => {
     let settled = false;
     const settle = (attempt: Attempt): void => {
