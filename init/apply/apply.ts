@@ -48,24 +48,30 @@ interface FamilyWork {
 export async function applyCapture(config: CaptureConfig, executor: Executor, log: Logger, options: ApplyOptions = {}): Promise<ApplyResult> {
   const reads = new Reads(executor);
   const candidates = options.families ?? familiesOf(config.ipv6);
-  reads.prefetch(config.backend, candidates, candidates.includes(6));
+  // When IPv6 is programmed whatever the reads say, and lo's addresses cannot be read without a
+  // process (the CNI plugin's nsenter), ::6 is added in the read wave instead of being read first:
+  // "File exists" says it was there, and a failure (IPv6 off on lo) comes before any rule changed.
+  const sourceEarly = (options.families?.includes(6) ?? config.ipv6 === 'on') && executor.readFile === undefined;
+  reads.prefetch(config.backend, candidates, candidates.includes(6) && !sourceEarly);
+  const early = sourceEarly ? addInboundSourceV6(executor) : undefined;
+  void early?.catch(() => undefined);
 
-  const backend = await detectBackend(config.backend, reads);
-  log(`backend: ${backend.backend} (${backend.reason})`);
-  const familyDecision =
-    options.families === undefined
-      ? await decideFamilies(config.ipv6, backend.backend, reads)
-      : { families: options.families, reason: `families given by the caller: ${options.families.map((f) => `IPv${f}`).join(', ') || 'none'}` };
-  log(familyDecision.reason);
-  const plan = planCaptureRules(config);
-
-  // Read and plan everything before changing anything.
-  const work: FamilyWork[] = [];
-  for (const family of familyDecision.families) {
-    const before = installedTables(await reads.save(backend.backend, family), backend.backend, family);
-    work.push({ family, before, text: buildConvergeTransaction(before, desiredTables(plan, family)) });
+  let prepared: Prepared;
+  try {
+    prepared = await prepare(config, reads, log, options);
+  } catch (error) {
+    if ((await early?.catch(() => undefined)) === 'added') await removeInboundSourceV6(executor, log);
+    throw error;
   }
-  const lo = familyDecision.families.includes(6) ? await reads.loopback6() : undefined;
+  const { backend, families, work } = prepared;
+
+  let addedInboundSource = false;
+  const noteSource = (state: 'present' | 'added'): void => {
+    addedInboundSource = state === 'added';
+    log(`::6/128 on lo: ${state}`);
+  };
+  if (early !== undefined) noteSource(await early);
+  const lo = families.includes(6) && early === undefined ? await reads.loopback6() : undefined;
   const needSource = lo !== undefined && !lo.source6;
   if (lo !== undefined && !needSource) log('::6/128 on lo: present');
   for (const item of work) if (item.text === '') log(`IPv${item.family}: rules already as planned, nothing to do`);
@@ -74,11 +80,6 @@ export async function applyCapture(config: CaptureConfig, executor: Executor, lo
   // ::6 normally goes together with the transactions. When lo shows no IPv6 (disabled there, or
   // `ip` failed) its add is likely to fail, so it runs first and alone: that failure then leaves
   // every table untouched.
-  let addedInboundSource = false;
-  const noteSource = (state: 'present' | 'added'): void => {
-    addedInboundSource = state === 'added';
-    log(`::6/128 on lo: ${state}`);
-  };
   const sourceFirst = needSource && !lo.ipv6;
   if (sourceFirst) noteSource(await addInboundSourceV6(executor));
 
@@ -97,7 +98,31 @@ export async function applyCapture(config: CaptureConfig, executor: Executor, lo
   for (const item of pending) {
     log(`IPv${item.family}: applied ${item.text.split('\n').filter((l) => /^-[AIDX] /.test(l)).length} rule change(s) in one transaction`);
   }
-  return { backend, families: familyDecision.families, changed: changed.map((item) => item.family) };
+  return { backend, families, changed: changed.map((item) => item.family) };
+}
+
+interface Prepared {
+  readonly backend: BackendDecision;
+  readonly families: readonly IpFamily[];
+  readonly work: readonly FamilyWork[];
+}
+
+/** Back end, families and each family's transaction, from the reads alone: nothing changes here. */
+async function prepare(config: CaptureConfig, reads: Reads, log: Logger, options: ApplyOptions): Promise<Prepared> {
+  const backend = await detectBackend(config.backend, reads);
+  log(`backend: ${backend.backend} (${backend.reason})`);
+  const familyDecision =
+    options.families === undefined
+      ? await decideFamilies(config.ipv6, backend.backend, reads)
+      : { families: options.families, reason: `families given by the caller: ${options.families.map((f) => `IPv${f}`).join(', ') || 'none'}` };
+  log(familyDecision.reason);
+  const plan = planCaptureRules(config);
+  const work: FamilyWork[] = [];
+  for (const family of familyDecision.families) {
+    const before = installedTables(await reads.save(backend.backend, family), backend.backend, family);
+    work.push({ family, before, text: buildConvergeTransaction(before, desiredTables(plan, family)) });
+  }
+  return { backend, families: familyDecision.families, work };
 }
 
 /** The first failure; when several steps failed and all of them as runtime failures, one error naming each. */

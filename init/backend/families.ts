@@ -2,7 +2,7 @@
 // lo (the kernel then can carry IPv6, and the proxy contract needs ::6 on lo). We deliberately do
 // not wait for a global IPv6 address: a pod can gain one after this init step has run, and its
 // traffic must not then escape the proxy.
-import { Reads } from '../apply/reads.js';
+import { Reads, showLoopback6 } from '../apply/reads.js';
 import { inboundSourceAddresses } from '../contract.js';
 import { RuntimeError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -33,11 +33,17 @@ export function resolveFamilies(mode: Ipv6Mode, backend: Backend, executor: Exec
 /** The proxy's IPv6 inbound source address as `ip` shows and takes it. */
 const source6 = `${inboundSourceAddresses[6]}/128`;
 
-/** Add ::6/128 to lo; 'present' when it turns out to be there already (added since it was read). */
+/**
+ * Add ::6/128 to lo; 'present' when it is there already. `ip` words that refusal (EEXIST) as
+ * "RTNETLINK answers: File exists" or, with the kernel's own message, "Error: ipv6: address
+ * already assigned."; any other failure is checked by listing lo's addresses.
+ */
 export async function addInboundSourceV6(executor: Executor): Promise<'present' | 'added'> {
   const added = await executor.run(['ip', '-6', 'addr', 'add', source6, 'dev', 'lo']);
   if (added.exitCode === 0) return 'added';
-  if (/File exists/.test(added.stderr)) return 'present';
+  if (/File exists|already assigned/.test(added.stderr)) return 'present';
+  const shown = await executor.run(showLoopback6);
+  if (shown.exitCode === 0 && shown.stdout.split(/\s+/).includes(source6)) return 'present';
   throw new RuntimeError(`ip -6 addr add ${source6} dev lo failed: ${added.stderr.trim()}`);
 }
 

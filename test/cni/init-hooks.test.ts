@@ -19,7 +19,8 @@ function world(options: { v4?: string; v6?: string; failV6?: boolean; loHas6?: b
     if (cmd === 'ip6tables-nft-save') return ok(options.v6 ?? '');
     if (/^ip6?tables-legacy-save$/.test(cmd)) return ok('');
     if (cmd === 'ip -6 -o addr show dev lo') return ok(options.loHas6 === true ? '1: lo    inet6 ::6/128 scope global \n' : '1: lo    inet6 ::1/128 scope host \n');
-    if (cmd === 'ip -6 addr add ::6/128 dev lo' || cmd === 'ip -6 addr del ::6/128 dev lo') return ok();
+    if (cmd === 'ip -6 addr add ::6/128 dev lo') return options.loHas6 === true ? { exitCode: 2, stdout: '', stderr: 'RTNETLINK answers: File exists\n' } : ok();
+    if (cmd === 'ip -6 addr del ::6/128 dev lo') return ok();
     if (cmd === 'iptables-nft-restore --noflush') {
       v4 = options.v4After ?? v4;
       return ok();

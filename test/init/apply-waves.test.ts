@@ -239,3 +239,26 @@ test('the iptables alternative\'s mode from the file `iptables` runs, when it is
     if (backend === 'nft') assert.equal(result?.backend.backend, 'nft');
   }
 });
+
+test('families given and no file reads (the CNI plugin): ::6 is added in the read wave, no `ip` read', async () => {
+  const ex = namespace({ saves: { 4: '', 6: '' }, lo: loWith('::1/128') });
+  const { log, lines } = collectLog();
+  await applyCapture(parseCaptureConfig([], {}), ex, log, { families: [4, 6] });
+  assert.deepEqual(commands(ex), [
+    'iptables-legacy-save', 'ip6tables-legacy-save', 'iptables-nft-save', 'ip6tables-nft-save', 'iptables --version', 'ip -6 addr add ::6/128 dev lo',
+    'iptables-nft-restore --noflush', 'ip6tables-nft-restore --noflush',
+  ]);
+  assert.ok(lines.includes('::6/128 on lo: added'));
+  const again = namespace({ saves: { 4: saveOf(4), 6: saveOf(6) }, lo: loWith('::1/128', '::6/128'), addSource: failed('Error: ipv6: address already assigned.', 2) });
+  const repeat = collectLog();
+  assert.deepEqual((await applyCapture(parseCaptureConfig([], {}), again, repeat.log, { families: [4, 6] })).changed, []);
+  assert.ok(repeat.lines.includes('::6/128 on lo: present'));
+});
+
+test('a read failing after ::6 was added in the read wave takes ::6 away again', async () => {
+  const inner = namespace({ saves: { 4: '', 6: '' }, lo: loWith('::1/128') });
+  const ex: Executor = { run: (argv, options) => (argv[0] === 'ip6tables-legacy-save' ? Promise.resolve(failed('boom')) : inner.run(argv, options)) };
+  await assert.rejects(applyCapture(parseCaptureConfig(['--backend', 'legacy'], {}), ex, collectLog().log, { families: [4, 6] }), /ip6tables-legacy-save failed \(exit 1\): boom/);
+  assert.equal(commands(inner).at(-1), 'ip -6 addr del ::6/128 dev lo');
+  assert.ok(!commands(inner).some((c) => c.includes('-restore')));
+});
