@@ -22,6 +22,6 @@ export { SpawnExecutor, programOnPath, runProcess, timedOutExitCode } from './ex
 export { UsageError, RuntimeError } from './errors.js';
 export {
   ValueError, parsePort, parsePortList, parsePortSelection, normalisePortRanges, formatPortRange,
-  parseCidr, parseCidrList, parseCidrSelection, formatCidr, parseInterfaceList, parseBoolean,
+  parseCidr, parseCidrList, parseCidrSelection, formatCidr, parseInterfaceList, parseBoolean, ipFamilyOf,
 } from './values.js';
 export type { IpFamily, PortRange, PortSelection, Cidr, CidrSelection } from './values.js';

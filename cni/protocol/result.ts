@@ -1,6 +1,5 @@
 // The previous result: read for the pod's address families, written back unchanged.
-import { isIP } from 'node:net';
-import type { IpFamily } from '../../init/index.js';
+import { ipFamilyOf, type IpFamily } from '../../init/index.js';
 import { CniError, specCodes } from './errors.js';
 import type { NetworkConfig } from './request.js';
 
@@ -24,9 +23,10 @@ export function familiesOf(prevResult: Readonly<Record<string, unknown>>): IpFam
   for (const [index, entry] of ips.entries()) {
     const address = (entry as { address?: unknown } | null)?.address;
     const ip = typeof address === 'string' ? address.split('/')[0] ?? '' : '';
-    const family = isIP(ip);
-    if (family === 0) throw new CniError(specCodes.invalidNetworkConfig, `prevResult ips[${index}].address ${JSON.stringify(address)} is not an IP address with prefix`);
-    families.add(family as IpFamily);
+    // Not node:net's isIP: its first call compiled a regular expression for 4.6 ms of every ADD.
+    const family = ipFamilyOf(ip);
+    if (family === undefined) throw new CniError(specCodes.invalidNetworkConfig, `prevResult ips[${index}].address ${JSON.stringify(address)} is not an IP address with prefix`);
+    families.add(family);
   }
   return [...families].sort();
 }
