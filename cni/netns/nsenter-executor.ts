@@ -33,6 +33,23 @@ export class NsenterExecutor implements Executor {
     return runProcess(full, { ...(runOptions.input === undefined ? {} : { input: runOptions.input }), timeoutMs });
   }
 
+  /**
+   * The namespace's files, all with one process: `head -v` prints each under a "==> PATH <==" line
+   * and names a missing one on stderr. Anything else (no head, another wording) rejects, and the
+   * caller runs its commands instead.
+   */
+  async readFiles(paths: readonly string[]): Promise<readonly (string | undefined)[]> {
+    const r = await this.run(['head', '-v', '-c', '1048576', '--', ...paths]);
+    const parts = r.stdout.split(/^==> (.*) <==\n/m);
+    const texts = new Map<string, string>();
+    for (let i = 1; i < parts.length; i += 2) texts.set(parts[i] ?? '', parts[i + 1] ?? '');
+    return paths.map((path) => {
+      if (texts.has(path)) return texts.get(path);
+      if (r.stderr.includes(`'${path}'`) && r.stderr.includes('No such file or directory')) return undefined;
+      throw new Error(`head could not read ${path} in the namespace (exit ${r.exitCode}): ${r.stderr.trim()}`);
+    });
+  }
+
   /** nsenter --net changes only the network namespace: programs are found on this process's PATH, in its file system. */
   resolveProgram(name: string): Promise<string | undefined> {
     return Promise.resolve(programOnPath(name));

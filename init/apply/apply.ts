@@ -51,7 +51,7 @@ export async function applyCapture(config: CaptureConfig, executor: Executor, lo
   // When IPv6 is programmed whatever the reads say, and lo's addresses cannot be read without a
   // process (the CNI plugin's nsenter), ::6 is added in the read wave instead of being read first:
   // "File exists" says it was there, and a failure (IPv6 off on lo) comes before any rule changed.
-  const sourceEarly = (options.families?.includes(6) ?? config.ipv6 === 'on') && executor.readFile === undefined;
+  const sourceEarly = (options.families?.includes(6) ?? config.ipv6 === 'on') && executor.readFiles === undefined;
   reads.prefetch(config.backend, candidates, candidates.includes(6) && !sourceEarly);
   const early = sourceEarly ? addInboundSourceV6(executor) : undefined;
   void early?.catch(() => undefined);

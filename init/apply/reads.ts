@@ -40,20 +40,27 @@ export class Reads {
     return answer;
   }
 
-  /** The file's text, undefined when it does not exist; also undefined (unknown) when the executor cannot read files or the read failed. */
-  private async file(path: string): Promise<{ text: string | undefined } | undefined> {
-    if (this.executor.readFile === undefined) return undefined;
-    try {
-      return { text: await this.executor.readFile(path) };
-    } catch {
-      return undefined;
-    }
+  private readonly files = new Map<string, Promise<{ text: string | undefined } | undefined>>();
+
+  /** Reads the files not read yet, all in one go (through nsenter: one process). */
+  private readFiles(paths: readonly string[]): void {
+    const readFiles = this.executor.readFiles?.bind(this.executor);
+    const missing = [...new Set(paths)].filter((p) => !this.files.has(p));
+    if (readFiles === undefined || missing.length === 0) return;
+    const all = readFiles(missing).then((texts) => texts.map((text) => ({ text })), () => undefined);
+    missing.forEach((path, i) => this.files.set(path, all.then((texts) => texts?.[i])));
+  }
+
+  /** The file's text, undefined when it does not exist; the whole answer undefined (unknown) when it could not be read. */
+  private file(path: string): Promise<{ text: string | undefined } | undefined> {
+    this.readFiles([path]);
+    return this.files.get(path) ?? Promise.resolve(undefined);
   }
 
   save(backend: Backend, family: IpFamily): Promise<CommandResult> {
     const tool = toolName('save', backend, family);
     // Commands start right away, in the order they are asked for (files are read first).
-    if (backend !== 'legacy' || this.executor.readFile === undefined) return this.once(tool, () => this.executor.run([tool]));
+    if (backend !== 'legacy' || this.executor.readFiles === undefined) return this.once(tool, () => this.executor.run([tool]));
     return this.once(tool, async () => {
       const names = await this.file(legacyTables[family]);
       // No legacy table here (or not even the module): the save would print nothing.
@@ -83,7 +90,7 @@ export class Reads {
       const r = await this.executor.run(showLoopback6);
       return { ipv6: r.exitCode === 0 && /\sinet6\s/.test(r.stdout), source6: r.exitCode === 0 && r.stdout.split(/\s+/).includes('::6/128') };
     };
-    if (this.executor.readFile === undefined) return this.once('lo', shown);
+    if (this.executor.readFiles === undefined) return this.once('lo', shown);
     return this.once('lo', async () => {
       const inet6 = await this.file('/proc/net/if_inet6');
       if (inet6 === undefined) return shown();
@@ -99,6 +106,9 @@ export class Reads {
    * back ends; a chosen back end needs only its own saves.
    */
   prefetch(choice: BackendChoice, families: readonly IpFamily[], loopback: boolean): void {
+    // The files first, in one read: the legacy tables of the families about to be saved, and lo's addresses.
+    const legacyFamilies = choice === 'auto' ? ([4, 6] as const) : choice === 'legacy' ? families : [];
+    this.readFiles([...legacyFamilies.map((f) => legacyTables[f]), ...(loopback ? ['/proc/net/if_inet6'] : [])]);
     const started: Promise<unknown>[] = [];
     for (const backend of choice === 'auto' ? (['legacy', 'nft'] as const) : [choice]) {
       for (const family of choice === 'auto' ? ([4, 6] as const) : families) started.push(this.save(backend, family));

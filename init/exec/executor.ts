@@ -22,11 +22,11 @@ export interface CommandResult {
 export interface Executor {
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /**
-   * Optional: a file's text as the commands see it (the namespace's /proc/net), or undefined when
-   * it does not exist. Reading costs no process; an executor whose commands run in another network
-   * namespace than its own (the CNI plugin's nsenter) leaves it out, and callers run a command.
+   * Optional: files' texts as the commands see them (the namespace's /proc/net), each undefined
+   * when the file does not exist; rejects when they cannot be read (callers then run commands).
+   * pillion-init reads them in-process; the CNI plugin's nsenter reads them all with one process.
    */
-  readFile?(path: string): Promise<string | undefined>;
+  readFiles?(paths: readonly string[]): Promise<readonly (string | undefined)[]>;
   /** Optional: the file a command named `name` runs (found on PATH, links resolved), undefined when none. */
   resolveProgram?(name: string): Promise<string | undefined>;
 }

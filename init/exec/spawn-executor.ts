@@ -62,6 +62,15 @@ export function programOnPath(name: string, path = process.env.PATH ?? ''): stri
   return undefined;
 }
 
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 export class SpawnExecutor implements Executor {
   run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     return runProcess(argv, options);
@@ -71,12 +80,11 @@ export class SpawnExecutor implements Executor {
     return Promise.resolve(programOnPath(name));
   }
 
-  /** The commands run in this process's own namespace, so its /proc/net is theirs. */
-  readFile(path: string): Promise<string | undefined> {
+  /** The commands run in this process's own namespace, so its /proc/net is theirs: no process needed. */
+  readFiles(paths: readonly string[]): Promise<readonly (string | undefined)[]> {
     try {
-      return Promise.resolve(readFileSync(path, 'utf8'));
+      return Promise.resolve(paths.map((path) => readIfExists(path)));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve(undefined);
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }

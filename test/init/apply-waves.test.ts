@@ -176,9 +176,9 @@ function withFiles(ex: RecordingExecutor, files: Record<string, string>): Execut
     calls: ex.calls,
     read,
     run: (argv, options) => ex.run(argv, options),
-    readFile: (path) => {
-      read.push(path);
-      return Promise.resolve(files[path]);
+    readFiles: (paths) => {
+      read.push(...paths);
+      return Promise.resolve(paths.map((path) => files[path]));
     },
   };
 }

@@ -42,10 +42,11 @@ test('uid and gid: the program runs as the given user and group', { skip: proces
   assert.equal((await ex.run(['id', '-g'], { uid: 1337, gid: 1338 })).stdout, '1338\n');
 });
 
-test('readFile: the text of a file, undefined when it does not exist', async () => {
-  assert.match((await ex.readFile('/proc/self/status')) ?? '', /^Name:/);
-  assert.equal(await ex.readFile('/proc/net/no-such-file'), undefined);
-  await assert.rejects(ex.readFile('/proc/self'), /EISDIR/);
+test('readFiles: the text of each file, undefined for one that does not exist', async () => {
+  const [status, missing] = await ex.readFiles(['/proc/self/status', '/proc/net/no-such-file']);
+  assert.match(status ?? '', /^Name:/);
+  assert.equal(missing, undefined);
+  await assert.rejects(ex.readFiles(['/proc/self']), /EISDIR/);
 });
 
 test('programOnPath: the first executable on PATH, links resolved; undefined when there is none', () => {

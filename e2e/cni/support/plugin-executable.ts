@@ -23,8 +23,8 @@ export function ensureSeaBuilt(): string {
   return seaExecutable;
 }
 
-/** What the plugin runs on a node: nsenter, ip and the iptables tools (both back ends). */
-const hostTools = ['nsenter', 'ip', 'iptables', 'ip6tables', 'iptables-save', 'ip6tables-save',
+/** What the plugin runs on a node: nsenter, ip, head and the iptables tools (both back ends). */
+const hostTools = ['nsenter', 'ip', 'head', 'iptables', 'ip6tables', 'iptables-save', 'ip6tables-save',
   ...['legacy', 'nft'].flatMap((b) => [`iptables-${b}`, `ip6tables-${b}`, `iptables-${b}-save`, `ip6tables-${b}-save`, `iptables-${b}-restore`, `ip6tables-${b}-restore`])];
 
 function locate(tool: string): string | undefined {
