@@ -11,7 +11,7 @@
 // own, removed on stop), and the mounts under its temporary directory (unmounted on stop). The
 // stop path is also registered for a crashed or interrupted run (exit-cleanup.ts).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlPlane } from './control-plane.js';
@@ -44,6 +44,14 @@ export interface RealNode {
   exec(argv: readonly string[], input?: string): { status: number | null; stdout: string; stderr: string };
   /** The kubelet's root directory (its seccomp/ holds Localhost seccomp profiles). */
   readonly kubeletDir: string;
+  /**
+   * The node's CNI configuration and plugin folders (what /etc/cni/net.d and /opt/cni/bin are on
+   * a real node): private to this node, so a CNI installer under test writes there and never into
+   * the host's folders. The plugin folder starts with Debian's bridge, host-local, portmap and
+   * loopback.
+   */
+  readonly cniConfDir: string;
+  readonly cniBinDir: string;
   /** The pods' footprint on the node: sandboxes the runtime has, pod network namespaces, IP leases. */
   podFootprint(): { sandboxes: number; networkNamespaces: number; leases: number };
   /** crictl against the node's containerd. */
@@ -169,7 +177,7 @@ state = "${dir}/containerd/state"
         SystemdCgroup = false
         Root = "${dir}/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
+    bin_dir = "${dir}/cni-bin"
     conf_dir = "${dir}/net.d"
 `;
 }
@@ -343,7 +351,8 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
       },
     });
 
-    for (const sub of ['containerd', 'net.d', 'kubelet', 'pod-logs']) mkdirSync(join(dir, sub), { recursive: true });
+    for (const sub of ['containerd', 'net.d', 'cni-bin', 'kubelet', 'pod-logs']) mkdirSync(join(dir, sub), { recursive: true });
+    for (const plugin of ['bridge', 'host-local', 'portmap', 'loopback']) symlinkSync(join('/usr/lib/cni', plugin), join(dir, 'cni-bin', plugin));
     writeFiles(dir, {
       'containerd.toml': containerdConfig(dir, options.sandboxImage),
       'kubelet.json': kubeletConfig(dir, `/${ns}`),
@@ -391,7 +400,10 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
       // host-local: one file per leased address, named by it.
       leases: countFiles(join(dir, 'ipam', 'pillion-e2e'), (name) => /^[0-9a-f.:]+$/.test(name)),
     });
-    return { cp: control, ns, nodeName, nodeIp, kubeletDir: join(dir, 'kubelet'), exec, crictl, podFootprint, stop };
+    return {
+      cp: control, ns, nodeName, nodeIp, kubeletDir: join(dir, 'kubelet'), cniConfDir: join(dir, 'net.d'), cniBinDir: join(dir, 'cni-bin'),
+      exec, crictl, podFootprint, stop,
+    };
   } catch (error) {
     await stop();
     throw error;
