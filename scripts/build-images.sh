@@ -487,10 +487,20 @@ storage_opts=(--root "$dir/storage" --runroot "$dir/run" --storage-driver overla
 export BUILDAH_ISOLATION=chroot
 bh() { buildah "${storage_opts[@]}" "$@"; }
 
+# buildah's network library makes /etc/cni/net.d (with a cni.lock) and /opt/cni/bin even though
+# chroot RUN steps use the host's network; when this run made them, cleanup removes them again
+# (empty folders and our lock only, so nothing anyone else put there goes).
+cni_dirs_made=()
+for d in /etc/cni /opt/cni; do [[ -e $d ]] || cni_dirs_made+=("$d"); done
+
 tmp=$(mktemp -d "$dir/tmp.XXXXXX")
 containers=()
 cleanup() {
-  local c m
+  local c m d
+  for d in "${cni_dirs_made[@]}"; do
+    rm -f "$d/net.d/cni.lock"
+    rmdir "$d/net.d" "$d/bin" "$d" 2>/dev/null || true
+  done
   for c in "${containers[@]}"; do bh rm "$c" >/dev/null 2>&1 || true; done
   # debootstrap mounts /proc and friends in its target; a failed run can leave them.
   while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(findmnt -rn -o TARGET | grep -F "$tmp/" | sort -r)
