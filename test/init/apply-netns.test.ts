@@ -10,13 +10,8 @@ import { applyCapture } from '../../init/apply/apply.js';
 import { parseCaptureConfig } from '../../init/config.js';
 import type { CommandResult, Executor, RunOptions } from '../../init/exec/executor.js';
 import { SpawnExecutor } from '../../init/exec/spawn-executor.js';
+import { must } from './netns-support.js';
 import { collectLog } from './support.js';
-
-function must(argv: string[], input?: string): string {
-  const r = spawnSync(argv[0] ?? '', argv.slice(1), { encoding: 'utf8', input });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** Runs every command inside `ns`; the apply's (not the rollback's) restore of `breakFamily` gets a rule the kernel rejects. */
 function inside(ns: string, breakFamily?: 4 | 6): Executor {

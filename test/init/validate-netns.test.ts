@@ -7,42 +7,23 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { requirePrivileges } from '../support/privileges.js';
 import { pillionInitBin } from '../support/paths.js';
+import { makePodNamespace, must, sh, type RunResult } from './netns-support.js';
 
-function sh(argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(argv[0] ?? '', argv.slice(1), { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function must(argv: string[]): string {
-  const r = sh(argv);
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** A namespace with lo up and one veth end carrying a pod-like IPv4 (and optionally IPv6) address. */
+/** A pod-like namespace: 10.198.<octet>.5 and, unless ipv6 is false, fd98:<octet>::5. */
 function makeNamespace(t: TestContext, name: string, octet: number, ipv6 = true): void {
-  sh(['ip', 'netns', 'del', name]);
-  must(['ip', 'netns', 'add', name]);
-  t.after(() => sh(['ip', 'netns', 'del', name]));
-  must(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
-  must(['ip', '-n', name, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
-  must(['ip', '-n', name, 'addr', 'add', `10.198.${octet}.5/24`, 'dev', 'eth0']);
-  // Without it the pod is IPv4-only; eth0 still gets an IPv6 link-local address, which is not probed.
-  if (ipv6) must(['ip', '-n', name, 'addr', 'add', `fd98:${octet}::5/64`, 'dev', 'eth0', 'nodad']);
-  must(['ip', '-n', name, 'link', 'set', 'eth0', 'up']);
-  must(['ip', '-n', name, 'link', 'set', 'eth1', 'up']);
+  makePodNamespace(t, name, { ipv4: `10.198.${octet}.5`, ...(ipv6 ? { ipv6: `fd98:${octet}::5` } : {}) });
 }
 
 // The flags the injector records for the bundled envoy template (formatInitArgs of the defaults).
 const canonical = ['--proxy-uid=1337', '--proxy-gid=1337', '--outbound-port=15001', '--inbound-port=15006', '--inbound-ports=*', '--exclude-inbound-ports=15021,15090', '--outbound-cidrs=*'];
 
 /** pillion-init as root (apply, standing in for the CNI plugin). */
-function asRoot(ns: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+function asRoot(ns: string, args: string[]): RunResult {
   return sh(['ip', 'netns', 'exec', ns, process.execPath, pillionInitBin, ...args]);
 }
 
 /** pillion-init as the validation container runs it: an ordinary uid/gid, no groups, no capability. */
-function validate(ns: string, args: string[], uid = 65534): { status: number | null; stdout: string; stderr: string } {
+function validate(ns: string, args: string[], uid = 65534): RunResult {
   return sh([
     'ip', 'netns', 'exec', ns, 'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs',
     process.execPath, pillionInitBin, 'validate', ...args,

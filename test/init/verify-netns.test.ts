@@ -14,32 +14,14 @@ import { planCaptureRules } from '../../init/plan/planner.js';
 import { desiredTables } from '../../init/plan/render.js';
 import { buildConvergeTransaction } from '../../init/state/converge.js';
 import { parseIptablesSave } from '../../init/state/iptables-save.js';
+import { makePodNamespace, must, sh, type RunResult } from './netns-support.js';
 
-function sh(argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(argv[0] ?? '', argv.slice(1), { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function must(argv: string[]): string {
-  const r = sh(argv);
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** A namespace with lo up and one veth end carrying a pod-like IPv4 and IPv6 address. */
+/** A pod-like namespace: 10.199.<octet>.5 and fd99:<octet>::5. */
 function makeNamespace(t: TestContext, name: string, octet: number): void {
-  sh(['ip', 'netns', 'del', name]);
-  must(['ip', 'netns', 'add', name]);
-  t.after(() => sh(['ip', 'netns', 'del', name]));
-  must(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
-  must(['ip', '-n', name, 'link', 'add', 'pod0', 'type', 'veth', 'peer', 'name', 'pod1']);
-  must(['ip', '-n', name, 'addr', 'add', `10.199.${octet}.5/24`, 'dev', 'pod0']);
-  must(['ip', '-n', name, 'addr', 'add', `fd99:${octet}::5/64`, 'dev', 'pod0', 'nodad']);
-  must(['ip', '-n', name, 'link', 'set', 'pod0', 'up']);
-  must(['ip', '-n', name, 'link', 'set', 'pod1', 'up']);
+  makePodNamespace(t, name, { ipv4: `10.199.${octet}.5`, ipv6: `fd99:${octet}::5` });
 }
 
-function pillionInit(ns: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+function pillionInit(ns: string, args: string[]): RunResult {
   return sh(['ip', 'netns', 'exec', ns, process.execPath, pillionInitBin, ...args]);
 }
 
