@@ -1,7 +1,10 @@
 // RFC 6902 patch from the input pod to the injected pod, computed by one walk over both trees
-// (linear in their size). Objects are diffed key by key; a changed list is replaced whole — the
-// webhook's patch then cannot depend on list positions the API server might see differently, and
-// stays short. Paths escape `~` and `/` per RFC 6901.
+// (linear in their size). Objects are diffed key by key. A list that only gained items (the
+// injected containers, init containers, volumes) gets one `add` per new item, at its final index
+// in increasing order (`/-` for the ones at the end), so the answer does not carry the pod's own
+// items again; a list that only lost items (uninjection) gets `remove`s in decreasing index order.
+// Any other change to a list replaces it whole. The API server applies the patch to the very object
+// it sent, so indices are exact. Paths escape `~` and `/` per RFC 6901.
 import type { Operation } from 'fast-json-patch';
 import { isPlainObject } from './json.js';
 
@@ -50,5 +53,40 @@ function diffInto(ops: Operation[], from: unknown, to: unknown, path: string, sk
     }
     return;
   }
+  if (Array.isArray(from) && Array.isArray(to) && diffListInto(ops, from, to, path)) return;
   if (!jsonEqual(from, to)) ops.push({ op: 'replace', path, value: to });
+}
+
+const sameItem = (a: unknown, b: unknown): boolean => a === b || jsonEqual(a, b);
+
+/**
+ * Operations for a list that only gained or only lost items (the shorter list is a subsequence of
+ * the longer one, matched greedily in order); false when the change is anything else.
+ */
+function diffListInto(ops: Operation[], from: readonly unknown[], to: readonly unknown[], path: string): boolean {
+  if (to.length > from.length) {
+    // Walk `to`; an item not matching the next unmatched item of `from` is inserted where it
+    // stands. Applied in order, every earlier index already holds its final item.
+    const added: Operation[] = [];
+    let j = 0;
+    for (const [i, item] of to.entries()) {
+      if (j < from.length && sameItem(from[j], item)) j += 1;
+      else added.push({ op: 'add', path: j === from.length ? `${path}/-` : `${path}/${i}`, value: item });
+    }
+    if (j < from.length) return false;
+    ops.push(...added);
+    return true;
+  }
+  if (to.length < from.length) {
+    const removed: number[] = [];
+    let j = 0;
+    for (const [i, item] of from.entries()) {
+      if (j < to.length && sameItem(item, to[j])) j += 1;
+      else removed.push(i);
+    }
+    if (j < to.length) return false;
+    for (let k = removed.length - 1; k >= 0; k -= 1) ops.push({ op: 'remove', path: `${path}/${removed[k] as number}` });
+    return true;
+  }
+  return false;
 }
