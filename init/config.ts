@@ -1,8 +1,8 @@
 // CaptureConfig: everything pillion-init's planner needs, parsed ONCE from flags and env into
 // frozen, fully defaulted plain data. The planner, renderer and appliers never see flags, so a
 // future CNI plugin can build a CaptureConfig its own way and reuse the whole library.
-import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from './errors.js';
+import { flagKey, flagValues, parseFlags, type FlagSpec, type FlagValues } from './flags.js';
 import {
   ValueError,
   parseBoolean,
@@ -86,26 +86,16 @@ export const captureFlags: readonly CaptureFlag[] = [
 /** Flags `cleanup` accepts (it needs no rule shape: it removes whatever Pillion installed). */
 export const cleanupFlagNames: readonly string[] = ['--backend', '--ipv6'];
 
-function optionKey(flagName: string): string {
-  return flagName.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-}
-
-/** Register capture flags on a commander command (no defaults: precedence is flag > env > default). */
-export function addCaptureOptions(cmd: Command, only?: readonly string[]): Command {
-  for (const f of captureFlags) {
-    if (only !== undefined && !only.includes(f.flag)) continue;
-    const option =
-      f.flag === '--redirect-dns'
-        ? new Option(`${f.flag} [bool]`, f.help)
-        : new Option(`${f.flag} <value>`, f.help);
-    cmd.addOption(option);
-  }
-  return cmd;
+/** The capture flags as the command-line parser reads them (`only`: just those flags). */
+export function captureFlagSpecs(only?: readonly string[]): FlagSpec[] {
+  return captureFlags
+    .filter((f) => only === undefined || only.includes(f.flag))
+    .map((f) => ({ flag: f.flag, value: f.flag === '--redirect-dns' ? 'optional' : 'required' }));
 }
 
 /** Resolve one flag's text: command line beats env beats the default. */
-function rawValue(cmd: Command, f: CaptureFlag, env: NodeJS.ProcessEnv): string | undefined {
-  const fromCli = cmd.getOptionValue(optionKey(f.flag)) as string | boolean | undefined;
+function rawValue(cmd: FlagValues, f: CaptureFlag, env: NodeJS.ProcessEnv): string | undefined {
+  const fromCli = cmd.getOptionValue(flagKey(f.flag)) as string | boolean | undefined;
   if (fromCli !== undefined) return fromCli === true ? 'true' : String(fromCli);
   const fromEnv = env[f.env];
   if (fromEnv !== undefined) return fromEnv;
@@ -113,13 +103,13 @@ function rawValue(cmd: Command, f: CaptureFlag, env: NodeJS.ProcessEnv): string 
 }
 
 /** Run a value parser and turn its ValueError into a usage error naming the flag (or env var). */
-function parseFlag<T>(cmd: Command, f: CaptureFlag, env: NodeJS.ProcessEnv, parse: (text: string) => T): T {
+function parseFlag<T>(cmd: FlagValues, f: CaptureFlag, env: NodeJS.ProcessEnv, parse: (text: string) => T): T {
   const text = rawValue(cmd, f, env) ?? '';
   try {
     return parse(text);
   } catch (error) {
     if (!(error instanceof ValueError)) throw error;
-    const fromCli = cmd.getOptionValue(optionKey(f.flag)) !== undefined;
+    const fromCli = cmd.getOptionValue(flagKey(f.flag)) !== undefined;
     const where = fromCli ? f.flag : `${f.flag} (from ${f.env})`;
     throw new UsageError(`${where}: ${error.message}`);
   }
@@ -139,8 +129,8 @@ function byName(name: string): CaptureFlag {
   return found;
 }
 
-/** Read a CaptureConfig from a command whose options were registered with addCaptureOptions. */
-export function readCaptureConfig(cmd: Command, env: NodeJS.ProcessEnv): CaptureConfig {
+/** Read a CaptureConfig from parsed capture flags (parseFlags with captureFlagSpecs, or a commander command with the same options). */
+export function readCaptureConfig(cmd: FlagValues, env: NodeJS.ProcessEnv): CaptureConfig {
   const get = <T>(name: string, parse: (text: string) => T): T => parseFlag(cmd, byName(name), env, parse);
   const proxyUid = get('--proxy-uid', parseId);
   const gidFlag = byName('--proxy-gid');
@@ -189,32 +179,13 @@ function checkCombination(config: CaptureConfig): void {
   }
 }
 
-/** Make commander throw instead of exiting, and send its text to a sink instead of the terminal. */
-export function quietCommand(cmd: Command): Command {
-  return cmd
-    .exitOverride()
-    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined, outputError: () => undefined })
-    .allowExcessArguments(false);
-}
-
-/** Convert a commander parse failure into a UsageError with commander's own precise wording. */
-export function toUsageError(error: unknown): unknown {
-  if (error instanceof CommanderError) {
-    return new UsageError(error.message.replace(/^error: /, ''));
-  }
-  return error;
-}
-
 /**
  * Parse capture flags (without a subcommand) and env into a frozen CaptureConfig.
  * Throws UsageError (exit 2) naming the offending flag.
  */
 export function parseCaptureConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CaptureConfig {
-  const cmd = quietCommand(addCaptureOptions(new Command('pillion-init')));
-  try {
-    cmd.parse([...argv], { from: 'user' });
-  } catch (error) {
-    throw toUsageError(error);
-  }
-  return readCaptureConfig(cmd, env);
+  const parsed = parseFlags(argv, captureFlagSpecs());
+  // What commander said when asked for help with its output silenced.
+  if (parsed.help) throw new UsageError('(outputHelp)');
+  return readCaptureConfig(flagValues(parsed.values), env);
 }

@@ -2,12 +2,12 @@
 //   0 success · 1 runtime failure · 2 usage error · 126 verify or validate found capture not working
 // stdout carries only data (restore text, explain's answer, verify's and validate's result line);
 // logs go to stderr (and validate's failure line, which becomes the container's termination message).
-import { Command, CommanderError, Option } from 'commander';
 import { applyCapture } from '../apply/apply.js';
 import { cleanupCapture } from '../apply/cleanup.js';
-import { addCaptureOptions, cleanupFlagNames, quietCommand, readCaptureConfig, toUsageError } from '../config.js';
+import { captureFlags, captureFlagSpecs, cleanupFlagNames, readCaptureConfig } from '../config.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
+import { flagDisplay, flagValues, parseFlags, type FlagSpec } from '../flags.js';
 import { planCaptureRules } from '../plan/planner.js';
 import { renderDryRun } from '../plan/render.js';
 // explain, verify and validate (node:net, node:crypto, the probes) are imported by the command
@@ -41,43 +41,54 @@ function splitCommand(argv: readonly string[]): { name: CommandName; rest: strin
   throw new UsageError(`unknown command '${first}' (expected ${commands.join(', ')})`);
 }
 
-function buildCommand(name: CommandName, io: CliIo): Command {
-  const cmd = quietCommand(new Command(`pillion-init ${name}`)).configureOutput({
-    writeOut: io.stdout,
-    writeErr: () => undefined,
-    outputError: () => undefined,
-  });
-  if (name === 'cleanup') return addCaptureOptions(cmd, cleanupFlagNames);
-  addCaptureOptions(cmd);
-  if (name === 'apply') cmd.addOption(new Option('--dry-run', 'print the iptables-restore text instead of applying it'));
+interface CommandFlag {
+  readonly spec: FlagSpec;
+  readonly display: string;
+  readonly help: string;
+}
+
+const flag = (name: string, value: FlagSpec['value'], placeholder: string | undefined, help: string): CommandFlag => ({
+  spec: { flag: name, value },
+  display: placeholder === undefined ? name : `${name} ${placeholder}`,
+  help,
+});
+
+/** A command's flags, in the order its help lists them. */
+function commandFlags(name: CommandName): CommandFlag[] {
+  const capture = captureFlagSpecs(name === 'cleanup' ? cleanupFlagNames : undefined).map((spec) => ({
+    spec,
+    display: flagDisplay(spec),
+    help: captureFlags.find((f) => f.flag === spec.flag)?.help ?? '',
+  }));
+  if (name === 'apply') return [...capture, flag('--dry-run', 'none', undefined, 'print the iptables-restore text instead of applying it')];
   if (name === 'explain') {
-    cmd.addOption(new Option('--to <ip:port>', 'destination of the connection to explain'));
-    cmd.addOption(new Option('--uid <n>', 'uid of the connecting process (default 1000: an ordinary app)'));
-    cmd.addOption(new Option('--gid <n>', 'gid of the connecting process (default: --uid)'));
-    cmd.addOption(new Option('--from <ip>', 'source address'));
-    cmd.addOption(new Option('--interface <name>', 'interface the packet arrives on (inbound) or leaves by (outbound)'));
-    cmd.addOption(new Option('--inbound', 'the connection arrives from outside the pod'));
+    return [
+      ...capture,
+      flag('--to', 'required', '<ip:port>', 'destination of the connection to explain'),
+      flag('--uid', 'required', '<n>', 'uid of the connecting process (default 1000: an ordinary app)'),
+      flag('--gid', 'required', '<n>', 'gid of the connecting process (default: --uid)'),
+      flag('--from', 'required', '<ip>', 'source address'),
+      flag('--interface', 'required', '<name>', 'interface the packet arrives on (inbound) or leaves by (outbound)'),
+      flag('--inbound', 'none', undefined, 'the connection arrives from outside the pod'),
+    ];
   }
-  if (name === 'verify' || name === 'validate') {
-    cmd.addOption(new Option('--timeout-ms <n>', 'how long each probe waits (default 2000)'));
-  }
-  const help = exitCodeHelp[name];
-  if (help !== undefined) cmd.addHelpText('after', help);
-  return cmd;
+  if (name === 'verify' || name === 'validate') return [...capture, flag('--timeout-ms', 'required', '<n>', 'how long each probe waits (default 2000)')];
+  return capture;
 }
 
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo, executor: Executor): Promise<number> {
   const log = (line: string): void => io.stderr(`pillion-init: ${line}\n`);
   try {
     const { name, rest } = splitCommand(argv);
-    const cmd = buildCommand(name, io);
-    try {
-      cmd.parse(rest, { from: 'user' });
-    } catch (error) {
-      if (error instanceof CommanderError && (error.code === 'commander.helpDisplayed' || error.code === 'commander.help')) return exitCodes.ok;
-      throw toUsageError(error);
+    const flags = commandFlags(name);
+    const parsed = parseFlags(rest, flags.map((f) => f.spec), new Map(flags.map((f) => [f.spec.flag, f.display])));
+    if (parsed.help) {
+      const { renderHelp } = await import('./help.js');
+      io.stdout(renderHelp(name, flags, exitCodeHelp[name]));
+      return exitCodes.ok;
     }
-    const opts = cmd.opts<Record<string, string | boolean | undefined>>();
+    const cmd = flagValues(parsed.values);
+    const opts = Object.fromEntries(parsed.values) as Record<string, string | boolean | undefined>;
 
     if (name === 'cleanup') {
       const config = readCaptureConfig(cmd, env);
