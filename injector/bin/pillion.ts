@@ -3,44 +3,19 @@
 // `pillion webhook` (the admission webhook server) and `pillion cni install|uninstall` (the CNI
 // node agent, loaded only when asked for).
 //
+// A well-formed `pillion inject` or `pillion uninject` runs without commander (fast-args.ts reads
+// it as commander would); every other command line, and any that is not well-formed, goes to the
+// commander program (program.ts), which gives help, versions and usage errors (issue 11).
+//
 // Exit codes: 0 success (and --help, --version); 1 the command failed (see each command);
 // 2 usage error: unknown command or flag, missing or invalid flag value.
-import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
-import { registerCniCommand } from '../cli/cni-command.js';
-import { registerInjectCommand } from '../cli/command.js';
-import { registerWebhookCommand } from '../webhook/command.js';
+import { parseFastArgs } from '../cli/fast-args.js';
 
-function readVersion(): string {
-  // package.json sits at the package root, two levels above dist/injector/bin/ or one above injector/.
-  for (const relative of ['../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'pillion' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // try the next layout
-    }
-  }
-  return 'unknown';
-}
-
-const program = new Command('pillion')
-  .description('Sidecar injection for Kubernetes: dry-run injection of manifests and the admission webhook')
-  .version(readVersion(), '-V, --version')
-  // Subcommands created with program.command() inherit this: every usage error throws to main().
-  .exitOverride()
-  .showHelpAfterError('(run with --help for usage)');
-
-registerInjectCommand(program);
-registerWebhookCommand(program);
-registerCniCommand(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (!(error instanceof CommanderError)) throw error;
-  // Commander has already printed its message on stderr (help and version on stdout). Its own
-  // errors are all usage errors; a command's error with its own code keeps its exit code.
-  if (error.exitCode === 0) process.exitCode = 0;
-  else process.exitCode = error.code.startsWith('commander.') ? 2 : error.exitCode;
+const fast = parseFastArgs(process.argv.slice(2));
+if (fast !== undefined) {
+  const { runInject, runUninject } = await import('../cli/run.js');
+  process.exitCode = fast.command === 'inject' ? await runInject(fast.flags) : await runUninject(fast.flags);
+} else {
+  const { runProgram } = await import('../cli/program.js');
+  await runProgram(process.argv);
 }
