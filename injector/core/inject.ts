@@ -9,7 +9,7 @@ import type { CaptureSettings } from './capture.js';
 import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, regularProxyWarnings, usesNativeSidecars } from './checks.js';
 import { resolveNativeSidecar } from './config.js';
 import { toCniMode, type CaptureRecord } from './cni-mode.js';
-import { overlay, nameOf } from './merge.js';
+import { overlay } from './merge.js';
 import { parseOverrides, statusKey } from './overrides.js';
 import type { PodOverrides } from './overrides.js';
 import { createPatch } from './patch.js';
@@ -64,7 +64,9 @@ function listOf(owner: JsonObject, key: string): unknown[] {
 }
 
 function namesOf(list: readonly unknown[]): string[] {
-  return list.flatMap((item) => (isPlainObject(item) && nameOf(item) !== undefined ? [nameOf(item) as string] : []));
+  const names: string[] = [];
+  for (const item of list) if (isPlainObject(item) && typeof item.name === 'string') names.push(item.name);
+  return names;
 }
 
 /** A rendered fragment, and in CNI mode the capture record its status carries. */
@@ -101,14 +103,28 @@ function renderFragment(set: TemplateSet, names: readonly string[], logLevel: st
 const fragmentCacheLimit = 64;
 const fragmentCache = new WeakMap<TemplateSet, Map<string, Rendered>>();
 
+const listTexts = new WeakMap<readonly string[], string>();
+
+/** JSON.stringify(list), computed once per frozen list (the config's, the default capture argv). */
+function listText(list: readonly string[]): string {
+  if (!Object.isFrozen(list)) return JSON.stringify(list);
+  let text = listTexts.get(list);
+  if (text === undefined) {
+    text = JSON.stringify(list);
+    listTexts.set(list, text);
+  }
+  return text;
+}
+
 function cachedFragment(set: TemplateSet, names: readonly string[], logLevel: string | undefined, initArgs: readonly string[], mode: CaptureMode): Rendered {
   let cache = fragmentCache.get(set);
   if (cache === undefined) {
     cache = new Map();
     fragmentCache.set(set, cache);
   }
-  // JSON of the inputs is an unambiguous key whatever characters they hold.
-  const key = JSON.stringify([names, logLevel ?? null, initArgs, mode]);
+  // JSON of the inputs is an unambiguous key whatever characters they hold. The lists' texts are
+  // kept per list: most pods use the config's default templates and the default capture argv.
+  const key = `[${listText(names)},${JSON.stringify(logLevel ?? null)},${listText(initArgs)},${JSON.stringify(mode)}]`;
   let rendered = cache.get(key);
   if (rendered === undefined) {
     rendered = deepFreeze(renderFragment(set, names, logLevel, initArgs, mode));

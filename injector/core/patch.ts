@@ -43,7 +43,8 @@ function diffInto(ops: Operation[], from: unknown, to: unknown, path: string, sk
       const child = `${path}/${escapePointer(key)}`;
       if (!skip.has(child)) ops.push({ op: 'remove', path: child });
     }
-    for (const [key, value] of Object.entries(to)) {
+    for (const key of Object.keys(to)) {
+      const value = to[key];
       const present = Object.hasOwn(from, key);
       if (present && from[key] === value) continue; // shared: no path to build
       const child = `${path}/${escapePointer(key)}`;

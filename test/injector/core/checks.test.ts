@@ -156,6 +156,18 @@ test('a deeply nested pod is refused in words, not with a stack overflow', () =>
   assert.throws(() => uninjectPod(input), (e: unknown) => e instanceof InjectionError && /nested more than 64 levels/.test(e.message));
 });
 
+test('a pod exactly 64 levels deep (lists count as levels) is accepted, one level more is refused', () => {
+  const nested = (levels: number): unknown => {
+    let value: unknown = 'leaf';
+    for (let i = 0; i < levels; i++) value = i % 2 === 0 ? { x: value } : [value];
+    return value;
+  };
+  // pod, spec, containers, container: 4 levels before the nested value's.
+  const at = (levels: number) => ({ spec: { containers: [{ name: 'app', image: 'a:1', x: nested(levels - 4) }] } });
+  assert.equal(uninjectPod(at(64)).kind, 'skipped');
+  assert.throws(() => uninjectPod(at(65)), (e: unknown) => e instanceof InjectionError && /nested more than 64 levels/.test(e.message));
+});
+
 test('a pod that other pods of its input show native sidecars for gets a native proxy', () => {
   const result = injectPod(pod(), { ...ctx, nativeSidecarsInUse: true }, setup());
   assert.equal(result.kind, 'injected');
