@@ -17,6 +17,8 @@ export interface SetupFiles {
   readonly valuesFile?: string | undefined;
   /** The cluster's version as discovered (the webhook asks its API server); the config's wins. */
   readonly clusterVersion?: string | undefined;
+  /** The bundled templates already loaded (loadTemplates' result), used instead of reading them. */
+  readonly templateSet?: TemplateSet | undefined;
 }
 
 export function loadSetup(files: SetupFiles): InjectorSetup {
@@ -24,7 +26,7 @@ export function loadSetup(files: SetupFiles): InjectorSetup {
   const config = configured.kubeVersion === undefined && files.clusterVersion !== undefined
     ? Object.freeze({ ...configured, kubeVersion: files.clusterVersion })
     : configured;
-  const templates = loadTemplates(files.templatesDir ?? bundledTemplatesDir, files.valuesFile);
+  const templates = files.templateSet ?? loadTemplates(files.templatesDir ?? bundledTemplatesDir, files.valuesFile);
   checkDefaultTemplates(config.defaultTemplates, templates, files.configFile ?? 'the default configuration');
   return Object.freeze({ config, templates });
 }
