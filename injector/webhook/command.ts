@@ -8,6 +8,7 @@ import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { parsePort } from '../../init/index.js';
 import { defaultBodyLimit, defaultDecisionCacheEntries, defaultPort } from './defaults.js';
+import type { KubeApi } from './kube-api.js';
 import type { WebhookConfigurationClient } from './self-signed.js';
 import type { WebhookServer } from './server.js';
 
@@ -109,11 +110,15 @@ async function runWebhook(command: Command, flags: WebhookFlags, deps: WebhookCo
   checkFlags(command, flags);
   let server: WebhookServer;
   try {
-    // Loaded here, not at the top: fastify and the Kubernetes client would slow every other command.
+    // Loaded here, not at the top: fastify would slow every other command.
     const { startWebhookServer } = await import('./server.js');
-    const files = flags.selfSigned === true ? await prepareSelfSigned(flags, deps) : { certFile: flags.cert ?? '', keyFile: flags.key ?? '' };
-    const clusterVersion = await discoverClusterVersion();
+    const { loadKubeApi } = await import('./kube-api.js');
+    // The API server is found once, for the caBundle patch, the version and the namespace lookups.
+    const kubeApi = loadKubeApi();
+    const files = flags.selfSigned === true ? await prepareSelfSigned(flags, deps, kubeApi) : { certFile: flags.cert ?? '', keyFile: flags.key ?? '' };
+    const clusterVersion = await discoverClusterVersion(kubeApi);
     server = await startWebhookServer({
+      kubeApi: kubeApi ?? null,
       ...files,
       port: flags.port,
       host: flags.host,
@@ -135,12 +140,11 @@ async function runWebhook(command: Command, flags: WebhookFlags, deps: WebhookCo
  * kubeVersion in the config. Unknown (auto means off) outside a cluster or when it cannot be read:
  * that is said, and the webhook starts anyway — a regular-container proxy works everywhere.
  */
-async function discoverClusterVersion(): Promise<string | undefined> {
-  const { loadClusterConfig, readClusterVersion } = await import('./cluster.js');
-  const config = loadClusterConfig();
-  if (config === undefined) return undefined;
+async function discoverClusterVersion(kubeApi: KubeApi | undefined): Promise<string | undefined> {
+  if (kubeApi === undefined) return undefined;
+  const { readClusterVersion } = await import('./cluster.js');
   try {
-    const version = await readClusterVersion(config);
+    const version = await readClusterVersion(kubeApi);
     process.stderr.write(`pillion webhook: the API server is ${version}\n`);
     return version;
   } catch (error) {
@@ -174,7 +178,7 @@ function handleSignals(server: WebhookServer): void {
   process.on('SIGINT', onSignal);
 }
 
-async function prepareSelfSigned(flags: WebhookFlags, deps: WebhookCommandDeps): Promise<{ certFile: string; keyFile: string }> {
+async function prepareSelfSigned(flags: WebhookFlags, deps: WebhookCommandDeps, kubeApi: KubeApi | undefined): Promise<{ certFile: string; keyFile: string }> {
   const service = flags.service ?? '';
   const namespace = flags.namespace ?? '';
   // Loaded only here: the X.509 library costs start-up time every other command would pay.
@@ -191,7 +195,10 @@ async function prepareSelfSigned(flags: WebhookFlags, deps: WebhookCommandDeps):
   mkdirSync(dirname(keyFile), { recursive: true });
   writeFileSync(keyFile, generated.keyPem, { mode: 0o600 });
   writeFileSync(certFile, generated.certPem);
-  const client = (deps.webhookConfigurationClient ?? (() => createKubeWebhookConfigurationClient()))();
+  const client = (deps.webhookConfigurationClient ?? (() => {
+    if (kubeApi === undefined) throw new Error('--self-signed patches the caBundle through the API server: run in a cluster or set KUBECONFIG');
+    return createKubeWebhookConfigurationClient(kubeApi);
+  }))();
   const name = flags.webhookConfigName ?? '';
   try {
     const count = await patchCaBundle(client, name, generated.caPem);

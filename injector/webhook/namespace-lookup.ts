@@ -2,9 +2,9 @@
 // in). The AdmissionReview carries only the namespace's name, so the webhook asks the API server,
 // through a small TTL cache: a burst of pods from one Deployment rollout must not become a burst of
 // GETs, and a label change takes effect within one TTL.
-import { CoreV1Api } from '@kubernetes/client-node';
+import { isPlainObject } from '../core/json.js';
 import { evictOldest } from './bounded.js';
-import { loadClusterConfig } from './cluster.js';
+import type { KubeApi } from './kube-api.js';
 
 export interface NamespaceLookup {
   /**
@@ -24,13 +24,15 @@ export const unknownNamespaceLookup: NamespaceLookup = {
   labelsOf: () => Promise.resolve(undefined),
 };
 
-/** Reads namespaces with CoreV1Api.readNamespace. Failures (RBAC, network) are logged and rejected. */
-export function createKubeNamespaceLookup(api: Pick<CoreV1Api, 'readNamespace'>, log: LookupLogger): NamespaceLookup {
+/** Reads namespaces (GET /api/v1/namespaces/NAME). Failures (RBAC, network) are logged and rejected. */
+export function createKubeNamespaceLookup(api: Pick<KubeApi, 'request'>, log: LookupLogger): NamespaceLookup {
   return {
     async labelsOf(namespace) {
       try {
-        const ns = await api.readNamespace({ name: namespace });
-        return ns.metadata?.labels ?? {};
+        const ns = await api.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`);
+        const metadata = isPlainObject(ns) ? ns.metadata : undefined;
+        const labels = isPlainObject(metadata) ? metadata.labels : undefined;
+        return isPlainObject(labels) ? stringValues(labels) : {};
       } catch (error) {
         log.warn({ namespace, err: String(error) }, 'namespace lookup failed');
         throw new Error(`cannot read namespace ${namespace}: ${firstLine(error)}`, { cause: error });
@@ -39,21 +41,27 @@ export function createKubeNamespaceLookup(api: Pick<CoreV1Api, 'readNamespace'>,
   };
 }
 
+/** Label values are strings; anything else the API server would never send is left out. */
+function stringValues(map: Readonly<Record<string, unknown>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(map)) if (typeof value === 'string') out[key] = value;
+  return out;
+}
+
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]?.slice(0, 200) ?? '';
 }
 
 /**
- * The lookup to use at start-up: through the API server loadClusterConfig finds; without one,
- * labels are unknown and only pod annotations/labels and the default policy decide.
+ * The lookup to use at start-up: through the API server kube-api.ts found; without one, labels are
+ * unknown and only pod annotations/labels and the default policy decide.
  */
-export function createDefaultNamespaceLookup(log: LookupLogger): NamespaceLookup {
-  const config = loadClusterConfig();
-  if (config === undefined) {
+export function createDefaultNamespaceLookup(log: LookupLogger, api: KubeApi | undefined): NamespaceLookup {
+  if (api === undefined) {
     log.warn({}, 'not in a cluster and no KUBECONFIG: namespace labels are unknown');
     return unknownNamespaceLookup;
   }
-  return createKubeNamespaceLookup(config.makeApiClient(CoreV1Api), log);
+  return createKubeNamespaceLookup(api, log);
 }
 
 interface CacheEntry {

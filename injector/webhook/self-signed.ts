@@ -7,7 +7,8 @@ import { randomBytes, webcrypto } from 'node:crypto';
 // loaded first (ESM evaluates imports in order).
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { AdmissionregistrationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { isPlainObject } from '../core/json.js';
+import type { KubeApi } from './kube-api.js';
 
 // @peculiar/x509 needs a WebCrypto provider; Node's is complete for ECDSA P-256.
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -93,24 +94,22 @@ export async function generateSelfSignedCertificates(options: SelfSignedOptions)
   };
 }
 
-/** The two calls the caBundle patch needs; the real one is AdmissionregistrationV1Api. */
+/** The two calls the caBundle patch needs; the real one goes to the API server (kube-api.ts). */
 export interface WebhookConfigurationClient {
   readWebhookNames(name: string): Promise<string[]>;
   applyJsonPatch(name: string, operations: readonly object[]): Promise<void>;
 }
 
-export function createKubeWebhookConfigurationClient(config?: KubeConfig): WebhookConfigurationClient {
-  const kubeConfig = config ?? new KubeConfig();
-  if (config === undefined) kubeConfig.loadFromDefault();
-  const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+export function createKubeWebhookConfigurationClient(api: KubeApi): WebhookConfigurationClient {
+  const pathOf = (name: string): string => `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`;
   return {
     async readWebhookNames(name) {
-      const found = await api.readMutatingWebhookConfiguration({ name });
-      return (found.webhooks ?? []).map((w) => w.name);
+      const found = await api.request('GET', pathOf(name));
+      const webhooks = isPlainObject(found) && Array.isArray(found.webhooks) ? found.webhooks : [];
+      return webhooks.map((w) => (isPlainObject(w) && typeof w.name === 'string' ? w.name : ''));
     },
     async applyJsonPatch(name, operations) {
-      // client-node sends application/json-patch+json for a patch body that is an array.
-      await api.patchMutatingWebhookConfiguration({ name, body: operations });
+      await api.request('PATCH', pathOf(name), { body: operations, contentType: 'application/json-patch+json' });
     },
   };
 }

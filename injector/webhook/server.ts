@@ -11,6 +11,8 @@ import { readCertificatePair, toSecureContextOptions, watchCertificates } from '
 import type { CertificateReloader } from './certificates.js';
 import { createDecisionCache } from './decision-cache.js';
 import { defaultPort } from './defaults.js';
+import { loadKubeApi } from './kube-api.js';
+import type { KubeApi } from './kube-api.js';
 import { createWebhookMetrics } from './metrics.js';
 import type { NamespaceLookup } from './namespace-lookup.js';
 import { createCachedNamespaceLookup, createDefaultNamespaceLookup } from './namespace-lookup.js';
@@ -34,6 +36,11 @@ export interface WebhookServerOptions {
   readonly logger?: WebhookHttpOptions['logger'];
   /** Default: in-cluster API lookup with a TTL cache, or "unknown" outside a cluster. */
   readonly namespaceLookup?: NamespaceLookup;
+  /**
+   * The API server for the default namespace lookup, as `pillion webhook` found it once for all its
+   * uses; null: none. Default: loadKubeApi(). Unused when namespaceLookup is given.
+   */
+  readonly kubeApi?: KubeApi | null;
   readonly inject?: InjectFn;
 }
 
@@ -59,7 +66,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
-  const namespaceLookup = options.namespaceLookup ?? createCachedNamespaceLookup(createDefaultNamespaceLookup(app.log));
+  const namespaceLookup =
+    options.namespaceLookup ?? createCachedNamespaceLookup(createDefaultNamespaceLookup(app.log, options.kubeApi === undefined ? loadKubeApi() : (options.kubeApi ?? undefined)));
   const log = app.log.child({ component: 'reload' });
   const tlsServer = app.server as HttpsServer;
   const certificates = watchCertificates(
