@@ -14,6 +14,7 @@ import { applyCapture } from '../init/apply/apply.js';
 import { toolName, type Backend } from '../init/backend/tools.js';
 import { parseCaptureConfig } from '../init/config.js';
 import { SpawnExecutor } from '../init/exec/spawn-executor.js';
+import { pillionProgram } from './startup-runs.js';
 import { planCaptureRules } from '../init/plan/planner.js';
 import { renderRestore, renderRuleArgs } from '../init/plan/render.js';
 import { median } from './stats.js';
@@ -64,7 +65,7 @@ async function measureInside(): Promise<void> {
     for (let i = 0; i < reps; i++) {
       // Interleave the methods so drift on a shared machine hits them all alike.
       reset(backend);
-      samples['pillion-cli']?.push(await time(() => run([process.execPath, join(repoRoot, 'dist', 'init', 'bin', 'pillion-init.js'), ...argv, '--backend', backend])));
+      samples['pillion-cli']?.push(await time(() => run([process.execPath, pillionProgram(repoRoot, 'pillion-init'), ...argv, '--backend', backend])));
       reset(backend);
       samples['pillion-library']?.push(await time(async () => { await applyCapture(cliConfig, executor, quiet); }));
       reset(backend);

@@ -13,7 +13,8 @@ import { parseAllDocuments } from 'yaml';
 import { injectManifests } from '../injector/cli/inject-manifest.js';
 import { buildSetup } from '../injector/cli/setup.js';
 import { injectPod } from '../injector/core/inject.js';
-import { pillionBin, repoPath } from '../test/support/paths.js';
+import { repoPath, repoRoot } from '../test/support/paths.js';
+import { pillionProgram } from './startup-runs.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -77,7 +78,7 @@ try {
   const file = join(dir, 'manifest.yaml');
   writeFileSync(file, text);
   const start = performance.now();
-  const run = spawnSync(process.execPath, [pillionBin, 'inject', '-f', file], { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
+  const run = spawnSync(process.execPath, [pillionProgram(repoRoot, 'pillion'), 'inject', '-f', file], { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
   cliMs = performance.now() - start;
   if (run.status !== 0) throw new Error(`pillion inject exited ${run.status}: ${run.stderr.slice(0, 500)}`);
 } finally {

@@ -19,7 +19,7 @@ import { findIstio } from './peers/istio.js';
 import { writeWorkloads } from './peers/workloads.js';
 import { deleteAllNamespaces, deleteNamespace, freshNamespace, inNs, istioInitArgs, pillionInitArgs, removeStaleNamespaces } from './startup-capture.js';
 import { median } from './stats.js';
-import { timeProcess } from './startup-runs.js';
+import { pillionProgram, timeProcess } from './startup-runs.js';
 import { repoPath } from '../test/support/paths.js';
 
 const log = (line: string): void => {
@@ -205,7 +205,7 @@ function main(): void {
   const result: Record<string, unknown> = { date: new Date().toISOString(), node: spawnSync(nodeBin, ['--version'], { encoding: 'utf8' }).stdout.trim(), runs };
   try {
     removeStaleNamespaces(log);
-    const pillionInit = join(pillionRoot, 'dist', 'init', 'bin', 'pillion-init.js');
+    const pillionInit = pillionProgram(pillionRoot, 'pillion-init');
     say('## pillion-init apply (dual-stack, backend auto), fresh network namespace per run');
     result.pillionInit = traceApply('pillion-init apply', () => [nodeBin, pillionInit, ...pillionInitArgs], undefined, tmp);
     const initSink = join(tmp, 'init-sink');
@@ -224,7 +224,7 @@ function main(): void {
     say('## pillion inject -f on the 1,500-env Deployment');
     const [, env1500] = writeWorkloads(join(tmp, 'manifests'));
     if (env1500 === undefined) throw new Error('no 1,500-env workload');
-    const pillion = join(pillionRoot, 'dist', 'injector', 'bin', 'pillion.js');
+    const pillion = pillionProgram(pillionRoot, 'pillion');
     const sink = join(tmp, 'sink');
     const nodeStart = medianRun([nodeBin, '-e', '0'], sink);
     const help = medianRun([nodeBin, pillion, 'inject', '--help'], sink);

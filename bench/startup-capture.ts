@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerExitCleanup } from '../e2e/support/exit-cleanup.js';
-import type { Contestant } from './startup-runs.js';
+import { pillionProgram, type Contestant } from './startup-runs.js';
 
 export type CaptureBackend = 'auto' | 'legacy' | 'nft';
 
@@ -22,8 +22,8 @@ export const istioInitArgs: readonly string[] = [
 /** Pillion's defaults, with the inbound exclusions Istio's template gives (15020 is Istio's agent port). */
 export const pillionInitArgs: readonly string[] = ['apply', '--exclude-inbound-ports', '15090,15021,15020'];
 
-function must(argv: readonly string[], input?: string): string {
-  const r = spawnSync(argv[0] ?? '', argv.slice(1), { encoding: 'utf8', input });
+function must(argv: readonly string[], input?: string, env?: NodeJS.ProcessEnv): string {
+  const r = spawnSync(argv[0] ?? '', argv.slice(1), { encoding: 'utf8', input, env: env ?? process.env });
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
   return r.stdout;
 }
@@ -111,11 +111,14 @@ export interface CaptureRow {
 export function captureRow(backend: CaptureBackend, nodeBin: string, pillionRoot: string, pilotAgent: string, baselineRoot?: string): CaptureRow {
   const saveBackend = backend === 'auto' ? 'nft' : backend; // in a fresh namespace both tools pick nft here
   const tmp = mkdtempSync(join(tmpdir(), 'pillion-bench-capture-'));
-  const pillionInit = join(pillionRoot, 'dist', 'init', 'bin', 'pillion-init.js');
+  const pillionInit = pillionProgram(pillionRoot, 'pillion-init');
   const pillionArgs = [...pillionInitArgs, ...(backend === 'auto' ? [] : ['--backend', backend])];
   const istioArgs = [...istioInitArgs, ...(backend === 'auto' ? [] : [`--force-iptables-binary=${backend}`])];
-  // The floor's text: what Pillion would restore, one file per family.
-  const dry = must([nodeBin, pillionInit, ...pillionInitArgs, '--ipv6', 'on', '--backend', saveBackend, '--dry-run']);
+  // As in the init image (Dockerfile.init): V8's compile cache in a folder of its own, written by a
+  // dry run before the first apply; that dry run also gives the floor's text, what Pillion would
+  // restore, one file per family.
+  const pillionEnv = { ...process.env, NODE_COMPILE_CACHE: join(tmp, 'compile-cache') };
+  const dry = must([nodeBin, pillionInit, ...pillionInitArgs, '--ipv6', 'on', '--backend', saveBackend, '--dry-run'], undefined, pillionEnv);
   const [v4, v6] = dry.split(/^# pillion-init: IPv6.*\n/m);
   if (v4 === undefined || v6 === undefined) throw new Error(`unexpected --dry-run output:\n${dry}`);
   writeFileSync(join(tmp, 'v4.rules'), v4);
@@ -151,8 +154,8 @@ export function captureRow(backend: CaptureBackend, nodeBin: string, pillionRoot
     key: `capture-${backend}`,
     label: backend === 'auto' ? 'capture apply, dual-stack, backend auto-detected (both pick nft)' : `capture apply, dual-stack, backend ${backend} (forced)`,
     contestants: [
-      contestant('pillion', () => [nodeBin, pillionInit, ...pillionArgs]),
-      ...(baselineRoot === undefined ? [] : [contestant('pillion-before', () => [nodeBin, join(baselineRoot, 'dist', 'init', 'bin', 'pillion-init.js'), ...pillionArgs])]),
+      contestant('pillion', () => [nodeBin, pillionInit, ...pillionArgs], pillionEnv),
+      ...(baselineRoot === undefined ? [] : [contestant('pillion-before', () => [nodeBin, pillionProgram(baselineRoot, 'pillion-init'), ...pillionArgs])]),
       contestant('istio', () => [pilotAgent, ...istioArgs], { ...process.env, ISTIO_DUAL_STACK: 'true' }),
       contestant('floor', () => ['sh', '-c', floorScript]),
     ],

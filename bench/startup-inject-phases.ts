@@ -18,10 +18,9 @@ const step = (name: string): void => {
   marks[name] = now - t;
   t = now;
 };
-// What dist/injector/bin/pillion.js imports before it parses its arguments.
-await import('commander');
-const command = await import('../injector/cli/command.js');
-await import('../injector/webhook/command.js');
+// What dist/injector/bin/pillion.js imports to run `inject` (a well-formed command line: no commander).
+await import('../injector/cli/fast-args.js');
+const command = await import('../injector/cli/run.js');
 step('importMs');
 const { buildSetup } = await import('../injector/cli/setup.js');
 const { injectManifests } = await import('../injector/cli/inject-manifest.js');

@@ -7,10 +7,9 @@
 // Output goes to a file, and the warm-up run of each is checked: every Deployment's pod template
 // carries the tool's status annotation.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { InjectFiles } from './peers/istio.js';
 import type { Workload } from './peers/workloads.js';
-import type { Contestant } from './startup-runs.js';
+import { pillionProgram, type Contestant } from './startup-runs.js';
 
 export interface InjectRow {
   readonly key: string;
@@ -25,7 +24,7 @@ function countInjected(file: string, statusAnnotation: string): number {
 }
 
 export function injectRow(w: Workload, nodeBin: string, pillionRoot: string, istioctl: string, files: InjectFiles, sink: string, kubeconfig?: string): InjectRow {
-  const pillion = join(pillionRoot, 'dist', 'injector', 'bin', 'pillion.js');
+  const pillion = pillionProgram(pillionRoot, 'pillion');
   const cluster = kubeconfig === undefined ? ['--revision', 'default'] : ['--kubeconfig', kubeconfig];
   const istioArgs = ['kube-inject', '-f', w.file, '--injectConfigFile', files.injectConfigFile, '--valuesFile', files.valuesFile, '--meshConfigFile', files.meshConfigFile, ...cluster];
   const checked = (name: string, statusAnnotation: string) => (_: unknown, first: boolean): void => {

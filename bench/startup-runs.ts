@@ -3,8 +3,20 @@
 // first, right after the other warmed the page cache), after one untimed warm-up round. The time
 // is the wall clock from spawn to exit as seen by this process: start-up included.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { median, quantile } from './stats.js';
+
+/**
+ * The program users run for `command` in the checkout `root`: the shipped bundle's launcher
+ * (package.json's bin, the init image's entrypoint; `npm run build` writes it), or, in a checkout
+ * from before the bundles, its compiled entry point.
+ */
+export function pillionProgram(root: string, command: 'pillion' | 'pillion-init'): string {
+  const bundle = join(root, 'dist', 'bundle', command, `${command}.js`);
+  if (existsSync(bundle)) return bundle;
+  return join(root, 'dist', command === 'pillion' ? 'injector' : 'init', 'bin', `${command}.js`);
+}
 
 export interface Contestant<C> {
   readonly name: string;

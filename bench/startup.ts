@@ -7,6 +7,10 @@
 //   inject         `pillion inject -f` vs `istioctl kube-inject -f` on bookinfo, one Deployment
 //                  with 1,500 env vars, and 200 × bookinfo
 //   start-up       `node -e 0` beside `pilot-agent version` and `istioctl version --remote=false`
+// Pillion's contestants are what ships (pillionProgram): the launchers `npm run build` writes
+// (dist/bundle/, package.json's bin and the init image's entrypoint), pillion-init with its compile
+// cache written by a dry run as the image's is, pillion with Node's default cache folder, written by
+// the warm-up round as by a user's first run. A checkout from before the bundles runs its dist/.
 // Each row's contestants run in paired, interleaved rounds (bench/startup-runs.ts); the table
 // gives medians with [min–max] and the ratio of medians with the 25th–75th percentile of the
 // per-round ratios, all from this one run. Table on stdout, progress on stderr, JSON in
