@@ -4,9 +4,10 @@
 // Prints {"port":N} when listening; on SIGTERM closes and exits.
 //
 // pillion: the webhook server as `pillion webhook` runs it (startWebhookServer: TLS, reloaders,
-// metrics with process metrics, info logs written to stderr), from `distRoot` (default: this
-// build; another build's dist/ measures that one in the same run). Every namespace carries
-// pillion.dev/inject=enabled, as in a meshed cluster, so pods are decided as there.
+// metrics with process metrics, info logs written to stderr through the command's destination),
+// from `distRoot` (default: this build; another build's dist/ measures that one in the same run).
+// Every namespace carries pillion.dev/inject=enabled, as in a meshed cluster, so pods are decided
+// as there.
 // ceiling: bare fastify on the same TLS settings that parses every body as JSON (as fastify does),
 // takes the uid from it and answers the answer pillion gave for the same pod (answersFile, one per
 // body, picked by the x-bench-body header), with the same latency histogram. No decision is made:
@@ -64,6 +65,12 @@ async function startPillion(): Promise<Running> {
   const { startWebhookServer } = (await import(pathToFileURL(join(dist, 'injector', 'webhook', 'server.js')).href)) as {
     startWebhookServer: (o: WebhookServerOptions) => Promise<WebhookServer>;
   };
+  // The log destination `pillion webhook` gives the server, when the build has one (a baseline
+  // build may predate it: then plain stderr, as that build's command did).
+  const logStream = await import(pathToFileURL(join(dist, 'injector', 'webhook', 'log-stream.js')).href).then(
+    (m: { turnBufferedStream: (target: NodeJS.WritableStream) => { write(text: string): boolean } }) => m.turnBufferedStream(process.stderr),
+    () => process.stderr,
+  );
   const meshed = Object.freeze({ 'pillion.dev/inject': 'enabled' });
   const server = await startWebhookServer({
     certFile: options.certFile,
@@ -71,7 +78,7 @@ async function startPillion(): Promise<Running> {
     port: 0,
     host: '127.0.0.1',
     setupFiles: { templatesDir: options.templatesDir },
-    logger: { level: 'info', stream: process.stderr },
+    logger: { level: 'info', stream: logStream },
     namespaceLookup: { labelsOf: () => Promise.resolve(meshed) },
     // BENCH_DECISION_CACHE=0 measures pillion with the decision cache off.
     ...(process.env.BENCH_DECISION_CACHE === undefined ? {} : { decisionCacheEntries: Number(process.env.BENCH_DECISION_CACHE) }),

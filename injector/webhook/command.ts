@@ -113,6 +113,7 @@ async function runWebhook(command: Command, flags: WebhookFlags, deps: WebhookCo
     // Loaded here, not at the top: fastify would slow every other command.
     const { startWebhookServer } = await import('./server.js');
     const { loadKubeApi } = await import('./kube-api.js');
+    const { turnBufferedStream } = await import('./log-stream.js');
     // The API server is found once, for the caBundle patch, the version and the namespace lookups.
     const kubeApi = loadKubeApi();
     const files = flags.selfSigned === true ? await prepareSelfSigned(flags, deps, kubeApi) : { certFile: flags.cert ?? '', keyFile: flags.key ?? '' };
@@ -126,7 +127,7 @@ async function runWebhook(command: Command, flags: WebhookFlags, deps: WebhookCo
       bodyLimit: flags.bodyLimit,
       decisionCacheEntries: flags.decisionCache,
       pollMs: flags.pollInterval,
-      logger: { level: flags.logLevel, stream: process.stderr },
+      logger: { level: flags.logLevel, stream: turnBufferedStream(process.stderr) },
     });
   } catch (error) {
     process.stderr.write(`pillion webhook: ${error instanceof Error ? error.message : String(error)}\n`);
