@@ -23,7 +23,8 @@ function countInjected(file: string, statusAnnotation: string): number {
   return (text.match(new RegExp(`^\\s*${statusAnnotation.replace(/[./]/g, '\\$&')}:`, 'gm')) ?? []).length;
 }
 
-export function injectRow(w: Workload, nodeBin: string, pillionRoot: string, istioctl: string, files: InjectFiles, sink: string, kubeconfig?: string): InjectRow {
+/** With `baselineRoot` (another checkout with dist/ built) its pillion runs as `pillion-before` in the same rounds. */
+export function injectRow(w: Workload, nodeBin: string, pillionRoot: string, istioctl: string, files: InjectFiles, sink: string, kubeconfig?: string, baselineRoot?: string): InjectRow {
   const pillion = pillionProgram(pillionRoot, 'pillion');
   const cluster = kubeconfig === undefined ? ['--revision', 'default'] : ['--kubeconfig', kubeconfig];
   const istioArgs = ['kube-inject', '-f', w.file, '--injectConfigFile', files.injectConfigFile, '--valuesFile', files.valuesFile, '--meshConfigFile', files.meshConfigFile, ...cluster];
@@ -37,6 +38,9 @@ export function injectRow(w: Workload, nodeBin: string, pillionRoot: string, ist
     label: kubeconfig === undefined ? w.label : `${w.label}, istioctl reaching the local API server`,
     contestants: [
       { name: 'pillion', prepare: () => undefined, argv: () => [nodeBin, pillion, 'inject', '-f', w.file], finish: checked('pillion inject', 'pillion.dev/status') },
+      ...(baselineRoot === undefined
+        ? []
+        : [{ name: 'pillion-before', prepare: () => undefined, argv: () => [nodeBin, pillionProgram(baselineRoot, 'pillion'), 'inject', '-f', w.file], finish: checked('pillion inject (before)', 'pillion.dev/status') }]),
       { name: 'istio', prepare: () => undefined, argv: () => [istioctl, ...istioArgs], finish: checked('istioctl kube-inject', 'sidecar.istio.io/status') },
     ],
     commands: {

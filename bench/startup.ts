@@ -23,9 +23,9 @@
 //                              [--with-apiserver] (one more row: bookinfo with istioctl reaching
 //                                                 the kube-apiserver peer, as with a cluster)
 //                              [--baseline DIR] [--baseline-rev TEXT]
-//                                                (capture rows: another checkout's pillion-init,
-//                                                 e.g. before a change, in the same rounds; a
-//                                                 second table compares the two)
+//                                                (capture and inject rows: another checkout's
+//                                                 pillion-init and pillion, e.g. before a change,
+//                                                 in the same rounds; a second table compares)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
       const files = await injectFiles(istio, log);
       const workloads = writeWorkloads(join(work, 'manifests'));
       for (const w of workloads) {
-        const row = injectRow(w, nodeBin, pillionRoot, istio.istioctl, files, sink);
+        const row = injectRow(w, nodeBin, pillionRoot, istio.istioctl, files, sink, undefined, baselineRoot);
         const r = run(row.key, row.label, row.contestants, w.deployments > 100 ? bigRounds : rounds, sink, row.commands);
         r.extra = { bytes: w.bytes, documents: w.documents, deployments: w.deployments, injectFilesFrom: files.how };
         results.push(r);
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     }
   }
   if (baselineRoot !== undefined) {
-    lines.push('', `| with --baseline: capture apply | Pillion before | Pillion | Istio | Pillion / before | before / Istio | Pillion / Istio |`, `|---|---|---|---|---|---|---|`);
+    lines.push('', `| with --baseline | Pillion before | Pillion | Istio | Pillion / before | before / Istio | Pillion / Istio |`, `|---|---|---|---|---|---|---|`);
     for (const r of results) {
       if (r.baseline === undefined) continue;
       const by = (name: string): Summary | undefined => r.summaries.find((x) => x.name === name);
