@@ -5,14 +5,16 @@
 // used only while the templates folder is unchanged; the launcher writes the compile cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { bundledTemplatesDir, loadTemplates } from '../../injector/core/templates.js';
 import { prepareTemplates, preparedTemplateSet, type PreparedTemplates } from '../../injector/cli/setup.js';
+import { builtinImportsAsConstants } from '../../injector/build/bundle.js';
 import { pillionBin, pillionInitBin, repoPath, repoRoot } from '../support/paths.js';
+import { createTestCa, issueServingPair, makeTempDir } from '../injector/webhook/support/tls.js';
 
 const bundleDir = repoPath('dist', 'bundle');
 const pillionBundle = join(bundleDir, 'pillion', 'pillion.js');
@@ -125,5 +127,54 @@ test('the launcher turns the compile cache on (Node\'s folder under TMPDIR)', ()
     assert.equal(run(pillionInitBundle, ['--dry-run'], { TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' }).stdout, r.stdout);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('the bundle reads the named imports of built-in modules with process.getBuiltinModule; type imports untouched', () => {
+  const source = [
+    "import { readFileSync, statSync as stat } from 'node:fs';",
+    "import type { Server } from 'node:net';",
+    "import { createServer, type Socket } from 'node:net';",
+    "import { parse } from 'yaml';",
+    "  import { x } from 'node:os';",
+  ].join('\n');
+  assert.equal(builtinImportsAsConstants(source), [
+    "const { readFileSync, statSync: stat } = process.getBuiltinModule('node:fs');",
+    "import type { Server } from 'node:net';",
+    "import type { Socket } from 'node:net'; const { createServer } = process.getBuiltinModule('node:net');",
+    "import { parse } from 'yaml';",
+    "  import { x } from 'node:os';",
+  ].join('\n'));
+});
+
+test('pillion webhook starts from the bundle (its packages come from node_modules) and stops on SIGTERM', async () => {
+  const tmp = makeTempDir('pillion-bundle-webhook-');
+  try {
+    const pair = issueServingPair(createTestCa(tmp.dir));
+    writeFileSync(join(tmp.dir, 'tls.crt'), pair.certPem);
+    writeFileSync(join(tmp.dir, 'tls.key'), pair.keyPem);
+    const child = spawn(process.execPath, [pillionBundle, 'webhook', '--cert', join(tmp.dir, 'tls.crt'), '--key', join(tmp.dir, 'tls.key'), '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const listening = await new Promise<boolean>((done) => {
+      const poll = setInterval(() => {
+        if (/Server listening at https:\/\/127\.0\.0\.1:\d+/.test(out)) {
+          clearInterval(poll);
+          done(true);
+        }
+      }, 20);
+      void exited.then(() => {
+        clearInterval(poll);
+        done(false);
+      });
+    });
+    child.kill('SIGTERM');
+    const code = await exited;
+    assert.ok(listening, out);
+    assert.equal(code, 0, out);
+  } finally {
+    tmp.remove();
   }
 });
