@@ -2,8 +2,8 @@
 # `npm run e2e:kind`: the injected-pods suite (e2e/cluster/mesh-suite.ts, the same one `npm test`
 # runs on its own real node) on a throwaway kind cluster, for anyone with Docker and network
 # access. Creates the cluster, builds the images from the Dockerfiles as shipped (plus the test
-# app), loads them into the cluster, deploys Pillion with deploy/self-signed, runs the suite, and
-# deletes the cluster whatever happened.
+# app), loads them into the cluster, runs the suite in init mode (deploy/self-signed) and again in
+# CNI mode (deploy/self-signed + deploy/cni/component), and deletes the cluster whatever happened.
 # Needs on PATH: docker (with a running engine), kind, kubectl, node/npm. Exit code: the suite's.
 # Environment: KIND_NODE_IMAGE (optional kindest/node image, e.g. kindest/node:v1.33.1).
 set -euo pipefail
@@ -26,6 +26,7 @@ trap cleanup EXIT
 # so kubelets find them loaded and pull nothing of ours.
 init_image=ghcr.io/pillion/pillion-init:0.1.0
 injector_image=ghcr.io/pillion/pillion-injector:0.1.0
+cni_image=ghcr.io/pillion/pillion-cni:0.1.0
 echo_image=pillion.test/echo:1
 haproxy_image=docker.io/library/haproxy:2.6
 
@@ -40,9 +41,10 @@ KIND
 kind create cluster --name "$cluster" --config "$work/kind.yaml" --kubeconfig "$work/kubeconfig" --wait 180s ${KIND_NODE_IMAGE:+--image "$KIND_NODE_IMAGE"} >&2
 docker build -f Dockerfile.init -t "$init_image" . >&2
 docker build -f Dockerfile.injector -t "$injector_image" . >&2
+docker build -f Dockerfile.cni -t "$cni_image" . >&2
 docker build -f e2e/images/echo/Dockerfile -t "$echo_image" e2e >&2
 docker pull "$haproxy_image" >&2
-for image in "$init_image" "$injector_image" "$echo_image" "$haproxy_image"; do
+for image in "$init_image" "$injector_image" "$cni_image" "$echo_image" "$haproxy_image"; do
   kind load docker-image --name "$cluster" "$image" >&2
 done
 

@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import type { KubectlResult } from '../support/control-plane.js';
-import { runMeshSuite } from './mesh-suite.js';
+import { rmSync } from 'node:fs';
+import { repoPath } from '../../test/support/paths.js';
+import { runMeshSuite, writeCniOverlay } from './mesh-suite.js';
 import type { Cluster } from './mesh-suite.js';
 
 function kubectlCluster(kubeconfig: string): Cluster {
@@ -28,5 +30,11 @@ test('injected pods on the cluster KUBECONFIG names', { timeout: 1_200_000 }, as
   if (kubeconfig === '') throw new Error('set KUBECONFIG to the cluster to test (scripts/e2e-kind.sh does)');
     // PILLION_E2E_DUAL_STACK=1 (scripts/e2e-kind.sh makes a dual-stack cluster): the dual-stack
   // checks must run; otherwise they run only if the cluster turns out dual-stack.
-  await runMeshSuite(t, kubectlCluster(kubeconfig), { dualStack: process.env.PILLION_E2E_DUAL_STACK === '1' });
+  const dualStack = process.env.PILLION_E2E_DUAL_STACK === '1';
+  const cluster = kubectlCluster(kubeconfig);
+  await t.test('init mode', (tt) => runMeshSuite(tt, cluster, { dualStack, captureMode: 'init', deploy: repoPath('deploy', 'self-signed') }));
+  // kind's nodes keep their CNI folders where the default preset says.
+  const cniOverlay = writeCniOverlay();
+  t.after(() => rmSync(cniOverlay, { recursive: true, force: true }));
+  await t.test('CNI mode', (tt) => runMeshSuite(tt, cluster, { dualStack, captureMode: 'cni', deploy: cniOverlay }));
 });

@@ -1,13 +1,16 @@
 // The injected-pods suite: Pillion deployed with its own manifests (deploy/self-signed, the webhook
-// in-cluster as a pod), then pods that a kubelet really starts, with the capture init container
-// really programming their network namespace and the haproxy template as the real proxy. It only
-// talks to the cluster through kubectl, so it runs against whatever cluster it is given: the
-// harness's real node (node.test.ts) or a kind cluster (KUBECONFIG, scripts/e2e-kind.sh).
+// in-cluster as a pod), then pods that a kubelet really starts, with their capture really
+// programmed into their network namespace and the haproxy template as the real proxy. It runs in
+// either capture mode: `init` (the pillion-init init container applies the rules) or `cni` (the
+// node agent of deploy/cni/component installs pillion-cni, which applies them while the sandbox is
+// made, and the pods carry the unprivileged pillion-validation instead). It only talks to the
+// cluster through kubectl, so it runs against whatever cluster it is given: the harness's real
+// node (node.test.ts) or a kind cluster (KUBECONFIG, scripts/e2e-kind.sh).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { TestContext } from 'node:test';
 import { pillionBin, repoPath } from '../../test/support/paths.js';
 import type { KubectlResult } from '../support/control-plane.js';
@@ -48,13 +51,24 @@ except OSError as e:
     print("error=%s" % e); sys.exit(1)
 `;
 
-const meshNamespace = 'pillion-e2e-mesh';
-const plainNamespace = 'pillion-e2e-plain';
-const dualNamespace = 'pillion-e2e-dual';
-/** The namespaces the suite creates (kube-system aside). */
-export const meshSuiteNamespaces = [meshNamespace, plainNamespace, dualNamespace] as const;
+export type CaptureMode = 'init' | 'cni';
+
+/** The init container that injected pods carry in each mode. */
+export const captureContainer: Readonly<Record<CaptureMode, string>> = { init: 'pillion-init', cni: 'pillion-validation' };
+
+/**
+ * The namespaces the suite creates in `mode` (kube-system aside): each mode has its own, so the
+ * second run needs no wait for the first one's namespaces to go.
+ */
+export function meshSuiteNamespaces(mode: CaptureMode): { mesh: string; plain: string; dual: string } {
+  const prefix = mode === 'init' ? 'pillion-e2e' : 'pillion-e2e-cni';
+  return { mesh: `${prefix}-mesh`, plain: `${prefix}-plain`, dual: `${prefix}-dual` };
+}
 
 export interface MeshSuiteOptions {
+  readonly captureMode: CaptureMode;
+  /** The kustomization that deploys Pillion: deploy/self-signed, or a CNI overlay (writeCniOverlay). */
+  readonly deploy: string;
   /**
    * true: the cluster hands pods an address of each family, and the dual-stack checks must run
    * (the harness's node). false: they run when the pods turn out dual-stack and skip, saying so,
@@ -122,18 +136,81 @@ function frontendConnections(cluster: Cluster, namespace: string, pod: string, f
   return line === undefined ? Number.NaN : Number(line.split(' ').at(-1));
 }
 
+/** A pod the webhook would inject, for server-side dry runs: what mode does it answer in now? */
+const probePod = JSON.stringify({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pillion-e2e-probe', namespace: 'default', annotations: { ...haproxy, 'pillion.dev/inject': 'enabled' } },
+  spec: { containers: [{ name: 'app', image: appImage, imagePullPolicy: 'Never', command: ['true'] }] },
+});
+
 /**
- * deploy/self-signed as shipped; returns once the injector's Deployment is rolled out and it has
- * patched its CA into every webhook (from then on, pods are admitted through it).
+ * `options.deploy` applied as shipped (deploy/self-signed, or a CNI overlay of it); returns once
+ * the injector's Deployment (and in CNI mode the node agent's DaemonSet) is rolled out and the
+ * webhook, reached through the API server, injects in `options.captureMode`.
  */
-export async function deployPillion(cluster: Cluster): Promise<void> {
-  cluster.kubectlOk(['apply', '-k', repoPath('deploy', 'self-signed')]);
+export async function deployPillion(cluster: Cluster, options: Pick<MeshSuiteOptions, 'captureMode' | 'deploy'>): Promise<void> {
+  const applied = cluster.kubectlOk(['apply', '-k', options.deploy]);
+  // The injector reloads a changed configuration by itself once the kubelet refreshes the mounted
+  // ConfigMap (up to a minute or so); a restart, as an operator would do, makes it prompt.
+  if (/configmap\/pillion-injector-config configured/.test(applied)) {
+    cluster.kubectlOk(['rollout', 'restart', 'deployment/pillion-injector', '-n', 'pillion-system']);
+  }
   const rollout = cluster.kubectl(['rollout', 'status', 'deployment/pillion-injector', '-n', 'pillion-system', '--timeout=180s']);
   assert.equal(rollout.status, 0, `${rollout.stderr}\n${cluster.kubectl(['get', 'events', '-n', 'pillion-system']).stdout}`);
+  if (options.captureMode === 'cni') {
+    const agents = cluster.kubectl(['rollout', 'status', 'daemonset/pillion-cni-node', '-n', 'pillion-system', '--timeout=180s']);
+    assert.equal(agents.status, 0, `${agents.stderr}\n${cluster.kubectl(['get', 'events', '-n', 'pillion-system']).stdout}`);
+  }
   await pollUntil('caBundle patched', 60_000, () => {
     const bundles = cluster.kubectlOk(['get', 'mutatingwebhookconfiguration', 'pillion-injector', '-o', 'jsonpath={.webhooks[*].clientConfig.caBundle}']).trim().split(' ');
     return bundles.length === 3 && bundles.every((b) => b.length > 100) ? true : undefined;
   });
+  let answer = '';
+  await pollUntil(`the webhook to inject in ${options.captureMode} mode`, 120_000, () => {
+    const probe = cluster.kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { input: probePod });
+    answer = probe.status === 0 ? containerNames(JSON.parse(probe.stdout) as PodJson).join(',') : probe.stderr;
+    return answer.split(',').includes(captureContainer[options.captureMode]) ? true : undefined;
+  }, () => `last answer: ${answer}`);
+}
+
+/** Where a node keeps its CNI folders, when not where the DaemonSet's default preset says. */
+export interface CniPaths { readonly netDir: string; readonly binDir: string }
+
+/**
+ * A kustomization in a new temporary folder (the caller removes it): deploy/self-signed with
+ * deploy/cni/component, as docs/cni.md tells users to combine them. `paths`: the node's CNI
+ * folders, patched into the agent's flags and hostPath volumes as docs/cni.md says to for nodes
+ * without a preset. `nodeSelector`: the agents run only on nodes with these labels.
+ */
+export function writeCniOverlay(options: { paths?: CniPaths; nodeSelector?: Record<string, string> } = {}): string {
+  const folder = mkdtempSync(join(tmpdir(), 'pillion-e2e-cni-overlay-'));
+  const ops: object[] = [];
+  const container = '/spec/template/spec/containers/0';
+  if (options.paths !== undefined) {
+    const { netDir, binDir } = options.paths;
+    ops.push(
+      { op: 'test', path: `${container}/name`, value: 'agent' },
+      { op: 'add', path: `${container}/args/-`, value: `--net-dir=${netDir}` },
+      { op: 'add', path: `${container}/args/-`, value: `--bin-dir=${binDir}` },
+    );
+    for (const [index, volume, path] of [[0, 'cni-net-dir', netDir], [1, 'cni-bin-dir', binDir]] as const) {
+      ops.push(
+        { op: 'test', path: `/spec/template/spec/volumes/${index}/name`, value: volume },
+        { op: 'replace', path: `/spec/template/spec/volumes/${index}/hostPath/path`, value: path },
+        { op: 'test', path: `${container}/volumeMounts/${index}/name`, value: volume },
+        { op: 'replace', path: `${container}/volumeMounts/${index}/mountPath`, value: `/host${path}` },
+      );
+    }
+  }
+  if (options.nodeSelector !== undefined) ops.push({ op: 'add', path: '/spec/template/spec/nodeSelector', value: options.nodeSelector });
+  const kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [relative(folder, repoPath('deploy', 'self-signed'))],
+    components: [relative(folder, repoPath('deploy', 'cni', 'component'))],
+    patches: ops.length === 0 ? [] : [{ target: { kind: 'DaemonSet', name: 'pillion-cni-node' }, patch: JSON.stringify(ops) }],
+  };
+  writeFileSync(join(folder, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
+  return folder;
 }
 
 /**
@@ -141,14 +218,14 @@ export async function deployPillion(cluster: Cluster): Promise<void> {
  * test-only dual-stack-proxy template, for the cluster's version: for pods that must use a template
  * the deployed webhook does not have.
  */
-function injectWithTestTemplate(cluster: Cluster, objects: object[]): string {
+function injectWithTestTemplate(cluster: Cluster, mode: CaptureMode, objects: object[]): string {
   const folder = mkdtempSync(join(tmpdir(), 'pillion-e2e-templates-'));
   try {
     for (const name of readdirSync(repoPath('templates'))) copyFileSync(repoPath('templates', name), join(folder, name));
     copyFileSync(repoPath('e2e', 'cluster', 'templates', 'dual-stack-proxy.yaml'), join(folder, 'dual-stack-proxy.yaml'));
     const version = JSON.parse(cluster.kubectlOk(['version', '-o', 'json'])) as { serverVersion: { major: string; minor: string } };
     const kubeVersion = `${version.serverVersion.major}.${version.serverVersion.minor.replace(/\D+$/, '')}`;
-    const injected = spawnSync(process.execPath, [pillionBin, 'inject', '-f', '-', '--templates', folder, '--kube-version', kubeVersion],
+    const injected = spawnSync(process.execPath, [pillionBin, 'inject', '-f', '-', '--templates', folder, '--kube-version', kubeVersion, '--capture-mode', mode],
       { input: list(objects), encoding: 'utf8' });
     assert.equal(injected.status, 0, `pillion inject: ${injected.stderr}`);
     return injected.stdout;
@@ -167,9 +244,10 @@ function proxyConnections(cluster: Cluster, namespace: string, pod: string): Pro
 
 async function runDualStackChecks(t: TestContext, cluster: Cluster, options: MeshSuiteOptions): Promise<void> {
   const annotations = { 'pillion.dev/templates': 'dual-stack-proxy' };
+  const dualNamespace = meshSuiteNamespaces(options.captureMode).dual;
   cluster.kubectlOk(['apply', '-f', '-'], { input: list([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: dualNamespace } }]) });
   cluster.kubectlOk(['apply', '-f', '-'], {
-    input: injectWithTestTemplate(cluster, [
+    input: injectWithTestTemplate(cluster, options.captureMode, [
       deployment(dualNamespace, 'server', annotations, ['python3', '-c', serverScript, '8080']),
       deployment(dualNamespace, 'client', annotations, ['sleep', 'infinity']),
     ]),
@@ -206,11 +284,14 @@ async function runDualStackChecks(t: TestContext, cluster: Cluster, options: Mes
 }
 
 export async function runMeshSuite(t: TestContext, cluster: Cluster, options: MeshSuiteOptions): Promise<void> {
-  await t.test('Pillion deploys in-cluster from deploy/self-signed and becomes ready', () => deployPillion(cluster));
+  const mode = options.captureMode;
+  const { mesh: meshNamespace, plain: plainNamespace } = meshSuiteNamespaces(mode);
+  const capture = captureContainer[mode];
+  await t.test(`Pillion deploys in-cluster from its own manifests and injects in ${mode} mode`, () => deployPillion(cluster, options));
 
   let server: PodJson | undefined;
   let client: PodJson | undefined;
-  await t.test('opted-in pods come up Ready with the proxy and the capture init container', async () => {
+  await t.test(`opted-in pods come up Ready with the proxy and ${capture}`, async () => {
     cluster.kubectlOk(['apply', '-f', '-'], {
       input: list([
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: meshNamespace, labels: { 'pillion.dev/inject': 'enabled' } } },
@@ -227,7 +308,9 @@ export async function runMeshSuite(t: TestContext, cluster: Cluster, options: Me
     client = await readyPod(cluster, meshNamespace, 'client');
     const annotated = await readyPod(cluster, plainNamespace, 'annotated');
     for (const pod of [server, client, annotated]) {
-      assert.ok(containerNames(pod).includes('pillion-init'), `${pod.metadata.name}: ${containerNames(pod).join(',')}`);
+      assert.ok(containerNames(pod).includes(capture), `${pod.metadata.name}: ${containerNames(pod).join(',')}`);
+      assert.equal((JSON.parse(pod.metadata.annotations?.['pillion.dev/status'] ?? '{}') as { capture?: { mode?: string } }).capture?.mode ?? 'init', mode,
+        `${pod.metadata.name}: the status annotation records the capture mode`);
       assert.ok(containerNames(pod).includes('pillion-proxy'), `${pod.metadata.name}: ${containerNames(pod).join(',')}`);
       assert.ok(pod.metadata.annotations?.['pillion.dev/status'], `${pod.metadata.name} has no status annotation`);
     }
@@ -313,7 +396,7 @@ export async function runMeshSuite(t: TestContext, cluster: Cluster, options: Me
       })]),
     });
     const pod = await readyPod(cluster, meshNamespace, 'init-net');
-    assert.deepEqual((pod.spec.initContainers ?? []).map((c) => c.name), ['pillion-init', 'pillion-proxy', 'wait-for-server']);
+    assert.deepEqual((pod.spec.initContainers ?? []).map((c) => c.name), [capture, 'pillion-proxy', 'wait-for-server']);
     assert.equal(cluster.kubectlOk(['logs', '-n', meshNamespace, pod.metadata.name, '-c', 'wait-for-server']).trim(), `peer=127.0.0.6 local=${serverIp}:8080`);
   });
 
@@ -326,7 +409,7 @@ export async function runMeshSuite(t: TestContext, cluster: Cluster, options: Me
     const outcomes = { injected: 0, refused: 0, system: 0 };
     const rollout = cluster.kubectl(['rollout', 'status', 'deployment/pillion-injector', '-n', 'pillion-system', '--timeout=1s']);
     for (let i = 0; i < 200 && (i < 10 || rollout.status !== 0 || outcomes.injected === 0); i++) {
-      const created = cluster.kubectl(['create', '-f', '-', '-o', 'json'], { input: bare(meshNamespace, `during-restart-${i}`) });
+      const created = cluster.kubectl(['create', '-f', '-', '-o', 'json'], { input: bare(meshNamespace, `during-restart-${mode}-${i}`) });
       if (created.status === 0) {
         const pod = JSON.parse(created.stdout) as PodJson;
         assert.ok(containerNames(pod).includes('pillion-proxy'), `during-restart-${i} was admitted without the proxy`);
@@ -335,7 +418,7 @@ export async function runMeshSuite(t: TestContext, cluster: Cluster, options: Me
         assert.match(created.stderr, /webhook/, `during-restart-${i} refused for another reason`);
         outcomes.refused++;
       }
-      const system = cluster.kubectl(['create', '-f', '-'], { input: bare('kube-system', `during-restart-${i}`) });
+      const system = cluster.kubectl(['create', '-f', '-'], { input: bare('kube-system', `during-restart-${mode}-${i}`) });
       assert.equal(system.status, 0, `kube-system blocked while the webhook restarted: ${system.stderr}`);
       outcomes.system++;
       Object.assign(rollout, cluster.kubectl(['rollout', 'status', 'deployment/pillion-injector', '-n', 'pillion-system', '--timeout=1s']));
