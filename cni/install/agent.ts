@@ -11,6 +11,7 @@ import { readServiceAccount, renderKubeconfig } from './kubeconfig.js';
 import type { PlatformPaths } from './presets.js';
 import { ownDirName } from './state.js';
 import { checkVersion, type ExecMode } from './version-check.js';
+import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 
 export interface AgentOptions {
   /** The host's root as the agent sees it ('/' when run on the node itself). */
@@ -42,8 +43,8 @@ export interface AgentOptions {
   readonly versionTimeoutMs?: number;
   /** Called when readiness flips (the repair of early pods waits for it). */
   readonly onReadyChange?: (ready: boolean) => void;
-  /** More Prometheus text for /metrics (the repairer's counters). */
-  readonly extraMetrics?: () => string;
+  /** Where the agent counts (and /metrics serves); shared with the repairer. Default: its own. */
+  readonly metrics?: AgentMetrics;
   readonly log: (line: string) => void;
 }
 
@@ -73,7 +74,8 @@ export class Agent {
   private lastVersionAttempt = 0;
   private lastVersionReason = '';
   private readyState: AgentStatus = { ready: false, reason: 'starting', file: undefined, primary: undefined, rewrites: 0 };
-  private readonly counters = { rewrites: 0, repairs: 0, kubeconfigWrites: 0, binaryWrites: 0, reconcileErrors: 0 };
+  private rewrites = 0;
+  readonly metrics: AgentMetrics;
   private readonly rewritesByPrimary = new Map<string, number>();
 
   constructor(private readonly options: AgentOptions) {
@@ -81,6 +83,7 @@ export class Agent {
     this.binDir = join(options.hostRoot, options.paths.binDir);
     this.hostOwnDir = join(options.paths.netDir, ownDirName);
     this.ownDir = join(options.hostRoot, this.hostOwnDir);
+    this.metrics = options.metrics ?? createAgentMetrics();
   }
 
   get status(): AgentStatus {
@@ -132,7 +135,7 @@ export class Agent {
         try {
           await this.pass();
         } catch (error) {
-          this.counters.reconcileErrors++;
+          this.metrics.reconcileErrors.inc();
           this.setReady(false, `reconcile failed: ${(error as Error).message}`);
         }
       } while (this.again && !this.stopped);
@@ -151,7 +154,7 @@ export class Agent {
     const binaryPath = join(this.binDir, binaryName);
     if (this.hashOf(binaryPath) !== hash) {
       copyAtomic(this.options.sourceBinary, binaryPath, { mode: 0o755, uid: 0, gid: 0 });
-      this.counters.binaryWrites++;
+      this.metrics.binaryWrites.inc();
       this.options.log(`installed ${binaryPath}`);
     }
     // 2. It must run on this host before the runtime is told to use it.
@@ -186,7 +189,7 @@ export class Agent {
     const current = readIfExists(kubeconfigPath);
     if (current === undefined || !current.equals(kubeconfig)) {
       writeAtomic(kubeconfigPath, kubeconfig, { mode: 0o600, uid: 0, gid: 0 });
-      this.counters.kubeconfigWrites++;
+      this.metrics.kubeconfigWrites.inc();
       this.options.log(`wrote ${kubeconfigPath}${current === undefined ? '' : ' (token or CA changed)'}`);
     }
     // 4. The entry.
@@ -197,7 +200,7 @@ export class Agent {
     }
     const primary = primaryType(outcome.primary);
     if (outcome.status === 'inserted') {
-      this.counters.repairs++;
+      this.metrics.entryWrites.inc();
       if (outcome.rewrite) this.countRewrite(primary);
     }
     this.setReady(true, `Pillion is last in ${outcome.file}`, outcome.file, primary);
@@ -223,9 +226,10 @@ export class Agent {
   }
 
   private countRewrite(primary: string): void {
-    this.counters.rewrites++;
+    this.rewrites++;
     const count = (this.rewritesByPrimary.get(primary) ?? 0) + 1;
     this.rewritesByPrimary.set(primary, count);
+    this.metrics.primaryRewrites.inc({ primary });
     const warnAfter = this.options.warnAfterRewrites ?? 3;
     if (count === warnAfter || (count > warnAfter && count % (warnAfter * 10) === 0)) {
       this.options.log(
@@ -237,7 +241,8 @@ export class Agent {
 
   private setReady(ready: boolean, reason: string, file?: string, primary?: string): void {
     const was = this.readyState.ready;
-    this.readyState = { ready, reason, file, primary, rewrites: this.counters.rewrites };
+    this.readyState = { ready, reason, file, primary, rewrites: this.rewrites };
+    this.metrics.ready.set(ready ? 1 : 0);
     if (was !== ready) {
       this.options.log(ready ? `ready: ${reason}` : `not ready: ${reason}`);
       this.options.onReadyChange?.(ready);
@@ -275,30 +280,6 @@ export class Agent {
     }
   }
 
-  metrics(): string {
-    const lines = [
-      '# HELP pillion_cni_install_ready 1 while Pillion is last in the runtime\'s configuration and the plugin runs here.',
-      '# TYPE pillion_cni_install_ready gauge',
-      `pillion_cni_install_ready ${this.readyState.ready ? 1 : 0}`,
-      '# HELP pillion_cni_install_primary_rewrites_total Times the primary CNI rewrote its configuration and dropped Pillion\'s entry.',
-      '# TYPE pillion_cni_install_primary_rewrites_total counter',
-      ...[...this.rewritesByPrimary].map(([primary, n]) => `pillion_cni_install_primary_rewrites_total{primary=${JSON.stringify(primary)}} ${n}`),
-      '# HELP pillion_cni_install_entry_writes_total Times the agent wrote its entry into a configuration.',
-      '# TYPE pillion_cni_install_entry_writes_total counter',
-      `pillion_cni_install_entry_writes_total ${this.counters.repairs}`,
-      '# HELP pillion_cni_install_kubeconfig_writes_total Times the plugin\'s kubeconfig was written (token rotation).',
-      '# TYPE pillion_cni_install_kubeconfig_writes_total counter',
-      `pillion_cni_install_kubeconfig_writes_total ${this.counters.kubeconfigWrites}`,
-      '# HELP pillion_cni_install_binary_writes_total Times the plugin executable was copied.',
-      '# TYPE pillion_cni_install_binary_writes_total counter',
-      `pillion_cni_install_binary_writes_total ${this.counters.binaryWrites}`,
-      '# HELP pillion_cni_install_reconcile_errors_total Passes that failed unexpectedly.',
-      '# TYPE pillion_cni_install_reconcile_errors_total counter',
-      `pillion_cni_install_reconcile_errors_total ${this.counters.reconcileErrors}`,
-    ];
-    return `${lines.join('\n')}\n${this.options.extraMetrics?.() ?? ''}`;
-  }
-
   private listen(port: number): Promise<void> {
     const server = createServer((request, response) => {
       const path = (request.url ?? '/').split('?')[0];
@@ -308,7 +289,10 @@ export class Agent {
       } else if (path === '/healthz') {
         response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       } else if (path === '/metrics') {
-        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.metrics());
+        void this.metrics.registry.metrics().then(
+          (text) => response.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text),
+          () => response.writeHead(500).end(),
+        );
       } else {
         response.writeHead(404).end();
       }

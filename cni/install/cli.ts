@@ -14,6 +14,7 @@ import { Agent } from './agent.js';
 import { daemonSetFate } from './daemonset.js';
 import { KubeApi } from './kube-api.js';
 import { inClusterServer } from './kubeconfig.js';
+import { createAgentMetrics } from './metrics.js';
 import { presetPaths, presets, type PlatformPaths } from './presets.js';
 import { kubePodRepairApi, Repairer, repairModes, type RepairMode } from './repair.js';
 import { uninstall } from './uninstall.js';
@@ -201,6 +202,7 @@ async function runAgent(run: AgentRun, log: (line: string) => void, env: NodeJS.
     return exitCodes.failed;
   }
   let repairer: Repairer | undefined;
+  const metrics = createAgentMetrics();
   const agent = new Agent({
     hostRoot: run.hostRoot,
     paths: run.paths,
@@ -215,7 +217,7 @@ async function runAgent(run: AgentRun, log: (line: string) => void, env: NodeJS.
     httpHost: run.httpHost,
     readyFile: run.readyFile,
     onReadyChange: () => repairer?.readinessChanged(),
-    extraMetrics: () => repairer?.metrics() ?? '',
+    metrics,
     log,
   });
   if (run.repair !== 'off' && run.nodeName !== undefined) {
@@ -225,6 +227,7 @@ async function runAgent(run: AgentRun, log: (line: string) => void, env: NodeJS.
       api: kubePodRepairApi(new KubeApi({ server: apiServer, serviceAccountDir: run.serviceAccountDir })),
       isReady: () => agent.status.ready,
       log,
+      metrics,
     });
   }
   return new Promise<number>((resolve) => {

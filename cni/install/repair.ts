@@ -12,6 +12,7 @@
 // controller whose pods it already deleted `ownerLimit` times within `ownerWindowMs` on this node
 // are not deleted but reported (an Event only): deleting them would lose the pod, or loop.
 import { ApiError, type KubeApi } from './kube-api.js';
+import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 
 export type RepairMode = 'delete' | 'label' | 'off';
 export const repairModes: readonly RepairMode[] = ['delete', 'label', 'off'];
@@ -170,6 +171,8 @@ export interface RepairerOptions {
   readonly retryMs?: number;
   /** Attempts on one pod before giving up on it. */
   readonly attempts?: number;
+  /** Where the repairer counts; the agent's, so /metrics serves both. Default: its own. */
+  readonly metrics?: AgentMetrics;
 }
 
 export type RepairAction = 'deleted' | 'labelled' | 'reported';
@@ -185,7 +188,7 @@ export class Repairer {
   private readonly failures = new Map<string, number>();
   private readonly waitingLogged = new Set<string>();
   private readonly deletesByOwner = new Map<string, number[]>();
-  private readonly counters = { deleted: 0, labelled: 0, reported: 0, errors: 0, watchRestarts: 0 };
+  readonly metrics: AgentMetrics;
   private readonly abort = new AbortController();
   private tokens: number;
   private lastRefill = Date.now();
@@ -197,6 +200,7 @@ export class Repairer {
 
   constructor(private readonly options: RepairerOptions) {
     this.tokens = options.burst ?? 5;
+    this.metrics = options.metrics ?? createAgentMetrics();
   }
 
   /** Starts the list + watch loop in the background. */
@@ -293,10 +297,10 @@ export class Repairer {
         if (signal.aborted) break;
         if (error instanceof WatchExpired) {
           // Usually 410 Gone (the resourceVersion is too old): list again at once.
-          this.counters.watchRestarts++;
+          this.metrics.podWatchRestarts.inc();
           continue;
         }
-        this.counters.watchRestarts++;
+        this.metrics.podWatchRestarts.inc();
         this.options.log(`pod watch on node ${this.options.nodeName} failed: ${(error as Error).message}; retrying in ${backoff} ms`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, backoff);
@@ -394,14 +398,14 @@ export class Repairer {
         this.options.log(`pod ${namespace}/${name} (uid ${uid}): already gone`);
         return;
       }
-      this.counters[action]++;
+      this.metrics.podRepairs.inc({ action });
       if (action === 'deleted') {
         const owner = controllerOf(pod) as OwnerReference;
         this.deletesByOwner.set(owner.uid, [...(this.deletesByOwner.get(owner.uid) ?? []), Date.now()]);
       }
       this.options.log(`pod ${namespace}/${name}: ${message}`);
     } catch (error) {
-      this.counters.errors++;
+      this.metrics.podRepairErrors.inc();
       const attempts = (this.failures.get(uid) ?? 0) + 1;
       this.failures.set(uid, attempts);
       const max = this.options.attempts ?? 5;
@@ -441,20 +445,5 @@ export class Repairer {
       lastTimestamp: now,
       count: 1,
     };
-  }
-
-  metrics(): string {
-    return [
-      '# HELP pillion_cni_install_pod_repairs_total Pods whose capture was missing (pillion-validation exited 126), by what the agent did.',
-      '# TYPE pillion_cni_install_pod_repairs_total counter',
-      ...(['deleted', 'labelled', 'reported'] as const).map((action) => `pillion_cni_install_pod_repairs_total{action="${action}"} ${this.counters[action]}`),
-      '# HELP pillion_cni_install_pod_repair_errors_total Repair actions the API server refused or did not answer.',
-      '# TYPE pillion_cni_install_pod_repair_errors_total counter',
-      `pillion_cni_install_pod_repair_errors_total ${this.counters.errors}`,
-      '# HELP pillion_cni_install_pod_watch_restarts_total Times the watch of this node\'s pods was restarted.',
-      '# TYPE pillion_cni_install_pod_watch_restarts_total counter',
-      `pillion_cni_install_pod_watch_restarts_total ${this.counters.watchRestarts}`,
-      '',
-    ].join('\n');
   }
 }

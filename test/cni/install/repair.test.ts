@@ -238,7 +238,7 @@ describe('repairer against a fake API', () => {
       await waitFor('api.watches >= 2', () => api.watches >= 2, 2000);
       await settle(repairer);
       assert.equal(api.deletes.length, 1);
-      assert.match(repairer.metrics(), /pillion_cni_install_pod_repairs_total\{action="deleted"\} 1/);
+      assert.match(await repairer.metrics.registry.metrics(), /pillion_cni_install_pod_repairs_total\{action="deleted"\} 1/);
     }));
 
   test('fake API: pods that are fine, in init mode, on another node or already terminating are left alone', () =>
@@ -276,7 +276,7 @@ describe('repairer against a fake API', () => {
       await settle(repairer);
       assert.deepEqual(api.deletes, []);
       for (const event of api.events) assert.match(String(event.message), /not deleted: no controller owns it/);
-      assert.match(repairer.metrics(), /action="reported"\} 2/);
+      assert.match(await repairer.metrics.registry.metrics(), /action="reported"\} 2/);
     }));
 
   test('fake API: loop guard — after 3 deletions of one controller\'s pods, the next is only reported', () =>
