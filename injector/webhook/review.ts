@@ -125,9 +125,11 @@ export type ReviewEncoder = (uid: string) => Buffer;
 const responseHead = Buffer.from(`{"apiVersion":${JSON.stringify(admissionApiVersion)},"kind":"AdmissionReview","response":{"uid":`);
 
 /**
- * Serialise and encode `answer` once; the encoder then only splices in each request's uid. The
- * API server needs the uid echoed, and everything else of a cached decision is the same bytes
- * every time, so a repeat answer costs a copy instead of a UTF-8 encoding of the whole patch.
+ * Serialise `answer` once; the encoder then only splices in each request's uid. The API server
+ * needs the uid echoed, and everything else of a cached decision is the same bytes every time, so
+ * a repeat answer costs a copy instead of a UTF-8 encoding of the whole patch. The bytes after the
+ * uid are kept from the second answer on: most answers (pods never seen again) are encoded once,
+ * straight into the response.
  */
 export function prepareReviewResponse(answer: AdmissionAnswer): ReviewEncoder {
   const { patch, ...others } = answer;
@@ -135,20 +137,28 @@ export function prepareReviewResponse(answer: AdmissionAnswer): ReviewEncoder {
   // The bytes after the uid: `,<fields>,"patch":"<base64>"}}`. Base64 is ASCII and never needs
   // JSON escaping, so it is copied in as it is (latin1), neither scanned nor re-encoded.
   const head = `${fields === '' ? '' : `,${fields}`}${patch === undefined ? '' : ',"patch":"'}`;
-  const headBytes = Buffer.byteLength(head);
-  const tail = Buffer.allocUnsafe(headBytes + (patch === undefined ? 0 : patch.length + 1) + 2);
-  let at = tail.write(head);
-  if (patch !== undefined) {
-    at += tail.write(patch, at, 'latin1');
-    at += tail.write('"', at, 'latin1');
-  }
-  tail.write('}}', at, 'latin1');
+  const tailLength = Buffer.byteLength(head) + (patch === undefined ? 0 : patch.length + 1) + 2;
+  const writeTail = (out: Buffer, start: number): void => {
+    let at = start + out.write(head, start);
+    if (patch !== undefined) {
+      at += out.write(patch, at, 'latin1');
+      at += out.write('"', at, 'latin1');
+    }
+    out.write('}}', at, 'latin1');
+  };
+  let tail: Buffer | undefined;
+  let encoded = 0;
   return (uid) => {
     const quoted = JSON.stringify(uid);
-    const out = Buffer.allocUnsafe(responseHead.length + Buffer.byteLength(quoted) + tail.length);
+    const out = Buffer.allocUnsafe(responseHead.length + Buffer.byteLength(quoted) + tailLength);
     responseHead.copy(out, 0);
     const end = responseHead.length + out.write(quoted, responseHead.length);
-    tail.copy(out, end);
+    if (tail !== undefined) tail.copy(out, end);
+    else {
+      writeTail(out, end);
+      encoded += 1;
+      if (encoded > 1) tail = Buffer.from(out.subarray(end));
+    }
     return out;
   };
 }
