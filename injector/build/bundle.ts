@@ -28,9 +28,9 @@
 // temporary folder; NODE_COMPILE_CACHE=DIR chooses another, NODE_DISABLE_COMPILE_CACHE=1 turns it
 // off). The first run after an install or upgrade compiles and writes it. The init image writes it
 // at build time (Dockerfile.init), since every pod starts from the image's files.
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { build } from 'esbuild';
 import type { BuildOptions, Plugin } from 'esbuild';
@@ -161,33 +161,52 @@ export const bundleCommands = ['pillion-init', 'pillion'] as const;
 export type BundleCommand = (typeof bundleCommands)[number];
 
 /** Writes `command`'s folder under `out` (replacing it); returns the launcher's path. */
+/** A file written beside its place and renamed into it: a reader sees the old file or the new one, never a part. */
+function writeAtomically(file: string, contents: string | Uint8Array, mode = 0o644): void {
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, contents);
+  chmodSync(partial, mode);
+  renameSync(partial, file);
+}
+
+/** Files a build no longer writes are removed once they are this old: a run that started before may still import them. */
+const staleAfterMs = 10 * 60 * 1000;
+
+/**
+ * Writes `command`'s folder under `out`; returns the launcher's path. The folder is updated in
+ * place, not emptied first, so a process started from the previous build (a test, a benchmark,
+ * a user's shell while `npm run build` runs) keeps working: every file is renamed into place,
+ * chunks (named by their content) before the files that import them, the launcher last; files the
+ * new build does not write stay until they are stale.
+ */
 export async function bundleCommand(command: BundleCommand, root: string, out: string): Promise<string> {
   const dir = join(out, command);
-  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  if (command === 'pillion-init') {
-    await build({
-      ...common,
-      entryPoints: { main: join(root, 'init/bin/pillion-init.ts'), 'probe-client': join(root, 'init/verify/probe-client.ts') },
-      outdir: dir,
-      splitting: true,
-      chunkNames: 'chunk-[hash]',
-      plugins: [builtinsOnUse(root), firstPartyWithoutSideEffects(root)],
-    });
-  } else {
-    await build({
-      ...common,
-      define: { PILLION_PREPARED_TEMPLATES: JSON.stringify(await preparedBundledTemplates()) },
-      entryPoints: { main: join(root, 'injector/bin/pillion.ts') },
-      outdir: dir,
-      splitting: true,
-      chunkNames: 'chunk-[hash]',
-      plugins: [builtinsOnUse(root), firstPartyWithoutSideEffects(root), onlyBundle(pillionBundledPackages)],
-    });
-  }
+  const options: BuildOptions =
+    command === 'pillion-init'
+      ? {
+          ...common,
+          entryPoints: { main: join(root, 'init/bin/pillion-init.ts'), 'probe-client': join(root, 'init/verify/probe-client.ts') },
+          plugins: [builtinsOnUse(root), firstPartyWithoutSideEffects(root)],
+        }
+      : {
+          ...common,
+          define: { PILLION_PREPARED_TEMPLATES: JSON.stringify(await preparedBundledTemplates()) },
+          entryPoints: { main: join(root, 'injector/bin/pillion.ts') },
+          plugins: [builtinsOnUse(root), firstPartyWithoutSideEffects(root), onlyBundle(pillionBundledPackages)],
+        };
+  const result = await build({ ...options, outdir: dir, splitting: true, chunkNames: 'chunk-[hash]', write: false });
+  const files = [...result.outputFiles].sort((x, y) => Number(basename(y.path).startsWith('chunk-')) - Number(basename(x.path).startsWith('chunk-')));
+  for (const file of files) writeAtomically(file.path, file.contents, basename(file.path) === 'main.js' ? 0o755 : 0o644);
   const bin = join(dir, `${command}.js`);
-  writeFileSync(bin, launcher(command));
-  chmodSync(bin, 0o755);
+  writeAtomically(bin, launcher(command), 0o755);
+  const written = new Set([...files.map((f) => basename(f.path)), basename(bin)]);
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    if (written.has(name)) continue;
+    const file = join(dir, name);
+    if (now - statSync(file).mtimeMs > staleAfterMs) rmSync(file, { force: true });
+  }
   return bin;
 }
 

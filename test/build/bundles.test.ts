@@ -6,13 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { bundledTemplatesDir, loadTemplates } from '../../injector/core/templates.js';
 import { prepareTemplates, preparedTemplateSet, type PreparedTemplates } from '../../injector/cli/setup.js';
-import { builtinImportsAsConstants } from '../../injector/build/bundle.js';
+import { builtinImportsAsConstants, bundleCommand } from '../../injector/build/bundle.js';
 import { pillionBin, pillionInitBin, repoPath, repoRoot } from '../support/paths.js';
 import { createTestCa, issueServingPair, makeTempDir } from '../injector/webhook/support/tls.js';
 
@@ -176,5 +176,24 @@ test('pillion webhook starts from the bundle (its packages come from node_module
     assert.equal(code, 0, out);
   } finally {
     tmp.remove();
+  }
+});
+
+test('a rebuild updates the folder in place: what a running process may still import stays until it is stale', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'pillion-rebuild-'));
+  try {
+    const dir = join(out, 'pillion-init');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'chunk-RECENT.js'), '');
+    writeFileSync(join(dir, 'chunk-STALE.js'), '');
+    const hourAgo = new Date(Date.now() - 60 * 60 * 1000);
+    utimesSync(join(dir, 'chunk-STALE.js'), hourAgo, hourAgo);
+    const bin = await bundleCommand('pillion-init', repoRoot, out);
+    assert.ok(existsSync(join(dir, 'chunk-RECENT.js')), 'a recent file of an earlier build is kept');
+    assert.ok(!existsSync(join(dir, 'chunk-STALE.js')), 'a stale one is removed');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.partial')), []);
+    assert.equal(run(bin, ['--dry-run']).stdout, run(pillionInitBin, ['--dry-run']).stdout);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });
