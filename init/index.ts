@@ -17,7 +17,6 @@ export { simulatePacket, type Packet } from './explain/simulate.js';
 export { verifyCapture } from './verify/verify.js';
 export { ordinaryId } from './verify/probe.js';
 export type { Executor, CommandResult } from './exec/executor.js';
-export { ExecaExecutor } from './exec/execa-executor.js';
 export { SpawnExecutor, programOnPath, runProcess, timedOutExitCode } from './exec/spawn-executor.js';
 export { UsageError, RuntimeError } from './errors.js';
 export {

@@ -46,7 +46,7 @@ describe('Dockerfile.injector', () => {
     assert.match(user ?? '', /^[1-9]\d*(:[1-9]\d*)?$/, 'numeric non-root uid (runAsNonRoot can verify it)');
     assert.ok(runtime.some((i) => i.op === 'EXPOSE' && i.args.split(/\s+/).includes('9443')));
     const entrypoint = runtime.filter((i) => i.op === 'ENTRYPOINT').at(-1)?.args;
-    assert.deepEqual(JSON.parse(entrypoint ?? 'null'), ['node', 'dist/injector/bin/pillion.js']);
+    assert.deepEqual(JSON.parse(entrypoint ?? 'null'), ['node', '--max-semi-space-size=8', 'dist/injector/bin/pillion.js']);
     const copies = runtime.filter((i) => i.op === 'COPY').map((i) => i.args);
     for (const needed of ['dist', 'node_modules', 'templates', 'package.json']) {
       assert.ok(copies.some((c) => c.includes(needed)), `the runtime stage gets ${needed}`);

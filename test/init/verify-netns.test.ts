@@ -8,7 +8,7 @@ import { requirePrivileges } from '../support/privileges.js';
 import { pillionInitBin } from '../support/paths.js';
 import { applyCapture } from '../../init/apply/apply.js';
 import { parseCaptureConfig } from '../../init/config.js';
-import { ExecaExecutor } from '../../init/exec/execa-executor.js';
+import { SpawnExecutor } from '../../init/exec/spawn-executor.js';
 import type { Executor } from '../../init/exec/executor.js';
 import { planCaptureRules } from '../../init/plan/planner.js';
 import { desiredTables } from '../../init/plan/render.js';
@@ -64,7 +64,7 @@ test('verify in a fresh namespace without rules exits 126 naming the failed dire
 
 /** The real executor, but every command runs inside `ns`; optionally corrupting IPv6 restores. */
 function nsExecutor(ns: string, sabotageV6: boolean): Executor {
-  const real = new ExecaExecutor();
+  const real = new SpawnExecutor();
   return {
     run: (argv, options = {}) => {
       const input = sabotageV6 && argv[0]?.startsWith('ip6tables-') && argv[0].endsWith('-restore') && options.input !== undefined
