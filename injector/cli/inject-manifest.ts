@@ -6,13 +6,13 @@
 // (YAML error, invalid annotation, workload without a template) fails the whole run: nothing is
 // printed, so a `| kubectl apply -f -` pipeline never applies half a manifest.
 import { isDeepStrictEqual } from 'node:util';
-import { isMap, isNode, isPair, isSeq, isScalar } from 'yaml';
+import { isAlias, isMap, isNode, isPair, isSeq, isScalar, visit } from 'yaml';
 import type { Document, Node } from 'yaml';
 import { InjectionError } from '../core/errors.js';
 import { annotationPrefix } from '../core/overrides.js';
 import { reportOf } from '../core/report.js';
 import type { InjectContext, InjectResult, JsonObject, PodReport, UninjectResult } from '../core/types.js';
-import { KubeYamlError, kubeKeyString, toKubeValue } from './kube-yaml.js';
+import { KubeYamlError, isMergeKey, kubeKeyString, toKubeValue } from './kube-yaml.js';
 import { lineAt, parseStream } from './stream.js';
 import type { ParsedStream, StreamDocument } from './stream.js';
 import { syncDocument } from './sync-node.js';
@@ -192,11 +192,39 @@ function readsBackAs(text: string, value: unknown): boolean {
 }
 
 /**
+ * Whether a node of `doc` takes its meaning from another node or from an explicit tag: an anchor,
+ * an alias, a merge key, a tag. Without any, every node of a rewritten document means what it
+ * holds: the schema writes each scalar so that kubectl reads back what was written (kube-yaml.ts),
+ * so the printed document needs no reading back. With one, a kept alias can point at a changed
+ * anchor, a merge key is replaced by the keys it merged, a tagged scalar prints its own source.
+ */
+function hasLinkedNodes(doc: Document): boolean {
+  let linked = false;
+  visit(doc, {
+    Pair: (_key, pair) => {
+      if (!isMergeKey(pair.key)) return undefined;
+      linked = true;
+      return visit.BREAK;
+    },
+    Node: (_key, node) => {
+      if (!isAlias(node) && node.anchor === undefined && node.tag === undefined) return undefined;
+      linked = true;
+      return visit.BREAK;
+    },
+  });
+  return linked;
+}
+
+/**
  * Re-serialise an injected document in place of its body, keeping the bytes around the body
  * (leading comments, directives, `---`, root anchor or tag, trailing comments, `...`) exactly as
- * they were, and the body's line breaks (CRLF stays CRLF). A JSON body is written as JSON. The
- * result is read back as kubectl reads it and must give exactly the injected value: a comment-
- * keeping rewrite that does not (anchors shared with changed parts) gives way to a plain one.
+ * they were, and the body's line breaks (CRLF stays CRLF). A JSON body is written as JSON. A
+ * rewrite that may not mean exactly the injected value (JSON, linked nodes, the plain fallback) is
+ * read back as kubectl reads it: one that does not (anchors shared with changed parts) gives way to
+ * a plain one. Reading back is most of the work on large inputs (the output holds a proxy per
+ * workload), so a comment-keeping rewrite of a document without linked nodes is not read back;
+ * test/injector/cli/rewrite.test.ts reads back every output of the corpus and of generated
+ * documents to show that it holds.
  */
 function renderInjected(item: StreamDocument, newValue: unknown): string {
   // From here on the document holds built nodes too, not only parsed ones.
@@ -213,23 +241,28 @@ function renderInjected(item: StreamDocument, newValue: unknown): string {
     if (crlf) body = body.replace(/\r?\n/g, '\r\n');
     return item.text.slice(0, bodyStart) + body + item.text.slice(bodyEnd);
   };
-  const attempts: (() => string | undefined)[] = [
-    () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue)) : undefined),
-    () => (syncDocument(doc, newValue) ? finish(yamlBody(doc, originalBody)) : undefined),
-    () => {
-      doc.contents = doc.createNode(newValue, { aliasDuplicateObjects: false });
-      return finish(yamlBody(doc, originalBody));
+  // Decided before the rewrite changes the tree.
+  const syncNeedsReadBack = hasLinkedNodes(doc);
+  const attempts: { readonly readBack: boolean; readonly run: () => string | undefined }[] = [
+    { readBack: true, run: () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue)) : undefined) },
+    { readBack: syncNeedsReadBack, run: () => (syncDocument(doc, newValue) ? finish(yamlBody(doc, originalBody)) : undefined) },
+    {
+      readBack: true,
+      run: () => {
+        doc.contents = doc.createNode(newValue, { aliasDuplicateObjects: false });
+        return finish(yamlBody(doc, originalBody));
+      },
     },
   ];
   for (const attempt of attempts) {
     let text: string | undefined;
     try {
-      text = attempt();
+      text = attempt.run();
     } catch {
       // e.g. an alias left pointing at an anchor the rewrite replaced: try the next way.
       continue;
     }
-    if (text !== undefined && readsBackAs(text, newValue)) return text;
+    if (text !== undefined && (!attempt.readBack || readsBackAs(text, newValue))) return text;
   }
   throw new Error(`internal: injected document ${item.index} of ${item.text.length} bytes does not read back as the injected value`);
 }

@@ -1,0 +1,163 @@
+// `pillion inject` does not read back a comment-keeping rewrite of a document without anchors,
+// aliases, merge keys or tags (inject-manifest.ts, renderInjected): it relies on the kube schema
+// writing every node so that kubectl reads back what was written. These tests read back every
+// YAML output anyway, as kubectl reads it, and require exactly the value `-o json` gives for the
+// same input: over every manifest of both corpora, the CLI fixtures, and generated pod templates
+// whose scalars take every style (plain, quoted, literal and folded blocks), with flow
+// collections and comments.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { Document, isMap, isScalar, isSeq, Scalar, visit } from 'yaml';
+import type { Node } from 'yaml';
+import { injectManifests } from '../../../injector/cli/inject-manifest.js';
+import type { ManifestInput } from '../../../injector/cli/inject-manifest.js';
+import { kubeParseOptions, toKubeValue } from '../../../injector/cli/kube-yaml.js';
+import { buildSetup } from '../../../injector/cli/setup.js';
+import { parseStream } from '../../../injector/cli/stream.js';
+import { isList } from '../../../injector/cli/workloads.js';
+import { injectPod } from '../../../injector/core/inject.js';
+import { isPlainObject } from '../../../injector/core/json.js';
+import type { JsonObject } from '../../../injector/core/types.js';
+import { inCI } from '../../support/privileges.js';
+import { repoPath } from '../../support/paths.js';
+
+const setup = buildSetup({ kubeVersion: undefined });
+const inject = (pod: JsonObject, ctx: Parameters<typeof injectPod>[1]): ReturnType<typeof injectPod> => injectPod(pod, ctx, setup);
+
+function flatten(value: unknown, into: unknown[]): void {
+  if (isPlainObject(value) && isList(value)) for (const item of value.items as unknown[]) flatten(item, into);
+  else if (value !== null && value !== undefined) into.push(value);
+}
+
+/** The objects of a YAML stream as kubectl reads them, Lists flattened as `-o json` flattens them. */
+function readAsKubectl(file: string, text: string): unknown[] {
+  const stream = parseStream(file, text);
+  const values: unknown[] = [];
+  for (const item of stream.documents) {
+    assert.deepEqual(item.doc.errors.map((e) => e.message), [], `${file}: output document ${item.index} parses`);
+    flatten(toKubeValue(item.doc), values);
+  }
+  return values;
+}
+
+/** Injects `inputs` to YAML and to JSON; the YAML must read back as exactly the JSON. Returns how many workloads were injected. */
+function checkReadsBack(label: string, inputs: readonly ManifestInput[]): number {
+  const options = { mode: 'candidate', namespace: undefined } as const;
+  const yamlRun = injectManifests(inputs, { ...options, output: 'yaml' }, inject);
+  const jsonRun = injectManifests(inputs, { ...options, output: 'json' }, inject);
+  assert.ok(yamlRun.ok, `${label}: ${JSON.stringify(yamlRun.ok ? [] : yamlRun.problems)}`);
+  assert.ok(jsonRun.ok, `${label}: -o json`);
+  const expected = (JSON.parse(jsonRun.output) as { items: unknown[] }).items;
+  assert.deepEqual(readAsKubectl(label, yamlRun.output), expected, `${label}: the YAML output reads back as the JSON output`);
+  return yamlRun.reports.filter((r) => r.decision === 'injected').length;
+}
+
+function manifestFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => /\.(ya?ml|json)$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+test('every corpus manifest and CLI fixture: the YAML output reads back as -o json', (t) => {
+  const shared = repoPath('..', 'shared', 'corpus', 'manifests');
+  const dirs = [repoPath('test', 'corpus', 'manifests')];
+  if (existsSync(shared)) dirs.push(shared);
+  else if (inCI) assert.fail(`CI=true but the shared corpus ${shared} is missing`);
+  else t.diagnostic(`the shared corpus ${shared} is missing: only the project's own corpus is read`);
+  let injected = 0;
+  let files = 0;
+  for (const file of [...dirs.flatMap(manifestFiles), ...manifestFiles(repoPath('test', 'fixtures', 'inject-cli'))]) {
+    const text = readFileSync(file, 'utf8');
+    // The fixtures that must fail (bad YAML, bad annotations) have nothing to read back.
+    if (!injectManifests([{ file, text }], { mode: 'candidate', namespace: undefined, output: 'json' }, inject).ok) continue;
+    injected += checkReadsBack(file, [{ file, text }]);
+    files++;
+  }
+  assert.ok(files >= 20 && injected >= 40, `read back ${files} files with ${injected} injected workloads`);
+});
+
+// ---- generated pod templates ----
+
+/** Strings that stress quoting: YAML 1.1 look-alikes, indicators, spaces, line breaks, unicode. */
+const tricky = fc.oneof(
+  fc.constantFrom('yes', 'No', 'on', '~', 'null', '', '0400', '0x1F', '1_000', '1e3', '.5', '08', '1:20', '2002-12-14', '<<', '- a', '# x', 'a: b', '[x]', '{y}', '*z', '&w', '!t', '|', '>', "'", '"', '%d', '@', '`'),
+  fc.string({ unit: fc.constantFrom('a', ' ', '\n', '\t', ':', '#', '-', '"', "'", '\\', '0', 'y', 'é', '\u2028', '\u00a0'), maxLength: 16 }),
+  fc.string({ maxLength: 12 }),
+);
+
+const scalarStyles = [Scalar.PLAIN, Scalar.QUOTE_DOUBLE, Scalar.QUOTE_SINGLE, Scalar.BLOCK_LITERAL, Scalar.BLOCK_FOLDED] as const;
+
+interface Styling {
+  readonly styles: readonly number[];
+  readonly flows: readonly boolean[];
+  readonly comments: readonly (string | undefined)[];
+}
+
+/** A Deployment whose pod template carries the generated strings in annotations, env, args and a ConfigMap-like volume. */
+function deployment(name: string, strings: readonly string[], numbers: readonly number[]): JsonObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, annotations: Object.fromEntries(strings.map((s, i) => [`example.com/a${i}`, s])) },
+    spec: {
+      replicas: numbers[0] ?? 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name }, annotations: { 'pillion.dev/inject': 'true', ...Object.fromEntries(strings.map((s, i) => [`note-${i}`, s])) } },
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image: 'example.com/app:1',
+              args: [...strings],
+              env: strings.map((s, i) => ({ name: `V${i}`, value: s })),
+              ports: numbers.map((n, i) => ({ name: `p${i}`, containerPort: n })),
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** `value` printed with the kube schema, each node styled by the generated choices (in turn). */
+function styledText(value: JsonObject, styling: Styling): string {
+  const doc = new Document(value, kubeParseOptions);
+  let i = 0;
+  visit(doc, {
+    Node: (_key, node: Node) => {
+      const n = i++;
+      const comment = styling.comments[n % styling.comments.length];
+      if (comment !== undefined) node.commentBefore = comment;
+      if (isScalar(node) && typeof node.value === 'string') node.type = scalarStyles[(styling.styles[n % styling.styles.length] ?? 0) % scalarStyles.length];
+      if ((isMap(node) || isSeq(node)) && n > 6) node.flow = styling.flows[n % styling.flows.length] ?? false;
+      return undefined;
+    },
+  });
+  return doc.toString({ lineWidth: 0 });
+}
+
+test('generated pod templates in every scalar style, flow collections and comments: the YAML output reads back as -o json', () => {
+  const styling = fc.record({
+    styles: fc.array(fc.nat(4), { minLength: 1, maxLength: 7 }),
+    flows: fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
+    comments: fc.array(fc.option(fc.constantFrom(' note', ' a: b', ' - x', ''), { nil: undefined }), { minLength: 1, maxLength: 5 }),
+  });
+  let injected = 0;
+  fc.assert(
+    fc.property(fc.array(tricky, { maxLength: 5 }), fc.array(fc.integer({ min: 1, max: 65535 }), { maxLength: 3 }), styling, (strings, numbers, style) => {
+      const text = styledText(deployment('gen', strings, numbers), style);
+      // Not every styled print is a manifest kubectl accepts (the library may refuse a style):
+      // only the ones that read back as the intended object are inputs.
+      const input = parseStream('gen.yaml', text).documents[0];
+      if (input === undefined || input.doc.errors.length > 0) return;
+      injected += checkReadsBack(`generated:\n${text}`, [{ file: 'gen.yaml', text }]);
+    }),
+    { numRuns: 300, seed: 11 },
+  );
+  assert.ok(injected >= 250, `injected ${injected} generated workloads`);
+});
