@@ -6,13 +6,13 @@
 // (YAML error, invalid annotation, workload without a template) fails the whole run: nothing is
 // printed, so a `| kubectl apply -f -` pipeline never applies half a manifest.
 import { isDeepStrictEqual } from 'node:util';
-import { isAlias, isMap, isNode, isPair, isSeq, isScalar, visit } from 'yaml';
+import { isAlias, isMap, isNode, isPair, isSeq, isScalar } from 'yaml';
 import type { Document, Node } from 'yaml';
 import { InjectionError } from '../core/errors.js';
 import { annotationPrefix } from '../core/overrides.js';
 import { reportOf } from '../core/report.js';
 import type { InjectContext, InjectResult, JsonObject, PodReport, UninjectResult } from '../core/types.js';
-import { KubeYamlError, isMergeKey, kubeKeyString, toKubeValue } from './kube-yaml.js';
+import { KubeYamlError, forEachNode, isMergeKey, kubeKeyString, toKubeValue } from './kube-yaml.js';
 import { lineAt, parseStream } from './stream.js';
 import type { ParsedStream, StreamDocument } from './stream.js';
 import { syncDocument } from './sync-node.js';
@@ -200,17 +200,9 @@ function readsBackAs(text: string, value: unknown): boolean {
  */
 function hasLinkedNodes(doc: Document): boolean {
   let linked = false;
-  visit(doc, {
-    Pair: (_key, pair) => {
-      if (!isMergeKey(pair.key)) return undefined;
-      linked = true;
-      return visit.BREAK;
-    },
-    Node: (_key, node) => {
-      if (!isAlias(node) && node.anchor === undefined && node.tag === undefined) return undefined;
-      linked = true;
-      return visit.BREAK;
-    },
+  forEachNode(doc.contents, (node) => {
+    if (isAlias(node) || node.anchor !== undefined || node.tag !== undefined) linked = true;
+    else if (isMap(node) && node.items.some((pair) => isMergeKey(pair.key))) linked = true;
   });
   return linked;
 }

@@ -24,7 +24,7 @@
 // - aliases: go-yaml's rule, not a count: past 100 alias-driven decodes and 1000 decodes in all,
 //   a document may not take more than 99% (falling to 10% for very large ones) of its decoding
 //   work from aliases. 100 aliases of a small mapping are fine; a billion laughs is refused early.
-import { isAlias, isMap, isPair, isScalar, isSeq, Scalar, Schema, visit } from 'yaml';
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, Scalar, Schema } from 'yaml';
 import { mapTag, seqTag, stringTag } from 'yaml/util';
 import type { Alias, Document, Node, Pair, ScalarTag } from 'yaml';
 
@@ -342,6 +342,24 @@ function offsetOf(node: Node | Pair | null | undefined): number | undefined {
   return node.range?.[0] ?? undefined;
 }
 
+/**
+ * Calls `fn` on every node under `node` in document order (a map, then each key and value), by
+ * plain recursion: yaml's `visit` builds a frozen path per node, which cost more than the rest of
+ * a walk that every document read makes.
+ */
+export function forEachNode(node: unknown, fn: (node: Node) => void): void {
+  if (isMap(node)) {
+    fn(node);
+    for (const pair of node.items) {
+      forEachNode(pair.key, fn);
+      forEachNode(pair.value, fn);
+    }
+  } else if (isSeq(node)) {
+    fn(node);
+    for (const item of node.items) forEachNode(item, fn);
+  } else if (isNode(node)) fn(node);
+}
+
 /** Decodes one document's node tree into the JSON value kubectl would send, with go-yaml's rules. */
 class Decoder {
   private decodeCount = 0;
@@ -353,15 +371,13 @@ class Decoder {
   constructor(doc: Document) {
     // An alias refers to the latest anchor of that name before it, in document order.
     const anchors = new Map<string, Node>();
-    visit(doc, {
-      Node: (_key, node) => {
-        if (isAlias(node)) {
-          const target = anchors.get(node.source);
-          if (target !== undefined) this.targets.set(node, target);
-        } else if (node.anchor !== undefined) {
-          anchors.set(node.anchor, node);
-        }
-      },
+    forEachNode(doc.contents, (node) => {
+      if (isAlias(node)) {
+        const target = anchors.get(node.source);
+        if (target !== undefined) this.targets.set(node, target);
+      } else if (node.anchor !== undefined) {
+        anchors.set(node.anchor, node);
+      }
     });
   }
 
