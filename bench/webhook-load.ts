@@ -26,7 +26,9 @@
 // BENCH_CPU_PROF (a folder: every server runs with --cpu-prof there), BENCH_NICE (a niceness such as
 // -10, root only: servers and load generators get that priority, so a machine busy with other work
 // disturbs the run less; every server gets the same), BENCH_PILLION_FLAGS (Node flags for this build's
-// pillion servers only, not the baseline's, e.g. "--max-semi-space-size=32", to try V8 settings against the same ceiling).
+// pillion servers only, not the baseline's, e.g. "--max-semi-space-size=32", to try V8 settings against the same ceiling;
+// default: the flags Dockerfile.injector's ENTRYPOINT gives Node, so the servers run as the image runs them;
+// set it empty for none).
 // Table on stdout; JSON in bench/results/webhook-load.json; progress on stderr.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -139,9 +141,20 @@ function prioritise(child: ChildProcess): void {
   if (nice !== undefined && child.pid !== undefined) setPriority(child.pid, nice);
 }
 
+/** The Node flags of Dockerfile.injector's ENTRYPOINT (`["node", FLAGS..., SCRIPT]`): what the webhook ships with. */
+function shippedNodeFlags(): string[] {
+  const line = readFileSync(repoPath('Dockerfile.injector'), 'utf8').split('\n').find((l) => l.startsWith('ENTRYPOINT '));
+  const argv = line === undefined ? undefined : (JSON.parse(line.slice('ENTRYPOINT '.length)) as unknown);
+  if (!Array.isArray(argv) || argv[0] !== 'node') throw new Error(`Dockerfile.injector: expected ENTRYPOINT ["node", ...], found ${line ?? 'none'}`);
+  return (argv.slice(1) as string[]).filter((a) => a.startsWith('--'));
+}
+
+/** Node flags for this build's pillion servers: BENCH_PILLION_FLAGS when set, else the image's. */
+const pillionFlags = process.env.BENCH_PILLION_FLAGS !== undefined ? process.env.BENCH_PILLION_FLAGS.split(' ').filter((f) => f !== '') : shippedNodeFlags();
+
 async function startServer(name: string, options: BenchServerOptions): Promise<RunningServer> {
   const profile = cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `${name.replace(/\W+/g, '-')}.cpuprofile`] : [];
-  const flags = options.mode === 'pillion' && options.distRoot === undefined ? (process.env.BENCH_PILLION_FLAGS ?? '').split(' ').filter((f) => f !== '') : [];
+  const flags = options.mode === 'pillion' && options.distRoot === undefined ? pillionFlags : [];
   const server = spawn(process.execPath, [...flags, ...profile, join(dist, 'webhook-bench-server.js'), JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'ignore'], // pillion's info logs are written (as in production), then discarded
   });
@@ -467,7 +480,7 @@ try {
     `webhook-load: ${prepared.pods.length} real pods (${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}; ${injected} injected, ${prepared.pods.length - injected} skipped)`,
     `  review bodies: min ${kb(Math.min(...prepared.sizes))}, median ${kb(median(prepared.sizes))}, p90 ${kb(q(prepared.sizes, 0.9))}, max ${kb(Math.max(...prepared.sizes))}; ` +
       `answers: min ${kb(Math.min(...answerSizes))}, median ${kb(median(answerSizes))}, max ${kb(Math.max(...answerSizes))}`,
-    `  ${connections} keep-alive TLS connections; ${rounds} interleaved rounds of ${seconds}s per phase; medians [min–max over rounds]; ${cpus().length} CPUs shared by servers and load generator${nice === undefined ? '' : `; nice ${nice}`}`,
+    `  ${connections} keep-alive TLS connections; ${rounds} interleaved rounds of ${seconds}s per phase; medians [min–max over rounds]; ${cpus().length} CPUs shared by servers and load generator${nice === undefined ? '' : `; nice ${nice}`}; pillion servers run with Node flags: ${pillionFlags.length === 0 ? 'none' : pillionFlags.join(' ')}`,
     '',
     `${'server'.padEnd(18)} ${'reviews/s'.padEnd(22)} ${'of ceiling'.padEnd(16)} ${'CPU µs/review'.padEnd(20)} ${'not JS'.padEnd(6)} ${'CPU × ceil'.padEnd(18)} ${'srv p50/p99 ms'.padEnd(15)} ${'½: rate, srv p50/p99 ms'.padEnd(30)} ${'RSS idle/peak MiB'}`,
     ...summaries.map((s) => [
@@ -495,6 +508,7 @@ try {
     rounds,
     decisionCache: process.env.BENCH_DECISION_CACHE ?? 'default',
     baselineDist: baselineDist ?? null,
+    pillionNodeFlags: pillionFlags,
     pods: prepared.pods.map((p, i) => ({ source: p.source, namespace: p.namespace, bytes: prepared.sizes[i], answerBytes: answerSizes[i], injected: prepared.bodies[i]?.expectPatch })),
     summaries,
   };
