@@ -214,9 +214,10 @@ function hasLinkedNodes(doc: Document): boolean {
  * rewrite that may not mean exactly the injected value (JSON, linked nodes, the plain fallback) is
  * read back as kubectl reads it: one that does not (anchors shared with changed parts) gives way to
  * a plain one. Reading back is most of the work on large inputs (the output holds a proxy per
- * workload), so a comment-keeping rewrite of a document without linked nodes is not read back;
- * test/injector/cli/rewrite.test.ts reads back every output of the corpus and of generated
- * documents to show that it holds.
+ * workload), so a comment-keeping rewrite of a document without linked nodes, whose body starts
+ * a line and ends with a line break, is not read back; test/injector/cli/rewrite.test.ts reads
+ * back every output of the corpus, of generated documents and of the splice's edge cases to show
+ * that it holds.
  */
 function renderInjected(item: StreamDocument, newValue: unknown): string {
   // From here on the document holds built nodes too, not only parsed ones.
@@ -227,22 +228,29 @@ function renderInjected(item: StreamDocument, newValue: unknown): string {
   const bodyEnd = range[2] - item.offset;
   const originalBody = item.text.slice(bodyStart, bodyEnd);
   const crlf = originalBody.includes('\r\n') || (!originalBody.includes('\n') && item.text.includes('\r\n'));
-  const finish = (generated: string): string => {
+  const prefix = item.text.slice(0, bodyStart);
+  // A root indented as a whole (`  kind: Pod`): the indent is before the body's range, and yaml
+  // prints the body from column 0, so a printed body goes in place of the indent too.
+  const yamlPrefix = prefix.replace(/(^|\n)[ \t]+$/, '$1');
+  const finish = (generated: string, kept: string): string => {
     let body = generated;
     if (!originalBody.endsWith('\n') && body.endsWith('\n')) body = body.slice(0, -1);
     if (crlf) body = body.replace(/\r?\n/g, '\r\n');
-    return item.text.slice(0, bodyStart) + body + item.text.slice(bodyEnd);
+    return kept + body + item.text.slice(bodyEnd);
   };
-  // Decided before the rewrite changes the tree.
-  const syncNeedsReadBack = hasLinkedNodes(doc);
+  // Decided before the rewrite changes the tree. The splice needs reading back too when the body
+  // shares its first line with the prefix (`--- {`) or has no final line break, which `finish`
+  // then takes off the printed body: meaningful in a keep-chomped block scalar (`|+`).
+  const plainSplice = /(^|\n)$/.test(yamlPrefix) && originalBody.endsWith('\n');
+  const syncNeedsReadBack = !plainSplice || hasLinkedNodes(doc);
   const attempts: { readonly readBack: boolean; readonly run: () => string | undefined }[] = [
-    { readBack: true, run: () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue)) : undefined) },
-    { readBack: syncNeedsReadBack, run: () => (syncDocument(doc, newValue) ? finish(yamlBody(doc, originalBody)) : undefined) },
+    { readBack: true, run: () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue), prefix) : undefined) },
+    { readBack: syncNeedsReadBack, run: () => (syncDocument(doc, newValue) ? finish(yamlBody(doc, originalBody), yamlPrefix) : undefined) },
     {
       readBack: true,
       run: () => {
         doc.contents = doc.createNode(newValue, { aliasDuplicateObjects: false });
-        return finish(yamlBody(doc, originalBody));
+        return finish(yamlBody(doc, originalBody), yamlPrefix);
       },
     },
   ];

@@ -2,9 +2,10 @@
 // aliases, merge keys or tags (inject-manifest.ts, renderInjected): it relies on the kube schema
 // writing every node so that kubectl reads back what was written. These tests read back every
 // YAML output anyway, as kubectl reads it, and require exactly the value `-o json` gives for the
-// same input: over every manifest of both corpora, the CLI fixtures, and generated pod templates
+// same input: over every manifest of both corpora, the CLI fixtures, generated pod templates
 // whose scalars take every style (plain, quoted, literal and folded blocks), with flow
-// collections and comments.
+// collections and comments, and the shapes where the printed body is spliced into kept bytes
+// (an indented root, a body without a final line break).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -160,4 +161,41 @@ test('generated pod templates in every scalar style, flow collections and commen
     { numRuns: 300, seed: 11 },
   );
   assert.ok(injected >= 250, `injected ${injected} generated workloads`);
+});
+
+// ---- where the printed body meets the kept bytes ----
+
+const pod = (indent: string, eol = '\n'): string =>
+  ['kind: Pod', 'apiVersion: v1', 'metadata: {name: x, annotations: {pillion.dev/inject: "true"}}', 'spec:', '  containers:', '  - {name: app, image: nginx}']
+    .map((line) => indent + line)
+    .join(eol);
+
+test('an indented root, a body without a final line break, CRLF: the YAML output reads back as -o json', () => {
+  const inputs = [
+    pod(' ') + '\n',
+    pod('    ') + '\n',
+    `---\n${pod('  ')}\n`,
+    `# leading comment\n${pod('   ')}\n---\n${pod('')}\n`,
+    pod('  ', '\r\n') + '\r\n',
+    pod(''),
+    pod('  '),
+    `${pod('')}\n...\n`,
+    `${pod('')} # trailing comment`,
+  ];
+  for (const text of inputs) assert.equal(checkReadsBack(JSON.stringify(text), [{ file: 'splice.yaml', text }]), text.split('kind: Pod').length - 1, JSON.stringify(text));
+});
+
+test('a keep-chomped block scalar last in a file without a final line break: read back, never printed wrong', () => {
+  // The body ends inside the block's trailing lines, so taking off the printed body's last line
+  // break would change the value: this is read back, and what does not read back is not printed.
+  const text = 'kind: Pod\napiVersion: v1\nmetadata: {name: x, annotations: {pillion.dev/inject: "true"}}\nspec: {containers: [{name: app, image: nginx}]}\nz: |+\n  x\n\n  ';
+  const options = { mode: 'candidate', namespace: undefined, output: 'yaml' } as const;
+  let output: string | undefined;
+  try {
+    const run = injectManifests([{ file: 'keep.yaml', text }], options, inject);
+    if (run.ok) output = run.output;
+  } catch (error) {
+    assert.match((error as Error).message, /does not read back as the injected value/);
+  }
+  if (output !== undefined) checkReadsBack('keep.yaml', [{ file: 'keep.yaml', text }]);
 });
