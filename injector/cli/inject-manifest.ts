@@ -232,18 +232,19 @@ function renderInjected(item: StreamDocument, newValue: unknown): string {
   // A root indented as a whole (`  kind: Pod`): the indent is before the body's range, and yaml
   // prints the body from column 0, so a printed body goes in place of the indent too.
   const yamlPrefix = prefix.replace(/(^|\n)[ \t]+$/, '$1');
-  const finish = (generated: string, kept: string): string => {
-    let body = generated;
-    if (!originalBody.endsWith('\n') && body.endsWith('\n')) body = body.slice(0, -1);
-    if (crlf) body = body.replace(/\r?\n/g, '\r\n');
-    return kept + body + item.text.slice(bodyEnd);
+  // The texts to try for a printed body: without the final line break the original body lacked
+  // (a file without one keeps it that way), then with it, which a keep-chomped block scalar (`|+`)
+  // last in the body needs (read back, so only a text that means the value is taken).
+  const finish = (generated: string, kept: string): string[] => {
+    const variants = !originalBody.endsWith('\n') && generated.endsWith('\n') ? [generated.slice(0, -1), generated] : [generated];
+    return variants.map((body) => kept + (crlf ? body.replace(/\r?\n/g, '\r\n') : body) + item.text.slice(bodyEnd));
   };
   // Decided before the rewrite changes the tree. The splice needs reading back too when the body
   // shares its first line with the prefix (`--- {`) or has no final line break, which `finish`
   // then takes off the printed body: meaningful in a keep-chomped block scalar (`|+`).
   const plainSplice = /(^|\n)$/.test(yamlPrefix) && originalBody.endsWith('\n');
   const syncNeedsReadBack = !plainSplice || hasLinkedNodes(doc);
-  const attempts: { readonly readBack: boolean; readonly run: () => string | undefined }[] = [
+  const attempts: { readonly readBack: boolean; readonly run: () => string[] | undefined }[] = [
     { readBack: true, run: () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue), prefix) : undefined) },
     { readBack: syncNeedsReadBack, run: () => (syncDocument(doc, newValue) ? finish(yamlBody(doc, originalBody), yamlPrefix) : undefined) },
     {
@@ -255,14 +256,14 @@ function renderInjected(item: StreamDocument, newValue: unknown): string {
     },
   ];
   for (const attempt of attempts) {
-    let text: string | undefined;
+    let texts: string[] | undefined;
     try {
-      text = attempt.run();
+      texts = attempt.run();
     } catch {
       // e.g. an alias left pointing at an anchor the rewrite replaced: try the next way.
       continue;
     }
-    if (text !== undefined && (!attempt.readBack || readsBackAs(text, newValue))) return text;
+    for (const text of texts ?? []) if (!attempt.readBack || readsBackAs(text, newValue)) return text;
   }
   throw new Error(`internal: injected document ${item.index} of ${item.text.length} bytes does not read back as the injected value`);
 }

@@ -185,17 +185,12 @@ test('an indented root, a body without a final line break, CRLF: the YAML output
   for (const text of inputs) assert.equal(checkReadsBack(JSON.stringify(text), [{ file: 'splice.yaml', text }]), text.split('kind: Pod').length - 1, JSON.stringify(text));
 });
 
-test('a keep-chomped block scalar last in a file without a final line break: read back, never printed wrong', () => {
-  // The body ends inside the block's trailing lines, so taking off the printed body's last line
-  // break would change the value: this is read back, and what does not read back is not printed.
-  const text = 'kind: Pod\napiVersion: v1\nmetadata: {name: x, annotations: {pillion.dev/inject: "true"}}\nspec: {containers: [{name: app, image: nginx}]}\nz: |+\n  x\n\n  ';
-  const options = { mode: 'candidate', namespace: undefined, output: 'yaml' } as const;
-  let output: string | undefined;
-  try {
-    const run = injectManifests([{ file: 'keep.yaml', text }], options, inject);
-    if (run.ok) output = run.output;
-  } catch (error) {
-    assert.match((error as Error).message, /does not read back as the injected value/);
+test('a keep-chomped block scalar last in a file without a final line break: the YAML output reads back as -o json', () => {
+  // The body ends inside the block's trailing lines: taking off the printed body's last line
+  // break, as for any body without one, would change the value, so that text is read back and
+  // the one with the line break is taken.
+  for (const end of ['  ', '', '\n  ']) {
+    const text = `kind: Pod\napiVersion: v1\nmetadata: {name: x, annotations: {pillion.dev/inject: "true"}}\nspec: {containers: [{name: app, image: nginx}]}\nz: |+\n  x\n\n${end}`;
+    assert.equal(checkReadsBack(JSON.stringify(text), [{ file: 'keep.yaml', text }]), 1, JSON.stringify(text));
   }
-  if (output !== undefined) checkReadsBack('keep.yaml', [{ file: 'keep.yaml', text }]);
 });
