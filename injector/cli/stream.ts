@@ -65,14 +65,19 @@ export function parseStream(file: string, source: string): ParsedStream {
   const parser = new Parser(lineCounter.addNewLine);
   const composer = new Composer({ ...kubeParseOptions, keepSourceTokens: false });
   const starts: number[] = [];
-  const docs = Array.from(composer.compose(recordRegionStarts(parser.parse(source), starts)));
+  // kubectl (go-yaml) reads a file without a final line break as if it had one; the yaml library
+  // does not where it matters: a last line of only spaces inside a keep-chomped block (`|+`) is
+  // one more line break for kubectl, none for the library. So the text is read with the line
+  // break, and the documents' regions are cut back to the bytes the file has.
+  const read = source === '' || source.endsWith('\n') ? source : `${source}\n`;
+  const docs = Array.from(composer.compose(recordRegionStarts(parser.parse(read), starts)));
   if (docs.length !== starts.length) {
     // Would mean the composer and the token stream disagree about document boundaries.
     throw new Error(`internal: ${docs.length} documents but ${starts.length} document tokens in ${file}`);
   }
   const documents = docs.map((doc, i): StreamDocument => {
-    const offset = i === 0 ? 0 : (starts[i] ?? 0);
-    const end = i + 1 < starts.length ? (starts[i + 1] ?? source.length) : source.length;
+    const offset = i === 0 ? 0 : Math.min(starts[i] ?? 0, source.length);
+    const end = i + 1 < starts.length ? Math.min(starts[i + 1] ?? source.length, source.length) : source.length;
     return { index: i + 1, text: source.slice(offset, end), offset, doc };
   });
   const streamErrors =

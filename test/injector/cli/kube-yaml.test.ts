@@ -149,6 +149,28 @@ test('writing: a value Pillion prints reads back, for kubectl, as the same value
   assert.equal(parsed.toString(), 'a: 0400\nb: yes\nc: ~\nd: 0x1F\ne: 1_000\nf: !!int 0400\n');
 });
 
+/** Files that end without a line break, and what kubectl 1.32 read (`kubectl annotate --local`, 2026-12-02). */
+const endsWithoutLineBreak: readonly (readonly [string, string])[] = [
+  ['z: |+\n  x\n  ', 'x\n\n'],
+  ['z: |+\n  x\n ', 'x\n\n'],
+  ['z: |+\n  x\n   ', 'x\n \n'],
+  ['z: |+\n  x\n\n  ', 'x\n\n\n'],
+  ['z: >+\n  x\n ', 'x\n\n'],
+  ['z: |2+\n   x\n  ', ' x\n\n'],
+  ['z: |+\n\n  ', '\n\n'],
+  ['z: |+\n  x', 'x\n'],
+  ['z: |\n  x\n  ', 'x\n'],
+  ['z: |-\n  x', 'x'],
+  ['z: x', 'x'],
+];
+
+test('a file without a final line break reads as kubectl reads it: as if it had one', () => {
+  for (const [body, value] of endsWithoutLineBreak) assert.deepEqual(readOne(body), { z: value }, JSON.stringify(body));
+  // The documents keep the file's bytes: no line break is added to what is written back.
+  const stream = parseStream('t.yaml', 'a: 1\n---\nz: |+\n  x\n  ');
+  assert.equal(stream.documents.map((d) => d.text).join(''), 'a: 1\n---\nz: |+\n  x\n  ');
+});
+
 // ---- the same expectations, checked against the kubectl on PATH ----
 
 function kubectlBlocker(): string | undefined {
@@ -225,6 +247,8 @@ test('kubectl agrees: scalars, keys, merges and tags, fixed and generated', (t) 
     'spec:\n  18446744073709551615: v\n',
     'spec:\n  .inf: v\n  1e6: w\n  1.0: x\n',
     'spec:\n  <<: [1]\n',
+    // Files without a final line break (kubectl reads them as if they had one).
+    ...endsWithoutLineBreak.map(([body]) => body),
   ];
   for (const doc of documents) {
     const kube = kubectlRead(dir, doc);
