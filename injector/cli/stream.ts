@@ -76,8 +76,9 @@ export function parseStream(file: string, source: string): ParsedStream {
     throw new Error(`internal: ${docs.length} documents but ${starts.length} document tokens in ${file}`);
   }
   const documents = docs.map((doc, i): StreamDocument => {
-    const offset = i === 0 ? 0 : Math.min(starts[i] ?? 0, source.length);
-    const end = i + 1 < starts.length ? Math.min(starts[i + 1] ?? source.length, source.length) : source.length;
+    // Every region starts at a token of the file's own bytes: the added line break starts none.
+    const offset = i === 0 ? 0 : (starts[i] ?? 0);
+    const end = i + 1 < starts.length ? (starts[i + 1] ?? source.length) : source.length;
     return { index: i + 1, text: source.slice(offset, end), offset, doc };
   });
   const streamErrors =
