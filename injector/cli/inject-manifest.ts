@@ -447,7 +447,8 @@ function joinYamlStreams(parts: readonly { text: string; stream: ParsedStream }[
   return out;
 }
 
-function flattenForJson(value: unknown, into: unknown[]): void {
+/** The objects of one document as `-o json` lists them: a List's items one by one. */
+export function flattenForJson(value: unknown, into: unknown[]): void {
   // A List's items are applied as separate objects by kubectl; one flat List says the same.
   if (isPlainObject(value) && isList(value)) {
     for (const item of value.items as unknown[]) flattenForJson(item, into);

@@ -13,14 +13,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Document, isMap, isScalar, isSeq, Scalar, visit } from 'yaml';
 import type { Node } from 'yaml';
-import { injectManifests } from '../../../injector/cli/inject-manifest.js';
+import { flattenForJson, injectManifests } from '../../../injector/cli/inject-manifest.js';
 import type { ManifestInput } from '../../../injector/cli/inject-manifest.js';
 import { kubeParseOptions, toKubeValue } from '../../../injector/cli/kube-yaml.js';
 import { buildSetup } from '../../../injector/cli/setup.js';
 import { parseStream } from '../../../injector/cli/stream.js';
-import { isList } from '../../../injector/cli/workloads.js';
 import { injectPod } from '../../../injector/core/inject.js';
-import { isPlainObject } from '../../../injector/core/json.js';
 import type { JsonObject } from '../../../injector/core/types.js';
 import { inCI } from '../../support/privileges.js';
 import { repoPath } from '../../support/paths.js';
@@ -28,18 +26,15 @@ import { repoPath } from '../../support/paths.js';
 const setup = buildSetup({ kubeVersion: undefined });
 const inject = (pod: JsonObject, ctx: Parameters<typeof injectPod>[1]): ReturnType<typeof injectPod> => injectPod(pod, ctx, setup);
 
-function flatten(value: unknown, into: unknown[]): void {
-  if (isPlainObject(value) && isList(value)) for (const item of value.items as unknown[]) flatten(item, into);
-  else if (value !== null && value !== undefined) into.push(value);
-}
-
 /** The objects of a YAML stream as kubectl reads them, Lists flattened as `-o json` flattens them. */
 function readAsKubectl(file: string, text: string): unknown[] {
   const stream = parseStream(file, text);
   const values: unknown[] = [];
   for (const item of stream.documents) {
     assert.deepEqual(item.doc.errors.map((e) => e.message), [], `${file}: output document ${item.index} parses`);
-    flatten(toKubeValue(item.doc), values);
+    const value = toKubeValue(item.doc);
+    // -o json leaves out empty documents, as the pipeline does.
+    if (value !== null && value !== undefined) flattenForJson(value, values);
   }
   return values;
 }
