@@ -35,7 +35,8 @@ import { ensureSeaBuilt } from '../e2e/cni/support/plugin-executable.js';
 import { meshedAnnotations, pluginConfig } from '../e2e/cni/support/plugin-env.js';
 import { median } from './stats.js';
 import { findIstio } from './peers/istio.js';
-import { capturedFamilies, prepareIstioCni, type IstioCniSetup } from './peers/istio-cni.js';
+import { prepareIstioCni, type IstioCniSetup } from './peers/istio-cni.js';
+import { capturedFamilies } from '../e2e/support/iptables.js';
 import { builtPeer } from '../test/support/peers.js';
 import { startCniCluster, type CniCluster } from '../e2e/cni/support/cluster.js';
 import { findOnPath } from '../test/deploy/support/manifests.js';
@@ -98,7 +99,7 @@ async function startApiRows(): Promise<ApiRows | string> {
   }
 }
 
-/** One ADD in a fresh dual-stack pod, timed; it must leave both families captured (chain named `chain`). */
+/** One ADD in a fresh dual-stack pod, timed; it must leave both families captured (a chain named `chain`: a plugin that quietly skipped the pod would look fast). */
 async function timeFreshAdd(node: CniNode, tag: string, argv: readonly string[], args: string, config: (pod: CniPod) => string, chain: string): Promise<number> {
   const pod = await node.addPod(tag);
   try {
@@ -114,10 +115,16 @@ async function timeFreshAdd(node: CniNode, tag: string, argv: readonly string[],
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the benchmark creates network namespaces');
   const plugin = ensureSeaBuilt();
-  const api = await startApiRows();
-  if (typeof api === 'string') console.error(`cni-add: no API server rows (pillion-cni and istio-cni reading the pod): ${api}`);
+  const apiRows = await startApiRows();
+  if (typeof apiRows === 'string') console.error(`cni-add: no API server rows (pillion-cni and istio-cni reading the pod): ${apiRows}`);
+  const api = typeof apiRows === 'string' ? undefined : apiRows;
+  const stopApi = async (): Promise<void> => {
+    if (api === undefined) return;
+    await api.cluster.stop();
+    rmSync(api.istio.runDir, { recursive: true, force: true });
+  };
   const node = await startCniNode('bench').catch(async (error: unknown) => {
-    if (typeof api !== 'string') await api.cluster.stop();
+    await stopApi();
     throw error;
   });
   try {
@@ -143,7 +150,7 @@ async function main(): Promise<void> {
         series.push(timeOnce([executable], cniEnv('ADD', pod, podArgs), meshed));
         timeOnce([plugin], cniEnv('DEL', pod, podArgs), meshed);
       }
-      if (typeof api !== 'string') {
+      if (api !== undefined) {
         const apiRuns: (() => Promise<void>)[] = [
           async () => void samples.pillionApi.push(await timeFreshAdd(node, `pa${i}`, [plugin], podArgs, api.pillionConfig, 'PILLION_')),
           async () =>
@@ -162,7 +169,7 @@ async function main(): Promise<void> {
       notMeshed: stats(samples.notMeshed),
       meshed: stats(samples.meshed),
       ...(baseline === undefined ? {} : { meshedBefore: stats(samples.meshedBefore) }),
-      ...(typeof api === 'string' ? {} : { pillionApi: stats(samples.pillionApi), istioApi: stats(samples.istioApi) }),
+      ...(api === undefined ? {} : { pillionApi: stats(samples.pillionApi), istioApi: stats(samples.istioApi) }),
     };
     const bridgeNet = s.bridgeAdd.median - s.netnsExec.median;
     const rows: [string, Stats][] = [
@@ -191,7 +198,7 @@ async function main(): Promise<void> {
       const perRound = samples.meshed.map((x, i) => x / (samples.meshedBefore[i] ?? Number.NaN));
       console.log(`  meshed vs --baseline ${baseline}: ${(s.meshed.median / s.meshedBefore.median).toFixed(2)}x of its median (per-round ratio median ${median(perRound).toFixed(2)})`);
     }
-    if (s.pillionApi !== undefined && s.istioApi !== undefined && typeof api !== 'string') {
+    if (api !== undefined && s.pillionApi !== undefined && s.istioApi !== undefined) {
       const perRound = samples.pillionApi.map((x, i) => x / (samples.istioApi[i] ?? Number.NaN));
       const ratio = s.pillionApi.median / s.istioApi.median;
       console.log(`  pillion-cni vs istio-cni ${api.version} (both reading the pod): ${ratio.toFixed(2)}x of its median (per-round ratio median ${median(perRound).toFixed(2)}; goal <= 1.0: ${ratio <= 1 ? 'met' : 'MISSED'})`);
@@ -203,10 +210,7 @@ async function main(): Promise<void> {
     console.log(`  JSON: ${file}`);
   } finally {
     await node.destroy();
-    if (typeof api !== 'string') {
-      await api.cluster.stop();
-      rmSync(api.istio.runDir, { recursive: true, force: true });
-    }
+    await stopApi();
   }
 }
 

@@ -1,6 +1,5 @@
 // Istio's CNI plugin (istio-cni, sidecar mode) as a contestant of bench/cni-add.ts: the pod it
-// captures as Istio's injector leaves it in CNI mode, its network config, and a check that an ADD
-// really programmed both families (a plugin that quietly skipped the pod would look fast).
+// captures as Istio's injector leaves it in CNI mode, and its network config.
 //
 // What istio-cni does on ADD at the pinned version (cni/pkg/plugin): it reads the kubeconfig
 // `istio-cni-kubeconfig` in `cni_agent_run_dir`, GETs the pod (it has no pod-annotations path), and
@@ -13,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CniCluster } from '../../e2e/cni/support/cluster.js';
 import { networkName, type CniPod } from '../../e2e/cni/support/node-chain.js';
-import { nftRuleset, saveRules } from '../../e2e/support/iptables.js';
 
 /** The pod as Istio's injector writes it in CNI mode: the same capture as Pillion's canonical settings. */
 export function istioSidecarPod(namespace: string, name: string): Record<string, unknown> {
@@ -68,16 +66,4 @@ export function prepareIstioCni(cluster: CniCluster, kubeconfig: string, namespa
       prevResult: pod.prevResult,
     }),
   };
-}
-
-/** The families whose nat table in `ns` holds a chain whose name contains `chain`, by either backend. */
-export async function capturedFamilies(ns: string, chain: string): Promise<number[]> {
-  const nft = await nftRuleset(ns);
-  const tables = nft.split(/^table /m);
-  const families: number[] = [];
-  for (const family of [4, 6] as const) {
-    const nftHas = tables.some((t) => t.startsWith(family === 4 ? 'ip nat' : 'ip6 nat') && t.includes(chain));
-    if (nftHas || (await saveRules(ns, 'legacy', family)).includes(chain)) families.push(family);
-  }
-  return families;
 }

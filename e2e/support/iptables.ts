@@ -96,3 +96,15 @@ export async function restoreRules(ns: string, backend: Backend, family: Family,
 export async function saveBothFamilies(ns: string, backend: Backend): Promise<Record<Family, string>> {
   return { 4: await saveRules(ns, backend, 4), 6: await saveRules(ns, backend, 6) };
 }
+
+/** The families whose nat table in `ns` holds a chain whose name contains `chain`, by either backend. */
+export async function capturedFamilies(ns: string, chain: string): Promise<Family[]> {
+  const nft = await nftRuleset(ns);
+  const tables = nft.split(/^table /m);
+  const families: Family[] = [];
+  for (const family of [4, 6] as const) {
+    const nftHas = tables.some((t) => t.startsWith(family === 4 ? 'ip nat' : 'ip6 nat') && t.includes(chain));
+    if (nftHas || (await saveRules(ns, 'legacy', family)).includes(chain)) families.push(family);
+  }
+  return families;
+}
