@@ -191,18 +191,18 @@ function assembleSpec(userSpec: JsonObject, fragmentSpec: JsonObject, placement:
   const init: JsonObject[] = [...templateInit];
   let containers = [...templateContainers];
   const proxy = containers.find((c) => c.name === proxyContainerName);
+  // A native sidecar holds the containers after it until it is started. Unless its template says
+  // what started means with a startup probe, that is the hold hook: the kubelet starts the next
+  // container as soon as a sidecar's postStart returns, where a startup probe's success counts
+  // only on the probe's next whole-second tick (counted from the pod's admission).
   if (proxy !== undefined && placement.native) {
     containers = containers.filter((c) => c !== proxy);
-    init.push({ ...proxy, restartPolicy: 'Always' });
+    const held = proxy.startupProbe === undefined ? heldProxy(proxy, placement.holdCommand) : proxy;
+    init.push({ ...held, restartPolicy: 'Always' });
   }
   let finalContainers: unknown[] = [...userContainers, ...containers];
   if (proxy !== undefined && !placement.native && placement.hold) {
-    const lifecycle = mapOf(proxy, 'lifecycle');
-    const held: JsonObject = {
-      ...proxy,
-      lifecycle: { ...lifecycle, postStart: lifecycle.postStart ?? { exec: { command: [...placement.holdCommand] } } },
-    };
-    finalContainers = [held, ...userContainers, ...containers.filter((c) => c !== proxy)];
+    finalContainers = [heldProxy(proxy, placement.holdCommand), ...userContainers, ...containers.filter((c) => c !== proxy)];
   }
   const spec: JsonObject = {};
   // Other spec fields a template sets (rare): overlaid under the user's.
@@ -225,6 +225,12 @@ function assembleSpec(userSpec: JsonObject, fragmentSpec: JsonObject, placement:
     initContainers: namesOf(init),
     volumes: namesOf(templateVolumes),
   };
+}
+
+/** The proxy with the hold hook as its postStart, unless its template gives one of its own. */
+function heldProxy(proxy: JsonObject, holdCommand: readonly string[]): JsonObject {
+  const lifecycle = mapOf(proxy, 'lifecycle');
+  return { ...proxy, lifecycle: { ...lifecycle, postStart: lifecycle.postStart ?? { exec: { command: [...holdCommand] } } } };
 }
 
 /** Layer template metadata (annotations, labels) under the user's; report which keys were added. */
