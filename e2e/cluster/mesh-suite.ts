@@ -147,6 +147,13 @@ const probePod = JSON.stringify({
  * the injector's Deployment (and in CNI mode the node agent's DaemonSet) is rolled out and the
  * webhook, reached through the API server, injects in `options.captureMode`.
  */
+/** Wait for a rollout in pillion-system; a failure says which, with kubectl's output, the pods and the events. */
+function awaitRollout(cluster: Cluster, workload: string): void {
+  const rollout = cluster.kubectl(['rollout', 'status', workload, '-n', 'pillion-system', '--timeout=180s']);
+  const show = (args: readonly string[]): string => cluster.kubectl([...args, '-n', 'pillion-system']).stdout;
+  assert.equal(rollout.status, 0, `kubectl rollout status ${workload} failed:\n${rollout.stdout}${rollout.stderr}\n${show(['get', 'pods', '-o', 'wide'])}\n${show(['get', 'events'])}`);
+}
+
 export async function deployPillion(cluster: Cluster, options: Pick<MeshSuiteOptions, 'captureMode' | 'deploy'>): Promise<void> {
   const applied = cluster.kubectlOk(['apply', '-k', options.deploy]);
   // The injector reloads a changed configuration by itself once the kubelet refreshes the mounted
@@ -154,12 +161,8 @@ export async function deployPillion(cluster: Cluster, options: Pick<MeshSuiteOpt
   if (/configmap\/pillion-injector-config configured/.test(applied)) {
     cluster.kubectlOk(['rollout', 'restart', 'deployment/pillion-injector', '-n', 'pillion-system']);
   }
-  const rollout = cluster.kubectl(['rollout', 'status', 'deployment/pillion-injector', '-n', 'pillion-system', '--timeout=180s']);
-  assert.equal(rollout.status, 0, `${rollout.stderr}\n${cluster.kubectl(['get', 'events', '-n', 'pillion-system']).stdout}`);
-  if (options.captureMode === 'cni') {
-    const agents = cluster.kubectl(['rollout', 'status', 'daemonset/pillion-cni-node', '-n', 'pillion-system', '--timeout=180s']);
-    assert.equal(agents.status, 0, `${agents.stderr}\n${cluster.kubectl(['get', 'events', '-n', 'pillion-system']).stdout}`);
-  }
+  awaitRollout(cluster, 'deployment/pillion-injector');
+  if (options.captureMode === 'cni') awaitRollout(cluster, 'daemonset/pillion-cni-node');
   await pollUntil('caBundle patched', 60_000, () => {
     const bundles = cluster.kubectlOk(['get', 'mutatingwebhookconfiguration', 'pillion-injector', '-o', 'jsonpath={.webhooks[*].clientConfig.caBundle}']).trim().split(' ');
     return bundles.length === 3 && bundles.every((b) => b.length > 100) ? true : undefined;

@@ -309,14 +309,14 @@ function collectFacts(values: readonly unknown[]): InputFacts {
 }
 
 /** pillion.dev/ keys on a workload's own metadata, which the pod (and so Pillion) never sees. */
-function ignoredWorkloadKeys(object: JsonObject, kind: string): string[] {
+function ignoredWorkloadKeys(object: JsonObject, kind: string, templateField: string): string[] {
   const metadata = isPlainObject(object.metadata) ? object.metadata : {};
   const warnings: string[] = [];
   for (const [field, word] of [['annotations', 'annotation'], ['labels', 'label']] as const) {
     const map = metadata[field];
     if (!isPlainObject(map)) continue;
     for (const key of Object.keys(map).filter((k) => k.startsWith(annotationPrefix)).sort()) {
-      warnings.push(`${word} ${key} on the ${kind}'s own metadata is ignored: Pillion reads the pod template's (spec.template.metadata.${field})`);
+      warnings.push(`${word} ${key} on the ${kind}'s own metadata is ignored: Pillion reads the pod template's (${templateField}.metadata.${field})`);
     }
   }
   return warnings;
@@ -413,7 +413,9 @@ function injectWorkload(
     mode: options.mode,
     nativeSidecarsInUse: facts.nativeSidecarsInUse,
   };
-  const ignored = isPod ? [] : ignoredWorkloadKeys(readPath(value, workload.objectPath) as JsonObject, workload.kind);
+  // The template's place within the workload: spec.template, or spec.jobTemplate.spec.template in a CronJob.
+  const templateField = workload.templatePath.slice(workload.objectPath.length).join('.');
+  const ignored = isPod ? [] : ignoredWorkloadKeys(readPath(value, workload.objectPath) as JsonObject, workload.kind, templateField);
   let result: InjectResult | UninjectResult;
   try {
     result = inject(podFromTemplate(template, isPod), ctx);

@@ -119,6 +119,30 @@ test('pillion.dev/ keys on a Deployment\'s own metadata draw a warning: only the
   assert.match(run.stderr, /^warning Deployment\/shop\/web: label pillion\.dev\/templates on the Deployment's own metadata is ignored/m);
 });
 
+test('the warning names where a CronJob keeps its pod template: spec.jobTemplate.spec.template', () => {
+  const cronJob = `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+  namespace: shop
+  annotations:
+    pillion.dev/inject: enabled
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+            - name: report
+              image: registry.example/shop/report:1.0
+`;
+  const run = runPillion(['inject', '-f', scratchFile('cronjob.yaml', cronJob)]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /^warning CronJob\/shop\/nightly: annotation pillion\.dev\/inject on the CronJob's own metadata is ignored: Pillion reads the pod template's \(spec\.jobTemplate\.spec\.template\.metadata\.annotations\)$/m);
+});
+
 test('native sidecars used anywhere in the input make the proxy native everywhere in it; Jobs are warned about otherwise', () => {
   const job = `apiVersion: batch/v1
 kind: Job
