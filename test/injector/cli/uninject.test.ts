@@ -120,24 +120,17 @@ test('pillion.dev/ keys on a Deployment\'s own metadata draw a warning: only the
 });
 
 test('the warning names where a CronJob keeps its pod template: spec.jobTemplate.spec.template', () => {
-  const cronJob = `apiVersion: batch/v1
-kind: CronJob
-metadata:
-  name: nightly
-  namespace: shop
-  annotations:
-    pillion.dev/inject: enabled
-spec:
-  schedule: "0 3 * * *"
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          restartPolicy: OnFailure
-          containers:
-            - name: report
-              image: registry.example/shop/report:1.0
-`;
+  const cronJob = [
+    'apiVersion: batch/v1',
+    'kind: CronJob',
+    'metadata: {name: nightly, namespace: shop, annotations: {pillion.dev/inject: enabled}}',
+    'spec:',
+    '  schedule: "0 3 * * *"',
+    '  jobTemplate:',
+    '    spec:',
+    '      template:',
+    '        spec: {restartPolicy: OnFailure, containers: [{name: report, image: registry.example/shop/report:1.0}]}',
+  ].join('\n');
   const run = runPillion(['inject', '-f', scratchFile('cronjob.yaml', cronJob)]);
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stderr, /^warning CronJob\/shop\/nightly: annotation pillion\.dev\/inject on the CronJob's own metadata is ignored: Pillion reads the pod template's \(spec\.jobTemplate\.spec\.template\.metadata\.annotations\)$/m);
