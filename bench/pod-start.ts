@@ -3,9 +3,11 @@
 // in-cluster), then in CNI mode (plus deploy/cni/component's node agent); in each, the same app
 // pod is created again and again, alternately plain and injected (haproxy template, native
 // sidecar on this 1.37 node), one at a time, and each is timed from the moment `kubectl
-// create` is started until a watch on the API server reports the pod Ready. The app has a TCP
+// create` is started until a watch on the API server reports the pod Ready. The app has an HTTP
 // readiness probe, as real apps do, so both arms wait for the app to answer. The first round is a
-// warm-up (image unpacking) and is not counted. Medians with their range; ratio and difference.
+// warm-up (image unpacking) and is not counted. Medians with their range; ratio and difference;
+// then each step of the start (sandbox, capture init container, proxy, app, Ready), as the
+// runtime's own timestamps (crictl) place them, medians per arm.
 // Run as root after `npm test` built the peers: `node dist/bench/pod-start.js [pods per arm]`.
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,17 +30,84 @@ function pod(name: string, injected: boolean): string {
     spec: {
       terminationGracePeriodSeconds: 0,
       containers: [{
+        // An HTTP server and an HTTP readiness probe, as most real apps have. Not a TCP probe: in
+        // an injected pod the kubelet's connection to a captured port is redirected to the proxy,
+        // which accepts it whether or not the app listens, so a TCP probe there passes as soon as
+        // the proxy is up and the injected arm would look ready early. An HTTP probe needs the
+        // app's answer, through the proxy or not.
         name: 'app', image: 'pillion.test/echo:1', imagePullPolicy: 'Never',
-        readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+        command: ['python3', '-m', 'http.server', '8080'],
+        readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 },
       }],
     },
   });
 }
 
+/** The steps of one pod's start, in ms, each from the end of the one before; the last ends at Ready. */
+type Steps = Record<string, number>;
+
+interface PhaseSamples {
+  readonly plain: number[];
+  readonly injected: number[];
+  readonly steps: Record<'plain' | 'injected', Steps[]>;
+}
+
+/** Wall-clock milliseconds of an RFC 3339 time the runtime reports (nanoseconds cut to ms). */
+function wallMs(time: string): number {
+  const ms = Date.parse(time);
+  if (Number.isNaN(ms)) throw new Error(`not a time: ${time}`);
+  return ms;
+}
+
+/**
+ * Where one pod's start went, from the runtime's own timestamps (crictl): its sandbox, the capture
+ * init container's run (pillion-init or pillion-validation), the gap until the proxy started (the
+ * kubelet noticing the init container's exit), the proxy's start until the app's (its postStart
+ * hold hook, then the kubelet's next sync), and the app's start until the watch saw Ready.
+ */
+function podSteps(node: RealNode, name: string, createdAt: number, readyAt: number): Steps {
+  const json = (args: readonly string[]): unknown => {
+    const r = node.crictl(args);
+    if (r.status !== 0) throw new Error(`crictl ${args.join(' ')}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as unknown;
+  };
+  const sandboxes = (json(['pods', '--name', `^${name}$`, '--namespace', namespace, '-o', 'json']) as { items: { id: string; createdAt: string }[] }).items;
+  const sandbox = sandboxes[0];
+  if (sandboxes.length !== 1 || sandbox === undefined) throw new Error(`${name}: ${sandboxes.length} sandboxes`);
+  const containers = (json(['ps', '-a', '--pod', sandbox.id, '-o', 'json']) as { containers: { id: string; metadata: { name: string } }[] }).containers;
+  const times = new Map<string, { started: number; finished: number | undefined }>();
+  for (const c of containers) {
+    const { status } = json(['inspect', '-o', 'json', c.id]) as { status: { startedAt: string; finishedAt: string } };
+    // A container still running reports the zero time as finishedAt.
+    const finished = status.finishedAt.startsWith('0001-') ? undefined : wallMs(status.finishedAt);
+    times.set(c.metadata.name, { started: wallMs(status.startedAt), finished });
+  }
+  const at = (container: string, which: 'started' | 'finished'): number => {
+    const t = times.get(container)?.[which];
+    if (t === undefined) throw new Error(`${name}: no ${which} time for container ${container}`);
+    return t;
+  };
+  // The sandbox's createdAt is nanoseconds since the epoch, as a string.
+  const sandboxAt = Number(BigInt(sandbox.createdAt) / 1_000_000n);
+  const marks: [string, number][] = [['create → sandbox', sandboxAt]];
+  const capture = ['pillion-init', 'pillion-validation'].find((c) => times.has(c));
+  if (capture !== undefined) {
+    marks.push(['sandbox → init start', at(capture, 'started')], ['init runs', at(capture, 'finished')], ['init exit → proxy start', at('pillion-proxy', 'started')]);
+  }
+  marks.push([capture === undefined ? 'sandbox → app start' : 'proxy start → app start', at('app', 'started')], ['app start → Ready', readyAt]);
+  const steps: Steps = {};
+  let before = createdAt;
+  for (const [step, time] of marks) {
+    steps[step] = time - before;
+    before = time;
+  }
+  return steps;
+}
+
 /** One phase: Pillion deployed in `mode`, then plain and injected pods alternately, `perArm` of each. */
-async function measurePhase(node: RealNode, mode: CaptureMode, deploy: string, waitReady: (name: string) => Promise<number>): Promise<Record<'plain' | 'injected', number[]>> {
+async function measurePhase(node: RealNode, mode: CaptureMode, deploy: string, waitReady: (name: string) => Promise<number>): Promise<PhaseSamples> {
   await deployPillion(node.cp, { captureMode: mode, deploy });
-  const samples = { plain: [] as number[], injected: [] as number[] };
+  const samples: PhaseSamples = { plain: [], injected: [], steps: { plain: [], injected: [] } };
   for (let round = 0; round <= perArm; round++) {
     // Alternate which arm goes first, so neither always follows the other's clean-up.
     const arms = round % 2 === 0 ? (['plain', 'injected'] as const) : (['injected', 'plain'] as const);
@@ -46,14 +115,25 @@ async function measurePhase(node: RealNode, mode: CaptureMode, deploy: string, w
       const name = `${mode}-${arm}-${round}`;
       const ready = waitReady(name);
       const start = performance.now();
+      // The same instant on the wall clock, which the runtime's timestamps are on.
+      const startWall = Date.now();
       node.cp.kubectlOk(['create', '-f', '-'], { input: pod(name, arm === 'injected') });
       const readyAt = await ready;
-      if (round > 0) samples[arm].push(readyAt - start);
+      if (round > 0) {
+        samples[arm].push(readyAt - start);
+        samples.steps[arm].push(podSteps(node, name, startWall, startWall + (readyAt - start)));
+      }
       node.cp.kubectlOk(['delete', 'pod', name, '-n', namespace, '--wait=true']);
     }
     process.stderr.write(`${mode} mode: round ${round}/${perArm} done\n`);
   }
   return samples;
+}
+
+/** Each step's median over the pods of an arm (every pod of an arm has the same steps). */
+function medianSteps(all: readonly Steps[]): Record<string, number> {
+  const names = Object.keys(all[0] ?? {});
+  return Object.fromEntries(names.map((step) => [step, Math.round(median(all.map((s) => s[step] ?? Number.NaN)))]));
 }
 
 function summarize(xs: number[]): { medianMs: number; minMs: number; maxMs: number; samples: number[] } {
@@ -95,9 +175,13 @@ async function main(): Promise<void> {
       ...Object.fromEntries(Object.entries(phases).map(([mode, samples]) => {
         const plain = summarize(samples.plain);
         const injected = summarize(samples.injected);
-        return [mode, { plain, injected, ratio: injected.medianMs / plain.medianMs, differenceMs: injected.medianMs - plain.medianMs }];
+        const steps = { plain: medianSteps(samples.steps.plain), injected: medianSteps(samples.steps.injected) };
+        return [mode, { plain, injected, ratio: injected.medianMs / plain.medianMs, differenceMs: injected.medianMs - plain.medianMs, steps, stepSamples: samples.steps }];
       })),
-    } as { perArm: number } & Record<CaptureMode, { plain: ReturnType<typeof summarize>; injected: ReturnType<typeof summarize>; ratio: number; differenceMs: number }>;
+    } as { perArm: number } & Record<CaptureMode, {
+      plain: ReturnType<typeof summarize>; injected: ReturnType<typeof summarize>; ratio: number; differenceMs: number;
+      steps: Record<'plain' | 'injected', Record<string, number>>;
+    }>;
     process.stdout.write('| capture mode | pod | creation → Ready, median | range |\n|---|---|---|---|\n');
     for (const mode of ['init', 'cni'] as const) {
       for (const arm of ['plain', 'injected'] as const) {
@@ -107,6 +191,14 @@ async function main(): Promise<void> {
     }
     for (const mode of ['init', 'cni'] as const) {
       process.stdout.write(`${mode} mode: injected / plain ${result[mode].ratio.toFixed(2)}×, ${result[mode].differenceMs >= 0 ? '+' : ''}${result[mode].differenceMs} ms (${perArm} pods each)\n`);
+    }
+    // Medians of each step (so they need not add up to the median of the whole).
+    process.stdout.write('\nsteps (runtime timestamps, medians, ms):\n');
+    for (const mode of ['init', 'cni'] as const) {
+      for (const arm of ['plain', 'injected'] as const) {
+        const steps = Object.entries(result[mode].steps[arm]).map(([step, ms]) => `${step} ${ms}`).join(', ');
+        process.stdout.write(`  ${mode} ${arm}: ${steps}\n`);
+      }
     }
     const outDir = repoPath('bench', 'results');
     mkdirSync(outDir, { recursive: true });

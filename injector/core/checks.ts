@@ -1,11 +1,14 @@
 // Checks that keep injectPod from saying yes to a pod the API server will refuse or the kubelet
 // will run wrongly: malformed pod lists, names Pillion reserves, another mesh's proxy, resource
-// requests above limits, and pods that will hang with a regular-container proxy. Each failure is
-// an InjectionError with a message in the user's terms; warnings go to the caller's list.
+// requests above limits, pods that will hang with a regular-container proxy, and TCP probes the
+// proxy would answer for the app. Each failure is an InjectionError with a message in the user's
+// terms; warnings go to the caller's list.
 import { nameOf } from './merge.js';
 import { isPlainObject } from './json.js';
 import type { JsonObject } from './types.js';
 import { InjectionError } from './errors.js';
+import { parseCaptureConfig, planCaptureRules, simulatePacket } from '../../init/index.js';
+import type { CapturePlan } from '../../init/index.js';
 
 /** Deeper than any pod the API server's schema allows; recursion below stays far from the stack limit. */
 export const maxPodDepth = 64;
@@ -273,4 +276,66 @@ export function regularProxyWarnings(spec: JsonObject, proxyUid: unknown): strin
 /** Whether the pod itself already uses native sidecars (proof that its cluster supports them). */
 export function usesNativeSidecars(spec: JsonObject): boolean {
   return listOf(spec, 'initContainers').some((c) => c.restartPolicy === 'Always');
+}
+
+// The app's TCP probes after injection. The kubelet probes a pod from outside it, so its
+// connection to a captured port is redirected to the proxy's inbound listener, and the kernel
+// completes the handshake there whether or not the app listens: a tcpSocket probe on such a port
+// passes as soon as the proxy is up (readiness too early, liveness never failing). HTTP, gRPC and
+// exec probes are unaffected: they need the app's answer. Pillion has no prober of its own to
+// rewrite probes to (Istio's pilot-agent is one), so it says so instead, naming the fixes.
+
+const probeKinds = ['readinessProbe', 'livenessProbe', 'startupProbe'] as const;
+
+// The init container's argv is frozen and shared by every pod with the same capture settings.
+const plans = new WeakMap<readonly string[], CapturePlan>();
+
+/** The plan pillion-init makes of `initArgs` (`apply` and its flags), as it parses them. */
+function planOf(initArgs: readonly string[]): CapturePlan {
+  let plan = plans.get(initArgs);
+  if (plan === undefined) {
+    plan = planCaptureRules(parseCaptureConfig(initArgs.slice(1), {}));
+    if (Object.isFrozen(initArgs)) plans.set(initArgs, plan);
+  }
+  return plan;
+}
+
+/** Whether the plan redirects a connection from outside the pod to `port` to the proxy. */
+function capturesInbound(plan: CapturePlan, port: number): boolean {
+  const verdict = simulatePacket(plan, {
+    family: 4, protocol: 'tcp', source: '192.0.2.1', destination: '192.0.2.2', destinationPort: port,
+    uid: undefined, gid: undefined, inInterface: 'eth0', outInterface: undefined, inbound: true,
+  }).verdict;
+  return verdict.kind === 'redirect';
+}
+
+/** A probe's port as a number: itself, or the container's port of that name. */
+function resolvePort(port: unknown, container: JsonObject): number | undefined {
+  if (typeof port === 'number') return port;
+  if (typeof port !== 'string') return undefined;
+  if (/^\d+$/.test(port)) return Number(port);
+  const named = listOf(container, 'ports').find((p) => p.name === port);
+  return typeof named?.containerPort === 'number' ? named.containerPort : undefined;
+}
+
+/**
+ * One warning per tcpSocket probe of the pod's own containers (and native sidecars) whose port is
+ * captured inbound under `initArgs`, the capture init container's argv.
+ */
+export function tcpProbeWarnings(spec: JsonObject, initArgs: readonly string[]): string[] {
+  const containers = [...listOf(spec, 'containers'), ...listOf(spec, 'initContainers').filter((c) => c.restartPolicy === 'Always')];
+  const warnings: string[] = [];
+  for (const container of containers) {
+    for (const kind of probeKinds) {
+      const probe = container[kind];
+      if (!isPlainObject(probe) || !isPlainObject(probe.tcpSocket)) continue;
+      const port = resolvePort(probe.tcpSocket.port, container);
+      if (port === undefined || !capturesInbound(planOf(initArgs), port)) continue;
+      warnings.push(
+        `container ${nameOf(container) ?? '?'}: its tcpSocket ${kind} on port ${port} reaches the proxy, which accepts the connection whether or not ` +
+          `the app listens, so the probe passes once the proxy is up: use an httpGet, grpc or exec probe, or exclude the port (pillion.dev/exclude-inbound-ports)`,
+      );
+    }
+  }
+  return warnings;
 }

@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import type { CaptureSettings } from './capture.js';
-import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, regularProxyWarnings, usesNativeSidecars } from './checks.js';
+import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, regularProxyWarnings, tcpProbeWarnings, usesNativeSidecars } from './checks.js';
 import { resolveNativeSidecar } from './config.js';
 import { toCniMode, type CaptureRecord } from './cni-mode.js';
 import { overlay } from './merge.js';
@@ -303,6 +303,7 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
   if (!native && placed.containers.includes(proxyContainerName)) {
     warnings.push(...regularProxyWarnings(base.spec as JsonObject, mapOf(templates.values, 'proxy').uid));
   }
+  warnings.push(...tcpProbeWarnings(base.spec as JsonObject, initArgs));
   const baseMetadata = mapOf(base, 'metadata');
   const fragmentMetadata = mapOf(fragment, 'metadata');
   const userAnnotations = mapOf(baseMetadata, 'annotations');

@@ -178,3 +178,27 @@ test('a pod that other pods of its input show native sidecars for gets a native 
   const off = injectPod(pod(), { ...ctx, nativeSidecarsInUse: true }, { ...setup(), config: { ...defaultInjectorConfig, nativeSidecar: 'off' } });
   assert.equal(off.kind === 'injected' && ((off.pod.spec as JsonObject).containers as JsonObject[]).some((c) => c.name === 'pillion-proxy'), true);
 });
+
+test('a tcpSocket probe on a captured port draws a warning (the proxy would answer it); excluded ports, the proxy-excluded ssh port and HTTP probes do not', () => {
+  const withProbes = (annotations: Record<string, string>, app: JsonObject): JsonObject => {
+    const p = pod(annotations);
+    (p.spec as JsonObject).containers = [{ name: 'app', image: 'registry.example/app:1', ports: [{ name: 'http', containerPort: 8080 }], ...app }];
+    return p;
+  };
+  const warningsOf = (input: JsonObject): string[] => {
+    const result = injectPod(input, ctx, setup());
+    assert.equal(result.kind, 'injected');
+    return result.warnings.filter((w) => w.includes('tcpSocket'));
+  };
+  // By number and by the container's port name; each probe kind is named.
+  assert.deepEqual(warningsOf(withProbes({}, { readinessProbe: { tcpSocket: { port: 8080 } }, livenessProbe: { tcpSocket: { port: 'http' } } })), [
+    'container app: its tcpSocket readinessProbe on port 8080 reaches the proxy, which accepts the connection whether or not the app listens, so the probe passes once the proxy is up: use an httpGet, grpc or exec probe, or exclude the port (pillion.dev/exclude-inbound-ports)',
+    'container app: its tcpSocket livenessProbe on port 8080 reaches the proxy, which accepts the connection whether or not the app listens, so the probe passes once the proxy is up: use an httpGet, grpc or exec probe, or exclude the port (pillion.dev/exclude-inbound-ports)',
+  ]);
+  // What the capture rules let pass is probed directly: an excluded port, a port outside a
+  // chosen list, ssh (never captured with "*").
+  assert.deepEqual(warningsOf(withProbes({ 'pillion.dev/exclude-inbound-ports': '8080' }, { readinessProbe: { tcpSocket: { port: 8080 } } })), []);
+  assert.deepEqual(warningsOf(withProbes({ 'pillion.dev/inbound-ports': '9090' }, { readinessProbe: { tcpSocket: { port: 8080 } } })), []);
+  assert.deepEqual(warningsOf(withProbes({}, { livenessProbe: { tcpSocket: { port: 22 } } })), []);
+  assert.deepEqual(warningsOf(withProbes({}, { readinessProbe: { httpGet: { path: '/', port: 8080 } } })), []);
+});
