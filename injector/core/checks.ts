@@ -7,7 +7,7 @@ import { nameOf } from './merge.js';
 import { isPlainObject } from './json.js';
 import type { JsonObject } from './types.js';
 import { InjectionError } from './errors.js';
-import { parseCaptureConfig, planCaptureRules, simulatePacket } from '../../init/index.js';
+import { simulatePacket } from '../../init/index.js';
 import type { CapturePlan } from '../../init/index.js';
 
 /** Deeper than any pod the API server's schema allows; recursion below stays far from the stack limit. */
@@ -287,19 +287,6 @@ export function usesNativeSidecars(spec: JsonObject): boolean {
 
 const probeKinds = ['readinessProbe', 'livenessProbe', 'startupProbe'] as const;
 
-// The init container's argv is frozen and shared by every pod with the same capture settings.
-const plans = new WeakMap<readonly string[], CapturePlan>();
-
-/** The plan pillion-init makes of `initArgs` (`apply` and its flags), as it parses them. */
-function planOf(initArgs: readonly string[]): CapturePlan {
-  let plan = plans.get(initArgs);
-  if (plan === undefined) {
-    plan = planCaptureRules(parseCaptureConfig(initArgs.slice(1), {}));
-    if (Object.isFrozen(initArgs)) plans.set(initArgs, plan);
-  }
-  return plan;
-}
-
 /** Whether the plan redirects a connection from outside the pod to `port` to the proxy. */
 function capturesInbound(plan: CapturePlan, port: number): boolean {
   const verdict = simulatePacket(plan, {
@@ -320,9 +307,9 @@ function resolvePort(port: unknown, container: JsonObject): number | undefined {
 
 /**
  * One warning per tcpSocket probe of the pod's own containers (and native sidecars) whose port is
- * captured inbound under `initArgs`, the capture init container's argv.
+ * captured inbound by the pod's capture plan, which `planOf` gives (undefined: nothing captured).
  */
-export function tcpProbeWarnings(spec: JsonObject, initArgs: readonly string[]): string[] {
+export function tcpProbeWarnings(spec: JsonObject, planOf: () => CapturePlan | undefined): string[] {
   const containers = [...listOf(spec, 'containers'), ...listOf(spec, 'initContainers').filter((c) => c.restartPolicy === 'Always')];
   const warnings: string[] = [];
   for (const container of containers) {
@@ -330,7 +317,8 @@ export function tcpProbeWarnings(spec: JsonObject, initArgs: readonly string[]):
       const probe = container[kind];
       if (!isPlainObject(probe) || !isPlainObject(probe.tcpSocket)) continue;
       const port = resolvePort(probe.tcpSocket.port, container);
-      if (port === undefined || !capturesInbound(planOf(initArgs), port)) continue;
+      const plan = port === undefined ? undefined : planOf();
+      if (port === undefined || plan === undefined || !capturesInbound(plan, port)) continue;
       warnings.push(
         `container ${nameOf(container) ?? '?'}: its tcpSocket ${kind} on port ${port} reaches the proxy, which accepts the connection whether or not ` +
           `the app listens, so the probe passes once the proxy is up: use an httpGet, grpc or exec probe, or exclude the port (pillion.dev/exclude-inbound-ports)`,

@@ -8,7 +8,7 @@ import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import type { CaptureSettings } from './capture.js';
 import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, regularProxyWarnings, tcpProbeWarnings, usesNativeSidecars } from './checks.js';
 import { resolveNativeSidecar } from './config.js';
-import { toCniMode, type CaptureRecord } from './cni-mode.js';
+import { captureContainerName, captureContainerSettings, toCniMode, type CaptureRecord } from './cni-mode.js';
 import { overlay } from './merge.js';
 import { parseOverrides, statusKey } from './overrides.js';
 import type { PodOverrides } from './overrides.js';
@@ -19,6 +19,7 @@ import { formatStatus, readStatus, stripInjection } from './status.js';
 import { proxyContainerName, renderTemplate } from './templates.js';
 import type { CaptureMode, InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet, UninjectResult } from './types.js';
 import { InjectionError } from './errors.js';
+import { parseCaptureConfig, planCaptureRules, type CapturePlan } from '../../init/index.js';
 
 /** Patch paths never emitted: the API server owns these. */
 const untouchable = new Set(['/metadata/managedFields', '/status']);
@@ -132,6 +133,36 @@ function cachedFragment(set: TemplateSet, names: readonly string[], logLevel: st
     cache.set(key, rendered);
   }
   return rendered;
+}
+
+// What pillion-init (init mode) or the CNI plugin will install for a rendered fragment, planned
+// once per cached fragment and only when asked for (a pod with a TCP probe): null when nothing is
+// captured or the settings cannot be read (an init-mode capture container with its own command).
+const capturePlans = new WeakMap<Rendered, CapturePlan | null>();
+
+function capturePlanOf(rendered: Rendered): CapturePlan | undefined {
+  let plan = capturePlans.get(rendered);
+  if (plan === undefined) {
+    plan = readCapturePlan(rendered);
+    capturePlans.set(rendered, plan);
+  }
+  return plan ?? undefined;
+}
+
+function readCapturePlan(rendered: Rendered): CapturePlan | null {
+  // CNI mode: the plugin parses the status record's flags with an empty environment.
+  if (rendered.capture !== undefined) return planCaptureRules(parseCaptureConfig(rendered.capture.args, {}));
+  const container = listOf(mapOf(rendered.pod, 'spec'), 'initContainers').find((c) => isPlainObject(c) && c.name === captureContainerName);
+  if (!isPlainObject(container)) return null;
+  const unknown = new Error('capture settings unknown');
+  try {
+    return planCaptureRules(captureContainerSettings(container, () => {
+      throw unknown;
+    }).config);
+  } catch (error) {
+    if (error === unknown) return null;
+    throw error;
+  }
 }
 
 /**
@@ -303,7 +334,7 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
   if (!native && placed.containers.includes(proxyContainerName)) {
     warnings.push(...regularProxyWarnings(base.spec as JsonObject, mapOf(templates.values, 'proxy').uid));
   }
-  warnings.push(...tcpProbeWarnings(base.spec as JsonObject, initArgs));
+  warnings.push(...tcpProbeWarnings(base.spec as JsonObject, () => capturePlanOf(rendered)));
   const baseMetadata = mapOf(base, 'metadata');
   const fragmentMetadata = mapOf(fragment, 'metadata');
   const userAnnotations = mapOf(baseMetadata, 'annotations');

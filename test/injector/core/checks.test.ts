@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultInjectorConfig } from '../../../injector/core/config.js';
 import { injectPod, uninjectPod } from '../../../injector/core/inject.js';
-import { loadTemplates } from '../../../injector/core/templates.js';
+import { bundledTemplatesDir, loadTemplates } from '../../../injector/core/templates.js';
 import { SetupError } from '../../../injector/core/errors.js';
 import type { InjectContext, JsonObject } from '../../../injector/core/types.js';
 import { InjectionError } from '../../../injector/core/errors.js';
@@ -179,17 +179,20 @@ test('a pod that other pods of its input show native sidecars for gets a native 
   assert.equal(off.kind === 'injected' && ((off.pod.spec as JsonObject).containers as JsonObject[]).some((c) => c.name === 'pillion-proxy'), true);
 });
 
+function withProbes(annotations: Record<string, string>, app: JsonObject): JsonObject {
+  const p = pod(annotations);
+  (p.spec as JsonObject).containers = [{ name: 'app', image: 'registry.example/app:1', ports: [{ name: 'http', containerPort: 8080 }], ...app }];
+  return p;
+}
+
+function tcpProbeWarningsOf(input: JsonObject, s: ReturnType<typeof setup> = setup()): string[] {
+  const result = injectPod(input, ctx, s);
+  assert.equal(result.kind, 'injected');
+  return result.warnings.filter((w) => w.includes('tcpSocket'));
+}
+
 test('a tcpSocket probe on a captured port draws a warning (the proxy would answer it); excluded ports, the proxy-excluded ssh port and HTTP probes do not', () => {
-  const withProbes = (annotations: Record<string, string>, app: JsonObject): JsonObject => {
-    const p = pod(annotations);
-    (p.spec as JsonObject).containers = [{ name: 'app', image: 'registry.example/app:1', ports: [{ name: 'http', containerPort: 8080 }], ...app }];
-    return p;
-  };
-  const warningsOf = (input: JsonObject): string[] => {
-    const result = injectPod(input, ctx, setup());
-    assert.equal(result.kind, 'injected');
-    return result.warnings.filter((w) => w.includes('tcpSocket'));
-  };
+  const warningsOf = (input: JsonObject): string[] => tcpProbeWarningsOf(input);
   // By number and by the container's port name; each probe kind is named.
   assert.deepEqual(warningsOf(withProbes({}, { readinessProbe: { tcpSocket: { port: 8080 } }, livenessProbe: { tcpSocket: { port: 'http' } } })), [
     'container app: its tcpSocket readinessProbe on port 8080 reaches the proxy, which accepts the connection whether or not the app listens, so the probe passes once the proxy is up: use an httpGet, grpc or exec probe, or exclude the port (pillion.dev/exclude-inbound-ports)',
@@ -201,4 +204,21 @@ test('a tcpSocket probe on a captured port draws a warning (the proxy would answ
   assert.deepEqual(warningsOf(withProbes({ 'pillion.dev/inbound-ports': '9090' }, { readinessProbe: { tcpSocket: { port: 8080 } } })), []);
   assert.deepEqual(warningsOf(withProbes({}, { livenessProbe: { tcpSocket: { port: 22 } } })), []);
   assert.deepEqual(warningsOf(withProbes({}, { readinessProbe: { httpGet: { path: '/', port: 8080 } } })), []);
+});
+
+test("the probe warning follows what the capture container really runs with: its env's PILLION_ settings, and CNI mode's flags", (t) => {
+  const probed = withProbes({}, { readinessProbe: { tcpSocket: { port: 8080 } } });
+  // The kubelet's probe comes in on eth0; a capture container told to leave eth0 alone (by env,
+  // as pillion-init reads it) captures nothing there, so there is nothing to warn about.
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-probe-templates-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(bundledTemplatesDir, dir, { recursive: true });
+  const envoy = readFileSync(join(dir, 'envoy.yaml'), 'utf8');
+  const edited = envoy.replace('        args: "${capture.args}"\n', '        args: "${capture.args}"\n        env:\n          - { name: PILLION_EXCLUDE_INTERFACES, value: eth0 }\n');
+  assert.notEqual(edited, envoy);
+  writeFileSync(join(dir, 'envoy.yaml'), edited);
+  assert.deepEqual(tcpProbeWarningsOf(probed, { config: defaultInjectorConfig, templates: loadTemplates(dir) }), []);
+  // The bundled templates capture 8080 in both modes.
+  assert.equal(tcpProbeWarningsOf(probed).length, 1);
+  assert.equal(tcpProbeWarningsOf(probed, { config: { ...defaultInjectorConfig, captureMode: 'cni' }, templates: bundledTemplates() }).length, 1);
 });
