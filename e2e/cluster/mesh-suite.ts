@@ -142,18 +142,20 @@ const probePod = JSON.stringify({
   spec: { containers: [{ name: 'app', image: appImage, imagePullPolicy: 'Never', command: ['true'] }] },
 });
 
+/** Wait for a rollout in pillion-system; a failure says which, with kubectl's output, the pods and the events. */
+function awaitRollout(cluster: Cluster, workload: string): void {
+  const rollout = cluster.kubectl(['rollout', 'status', workload, '-n', 'pillion-system', '--timeout=180s']);
+  if (rollout.status === 0) return;
+  // Gathered only for a failure: two more kubectl runs per rollout otherwise.
+  const show = (args: readonly string[]): string => cluster.kubectl([...args, '-n', 'pillion-system']).stdout;
+  assert.fail(`kubectl rollout status ${workload} failed (exit ${rollout.status}):\n${rollout.stdout}${rollout.stderr}\n${show(['get', 'pods', '-o', 'wide'])}\n${show(['get', 'events'])}`);
+}
+
 /**
  * `options.deploy` applied as shipped (deploy/self-signed, or a CNI overlay of it); returns once
  * the injector's Deployment (and in CNI mode the node agent's DaemonSet) is rolled out and the
  * webhook, reached through the API server, injects in `options.captureMode`.
  */
-/** Wait for a rollout in pillion-system; a failure says which, with kubectl's output, the pods and the events. */
-function awaitRollout(cluster: Cluster, workload: string): void {
-  const rollout = cluster.kubectl(['rollout', 'status', workload, '-n', 'pillion-system', '--timeout=180s']);
-  const show = (args: readonly string[]): string => cluster.kubectl([...args, '-n', 'pillion-system']).stdout;
-  assert.equal(rollout.status, 0, `kubectl rollout status ${workload} failed:\n${rollout.stdout}${rollout.stderr}\n${show(['get', 'pods', '-o', 'wide'])}\n${show(['get', 'events'])}`);
-}
-
 export async function deployPillion(cluster: Cluster, options: Pick<MeshSuiteOptions, 'captureMode' | 'deploy'>): Promise<void> {
   const applied = cluster.kubectlOk(['apply', '-k', options.deploy]);
   // The injector reloads a changed configuration by itself once the kubelet refreshes the mounted
