@@ -61,9 +61,10 @@ function wallMs(time: string): number {
 
 /**
  * Where one pod's start went, from the runtime's own timestamps (crictl): its sandbox, the capture
- * init container's run (pillion-init or pillion-validation), the gap until the proxy started (the
- * kubelet noticing the init container's exit), the proxy's start until the app's (its postStart
- * hold hook, then the kubelet's next sync), and the app's start until the watch saw Ready.
+ * init container's run (pillion-init; pillion-validation in CNI mode when the proxy's hook cannot
+ * check capture itself), the gap until the proxy started (the kubelet noticing the init
+ * container's exit), the proxy's start until the app's (its postStart hold hook, then the
+ * kubelet's next sync), and the app's start until the watch saw Ready.
  */
 function podSteps(node: RealNode, name: string, createdAt: number, readyAt: number): Steps {
   const json = (args: readonly string[]): unknown => {
@@ -93,8 +94,10 @@ function podSteps(node: RealNode, name: string, createdAt: number, readyAt: numb
   const capture = ['pillion-init', 'pillion-validation'].find((c) => times.has(c));
   if (capture !== undefined) {
     marks.push(['sandbox → init start', at(capture, 'started')], ['init runs', at(capture, 'finished')], ['init exit → proxy start', at('pillion-proxy', 'started')]);
+  } else if (times.has('pillion-proxy')) {
+    marks.push(['sandbox → proxy start', at('pillion-proxy', 'started')]);
   }
-  marks.push([capture === undefined ? 'sandbox → app start' : 'proxy start → app start', at('app', 'started')], ['app start → Ready', readyAt]);
+  marks.push([times.has('pillion-proxy') ? 'proxy start → app start' : 'sandbox → app start', at('app', 'started')], ['app start → Ready', readyAt]);
   const steps: Steps = {};
   let before = createdAt;
   for (const [step, time] of marks) {
@@ -165,7 +168,7 @@ async function main(): Promise<void> {
     });
 
     // Init mode first (deploy/self-signed), then the same node switched to CNI mode (the node
-    // agent installs pillion-cni; injected pods carry pillion-validation instead of pillion-init).
+    // agent installs pillion-cni; injected pods carry no init container: the proxy's hook checks capture).
     const phases = {
       init: await measurePhase(node, 'init', repoPath('deploy', 'self-signed'), waitReady),
       cni: await measurePhase(node, 'cni', cniOverlay, waitReady),

@@ -32,7 +32,7 @@ export function createAgentMetrics(): AgentMetrics {
     binaryWrites: counter('binary_writes_total', 'Times the plugin executable was copied.'),
     reconcileErrors: counter('reconcile_errors_total', 'Passes that failed unexpectedly.'),
     podRepairs: new Counter({
-      name: `${prefix}pod_repairs_total`, help: 'Pods whose capture was missing (pillion-validation exited 126), by what the agent did.',
+      name: `${prefix}pod_repairs_total`, help: 'Pods whose capture was missing (the proxy\'s hold hook or pillion-validation said so), by what the agent did.',
       labelNames: ['action'], registers: [registry],
     }),
     podRepairErrors: counter('pod_repair_errors_total', 'Repair actions the API server refused or did not answer.'),

@@ -1,8 +1,10 @@
 // Repair of pods that started before the plugin was in place on their node (docs/cni.md,
-// "Repair"). In CNI mode the injector adds an init container, pillion-validation, that exits 126
-// when a family's redirection is missing: the pod's sandbox was created while Pillion's entry was
-// not (yet) in the runtime's configuration, so nothing captured its traffic, and it never will,
-// since the sandbox stays. The agent watches the pods of its own node and, once its entry is in
+// "Repair"). In CNI mode a pod checks its capture before anything in it needs the proxy: the
+// native-sidecar proxy's hold hook fails, leaving a message that starts with "pillion: traffic
+// capture missing" as the proxy's termination message, or (a pod whose proxy cannot carry that
+// check) the init container pillion-validation exits 126. Either way the pod's sandbox was created
+// while Pillion's entry was not (yet) in the runtime's configuration, so nothing captured its
+// traffic, and it never will, since the sandbox stays. The agent watches the pods of its own node and, once its entry is in
 // place, deletes such a pod so that its controller creates a new one, which the plugin captures;
 // or, with --repair label, only labels it. Either way it records an Event on the pod.
 //
@@ -21,6 +23,10 @@ export const repairModes: readonly RepairMode[] = ['delete', 'label', 'off'];
 export const validateContainer = 'pillion-validation';
 /** pillion-init validate's exit code when a family's redirection is missing (init/cli/main.ts). */
 export const captureMissingExitCode = 126;
+/** The proxy container, whose hold hook checks capture in CNI mode (injector/core/templates.ts proxyContainerName). */
+export const proxyContainer = 'pillion-proxy';
+/** How the hold hook's failed capture check begins (templates/values.yaml hold.command; a test keeps them equal). */
+export const captureMissingMessage = 'pillion: traffic capture missing';
 export const captureFailedLabel = 'pillion.dev/capture-failed';
 export const statusAnnotation = 'pillion.dev/status';
 export const eventReason = 'PillionCaptureMissing';
@@ -73,17 +79,27 @@ export function inCniMode(pod: Pod): boolean {
   }
 }
 
+function oneLine(text: string | undefined): string {
+  const said = (text ?? '').trim().replace(/\s+/g, ' ');
+  return said.length > 300 ? `${said.slice(0, 300)}...` : said;
+}
+
 /**
- * Why the pod needs repair: its pillion-validation init container terminated with 126, now or the
- * time before (a restarting init container); undefined when it did not.
+ * Why the pod needs repair: its proxy's hold hook found the capture missing, or its
+ * pillion-validation init container terminated with 126, now or the time before (a restarting
+ * container); undefined when neither.
  */
 export function captureFailure(pod: Pod): string | undefined {
   if (!inCniMode(pod)) return undefined;
-  const status = pod.status?.initContainerStatuses?.find((s) => s.name === validateContainer);
-  const terminated = [status?.state?.terminated, status?.lastState?.terminated].find((t) => t?.exitCode === captureMissingExitCode);
-  if (terminated === undefined) return undefined;
-  const said = (terminated.message ?? '').trim().replace(/\s+/g, ' ');
-  return `${validateContainer} exited ${captureMissingExitCode} (traffic capture missing${said === '' ? '' : `: ${said.length > 300 ? `${said.slice(0, 300)}...` : said}`})`;
+  const statuses = pod.status?.initContainerStatuses ?? [];
+  const both = (s: ContainerStatus | undefined): (Terminated | undefined)[] => [s?.state?.terminated, s?.lastState?.terminated];
+  // The message is the proxy's own termination message: the hook wrote it just before failing.
+  const proxy = both(statuses.find((s) => s.name === proxyContainer)).find((t) => t?.message?.trimStart().startsWith(captureMissingMessage) === true);
+  if (proxy !== undefined) return `${proxyContainer}'s hold hook found ${oneLine(proxy.message).slice('pillion: '.length)}`;
+  const validation = both(statuses.find((s) => s.name === validateContainer)).find((t) => t?.exitCode === captureMissingExitCode);
+  if (validation === undefined) return undefined;
+  const said = oneLine(validation.message);
+  return `${validateContainer} exited ${captureMissingExitCode} (traffic capture missing${said === '' ? '' : `: ${said}`})`;
 }
 
 /** The owner that recreates the pod, if any. A mirror pod's "owner" is its Node: none. */

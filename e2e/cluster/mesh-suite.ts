@@ -3,7 +3,8 @@
 // programmed into their network namespace and the haproxy template as the real proxy. It runs in
 // either capture mode: `init` (the pillion-init init container applies the rules) or `cni` (the
 // node agent of deploy/cni/component installs pillion-cni, which applies them while the sandbox is
-// made, and the pods carry the unprivileged pillion-validation instead). It only talks to the
+// made; a native-sidecar proxy's hold hook checks the capture, else the unprivileged
+// pillion-validation init container does). It only talks to the
 // cluster through kubectl, so it runs against whatever cluster it is given: the harness's real
 // node (node.test.ts) or a kind cluster (KUBECONFIG, scripts/e2e-kind.sh).
 import assert from 'node:assert/strict';
@@ -53,8 +54,20 @@ except OSError as e:
 
 export type CaptureMode = 'init' | 'cni';
 
-/** The init container that injected pods carry in each mode. */
-export const captureContainer: Readonly<Record<CaptureMode, string>> = { init: 'pillion-init', cni: 'pillion-validation' };
+/**
+ * What shows an injected pod's capture mode: init mode, the pillion-init container; CNI mode, the
+ * status record's `capture.mode` and no pillion-init (a native-sidecar proxy's hold hook checks
+ * capture, so the pod has no pillion-validation either; a proxy with a startupProbe of its own, as
+ * in the dual-stack-proxy test template, keeps it).
+ */
+export function injectedMode(pod: { metadata: { annotations?: Record<string, string> }; spec: PodJson['spec'] }): CaptureMode | undefined {
+  const text = pod.metadata.annotations?.['pillion.dev/status'];
+  if (text === undefined) return undefined;
+  const cni = (JSON.parse(text) as { capture?: { mode?: string } }).capture?.mode === 'cni';
+  const names = containerNames(pod);
+  if (cni) return names.includes('pillion-init') ? undefined : 'cni';
+  return names.includes('pillion-init') ? 'init' : undefined;
+}
 
 /**
  * The namespaces the suite creates in `mode` (kube-system aside): each mode has its own, so the
@@ -80,11 +93,11 @@ const haproxy = { 'pillion.dev/templates': 'haproxy' };
 
 interface PodJson {
   metadata: { name: string; annotations?: Record<string, string> };
-  spec: { containers: { name: string }[]; initContainers?: { name: string; restartPolicy?: string }[]; nodeName?: string };
+  spec: { containers: { name: string }[]; initContainers?: { name: string; restartPolicy?: string; lifecycle?: { postStart?: { exec?: { command?: string[] } } } }[]; nodeName?: string };
   status: { podIP?: string; podIPs?: { ip: string }[]; phase?: string; conditions?: { type: string; status: string }[] };
 }
 
-function containerNames(pod: PodJson): string[] {
+function containerNames(pod: { spec: PodJson['spec'] }): string[] {
   return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name);
 }
 
@@ -172,8 +185,9 @@ export async function deployPillion(cluster: Cluster, options: Pick<MeshSuiteOpt
   let answer = '';
   await pollUntil(`the webhook to inject in ${options.captureMode} mode`, 120_000, () => {
     const probe = cluster.kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { input: probePod });
-    answer = probe.status === 0 ? containerNames(JSON.parse(probe.stdout) as PodJson).join(',') : probe.stderr;
-    return answer.split(',').includes(captureContainer[options.captureMode]) ? true : undefined;
+    const pod = probe.status === 0 ? JSON.parse(probe.stdout) as PodJson : undefined;
+    answer = pod === undefined ? probe.stderr : `${containerNames(pod).join(',')} ${pod.metadata.annotations?.['pillion.dev/status'] ?? ''}`;
+    return pod !== undefined && injectedMode(pod) === options.captureMode ? true : undefined;
   }, () => `last answer: ${answer}`);
 }
 
@@ -291,7 +305,7 @@ async function runDualStackChecks(t: TestContext, cluster: Cluster, options: Mes
 export async function runMeshSuite(t: TestContext, cluster: Cluster, options: MeshSuiteOptions): Promise<void> {
   const mode = options.captureMode;
   const { mesh: meshNamespace, plain: plainNamespace } = meshSuiteNamespaces(mode);
-  const capture = captureContainer[mode];
+  const capture = mode === 'init' ? 'pillion-init' : 'the capture check (the native sidecar\'s hold hook, else pillion-validation)';
   await t.test(`Pillion deploys in-cluster from its own manifests and injects in ${mode} mode`, () => deployPillion(cluster, options));
 
   let server: PodJson | undefined;
@@ -313,9 +327,16 @@ export async function runMeshSuite(t: TestContext, cluster: Cluster, options: Me
     client = await readyPod(cluster, meshNamespace, 'client');
     const annotated = await readyPod(cluster, plainNamespace, 'annotated');
     for (const pod of [server, client, annotated]) {
-      assert.ok(containerNames(pod).includes(capture), `${pod.metadata.name}: ${containerNames(pod).join(',')}`);
-      assert.equal((JSON.parse(pod.metadata.annotations?.['pillion.dev/status'] ?? '{}') as { capture?: { mode?: string } }).capture?.mode ?? 'init', mode,
-        `${pod.metadata.name}: the status annotation records the capture mode`);
+      assert.equal(injectedMode(pod), mode, `${pod.metadata.name}: ${containerNames(pod).join(',')} ${pod.metadata.annotations?.['pillion.dev/status'] ?? ''}`);
+      const proxy = pod.spec.initContainers?.find((c) => c.name === 'pillion-proxy');
+      if (mode === 'cni' && proxy !== undefined) {
+        // A native sidecar: Ready means its hook's check passed (the kubelet starts nothing after
+        // a sidecar whose postStart failed), and no validation container runs besides.
+        assert.equal(proxy.lifecycle?.postStart?.exec?.command?.at(-1), '/dev/termination-log', `${pod.metadata.name}: the proxy's hook checks capture`);
+        assert.ok(!containerNames(pod).includes('pillion-validation'), `${pod.metadata.name}: no validation container besides the hook`);
+      } else if (mode === 'cni') {
+        assert.ok(containerNames(pod).includes('pillion-validation'), `${pod.metadata.name}: a regular proxy's pod keeps the validation container`);
+      }
       assert.ok(containerNames(pod).includes('pillion-proxy'), `${pod.metadata.name}: ${containerNames(pod).join(',')}`);
       assert.ok(pod.metadata.annotations?.['pillion.dev/status'], `${pod.metadata.name} has no status annotation`);
     }
@@ -401,7 +422,8 @@ export async function runMeshSuite(t: TestContext, cluster: Cluster, options: Me
       })]),
     });
     const pod = await readyPod(cluster, meshNamespace, 'init-net');
-    assert.deepEqual((pod.spec.initContainers ?? []).map((c) => c.name), [capture, 'pillion-proxy', 'wait-for-server']);
+    // CNI mode: no init container before the proxy; its hold hook checked capture.
+    assert.deepEqual((pod.spec.initContainers ?? []).map((c) => c.name), [...(mode === 'init' ? ['pillion-init'] : []), 'pillion-proxy', 'wait-for-server']);
     assert.equal(cluster.kubectlOk(['logs', '-n', meshNamespace, pod.metadata.name, '-c', 'wait-for-server']).trim(), `peer=127.0.0.6 local=${serverIp}:8080`);
   });
 

@@ -3,7 +3,7 @@
 // Dockerfiles (scripts/build-images.sh), then the injected-pods suite twice: in init mode
 // (deploy/self-signed), then in CNI mode (deploy/self-signed + deploy/cni/component, the node agent
 // installing pillion-cni into the node's own CNI folders), with the race in between: a pod made
-// before the plugin was there fails validation and the agent repairs it. Root and the test peers
+// before the plugin was there fails its proxy's capture check and the agent repairs it. Root and the test peers
 // are needed; on a laptop it skips with the reason, under CI=true it runs or fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { requirePrivileges, skipOrFail } from '../../test/support/privileges.js';
 import { pollUntil, snapshotHost, startNode } from '../support/node.js';
 import { findNodePeers, sandboxImage } from '../support/node-peers.js';
-import { appImage, captureContainer, deployPillion, meshSuiteNamespaces, runMeshSuite, writeCniOverlay } from './mesh-suite.js';
+import { appImage, deployPillion, meshSuiteNamespaces, runMeshSuite, writeCniOverlay } from './mesh-suite.js';
+import { captureMissingMessage } from '../../cni/install/repair.js';
 import { repoPath } from '../../test/support/paths.js';
 
 /** Every file under `dir` (recursively) with its mode and content hash: "byte-identical" made checkable. */
@@ -95,7 +96,7 @@ test('injected pods on a real node', { timeout: 900_000 }, async (t) => {
   const cniFoldersBefore = { net: folderDigest(realNode.cniConfDir), bin: folderDigest(realNode.cniBinDir) };
   const raceNamespace = 'pillion-e2e-cni-race';
 
-  await t.test('CNI mode: a pod made before the plugin was installed fails validation (126) and the node agent repairs it, with no manual step', async () => {
+  await t.test('CNI mode: a pod made before the plugin was installed never starts its app (the proxy\'s hold hook finds no capture) and the node agent repairs it, with no manual step', async () => {
     await deployPillion(realNode.cp, { captureMode: 'cni', deploy: cniOverlay });
     realNode.cp.kubectlOk(['apply', '-f', '-'], {
       input: JSON.stringify({
@@ -116,20 +117,26 @@ test('injected pods on a real node', { timeout: 900_000 }, async (t) => {
     });
     interface RacePod {
       metadata: { name: string; uid: string };
-      status: { conditions?: { type: string; status: string }[]; initContainerStatuses?: { name: string; state?: { terminated?: { exitCode: number; message?: string } }; lastState?: { terminated?: { exitCode: number; message?: string } } }[] };
+      spec: { initContainers?: { name: string }[] };
+      status: {
+        conditions?: { type: string; status: string }[];
+        initContainerStatuses?: { name: string; restartCount?: number; state?: { terminated?: { exitCode: number; message?: string } }; lastState?: { terminated?: { exitCode: number; message?: string } } }[];
+        containerStatuses?: { name: string; state?: { running?: unknown } ; lastState?: { terminated?: unknown } }[];
+      };
     }
     const pods = (): RacePod[] => (JSON.parse(realNode.cp.kubectlOk(['get', 'pods', '-n', raceNamespace, '-l', 'app=early', '-o', 'json'])) as { items: RacePod[] }).items;
-    const early = await pollUntil('the early pod to fail validation', 120_000, () => {
+    const early = await pollUntil("the early pod's proxy to fail its capture check", 120_000, () => {
       for (const pod of pods()) {
-        const validation = pod.status.initContainerStatuses?.find((c) => c.name === captureContainer.cni);
-        const failed = validation?.state?.terminated ?? validation?.lastState?.terminated;
-        if (failed !== undefined) return { uid: pod.metadata.uid, failed };
+        const proxy = pod.status.initContainerStatuses?.find((c) => c.name === 'pillion-proxy');
+        const failed = proxy?.state?.terminated ?? proxy?.lastState?.terminated;
+        if (failed !== undefined) return { uid: pod.metadata.uid, failed, pod };
       }
       return undefined;
     });
-    assert.equal(early.failed.exitCode, 126);
-    assert.match(early.failed.message ?? '', /IPv4/, 'the message names the family whose capture is missing');
-    console.error(`# validation failure reported as: ${JSON.stringify(early.failed.message?.trim())}`);
+    assert.ok(early.failed.message?.startsWith(`${captureMissingMessage}: IPv4: `), `the termination message names the family whose capture is missing: ${early.failed.message}`);
+    assert.equal(early.pod.status.containerStatuses?.find((c) => c.name === 'app')?.state?.running, undefined, 'the app never ran uncaptured');
+    assert.equal(early.pod.status.containerStatuses?.find((c) => c.name === 'app')?.lastState?.terminated, undefined, 'the app never ran uncaptured');
+    console.error(`# capture check failure reported as: ${JSON.stringify(early.failed.message?.trim())}`);
 
     realNode.cp.kubectlOk(['label', 'node', realNode.nodeName, 'pillion.test/cni=installed']);
     await deployPillion(realNode.cp, { captureMode: 'cni', deploy: cniOverlay });
@@ -138,9 +145,9 @@ test('injected pods on a real node', { timeout: 900_000 }, async (t) => {
     () => `${realNode.cp.kubectl(['get', 'pods,events', '-n', raceNamespace]).stdout}\n${realNode.cp.kubectl(['logs', '-n', 'pillion-system', 'daemonset/pillion-cni-node']).stdout.slice(-3000)}`);
     const events = realNode.cp.kubectlOk(['get', 'events', '-n', raceNamespace, '--field-selector', 'reason=PillionCaptureMissing', '-o', 'jsonpath={.items[*].involvedObject.uid}']);
     assert.ok(events.split(' ').includes(early.uid), `an Event on the deleted pod says why it went: ${events}`);
-    // Its validation passed: the plugin's rules were in place before any container ran.
-    const validation = repaired.status.initContainerStatuses?.find((c) => c.name === captureContainer.cni);
-    assert.equal(validation?.state?.terminated?.exitCode, 0);
+    // Its check passed at once: the plugin's rules were in place before any container ran.
+    assert.deepEqual(repaired.spec.initContainers?.map((c) => c.name), ['pillion-proxy'], 'no validation container: the hook checked');
+    assert.equal(repaired.status.initContainerStatuses?.find((c) => c.name === 'pillion-proxy')?.restartCount, 0);
     // The agent put its entry into the node's own conflist and its binary beside Debian's.
     const conflist = JSON.parse(readFileSync(join(realNode.cniConfDir, '10-pillion-e2e.conflist'), 'utf8')) as { name: string; plugins: { type: string }[] };
     assert.deepEqual(conflist.plugins.map((p) => p.type), ['bridge', 'portmap', 'pillion-cni']);

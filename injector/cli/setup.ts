@@ -35,6 +35,7 @@ export interface PreparedTemplates {
   readonly values: JsonObject;
   readonly version: string;
   readonly holdCommand: readonly string[];
+  readonly holdChecksCapture: boolean;
 }
 
 /** The *.yaml files of `dir` as loadTemplates reads them, with their texts. */
@@ -48,7 +49,7 @@ export function templateFiles(dir: string): Record<string, string> {
 export function prepareTemplates(set: TemplateSet, dir: string): PreparedTemplates {
   const templates = [...set.templates.values()].map((t) => ({ entry: t.file.slice(dir.length + 1), name: t.name, data: t.data, pod: t.pod }));
   for (const t of templates) if (join(dir, t.entry) !== set.templates.get(t.name)?.file) throw new Error(`template ${t.name} is not in ${dir}`);
-  return { files: templateFiles(dir), names: set.names, proxyTemplates: set.proxyTemplates, templates, values: set.values, version: set.version, holdCommand: set.holdCommand };
+  return { files: templateFiles(dir), names: set.names, proxyTemplates: set.proxyTemplates, templates, values: set.values, version: set.version, holdCommand: set.holdCommand, holdChecksCapture: set.holdChecksCapture };
 }
 
 /** The TemplateSet `prepared` describes, for the folder `dir`, or undefined when the folder's files are not the ones it was made from. */
@@ -70,6 +71,7 @@ export function preparedTemplateSet(prepared: PreparedTemplates, dir: string): T
     values: deepFreeze(prepared.values),
     version: prepared.version,
     holdCommand: Object.freeze([...prepared.holdCommand]),
+    holdChecksCapture: prepared.holdChecksCapture,
   });
 }
 

@@ -13,7 +13,7 @@
 //     (cni/pod/contract.ts);
 //   - the container itself is replaced, at the same place, by an unprivileged validation container
 //     that runs `pillion-init validate` with the same flags; volumes only it mounted go with it.
-import { captureFlags, ordinaryId, parseCaptureConfig, UsageError, type CaptureConfig } from '../../init/index.js';
+import { capturedPort, captureFlags, ordinaryId, parseCaptureConfig, planCaptureRules, UsageError, type CaptureConfig, type IpFamily } from '../../init/index.js';
 import { formatCaptureFlags } from './capture.js';
 import { isPlainObject } from './json.js';
 import type { JsonObject } from './types.js';
@@ -129,4 +129,36 @@ export function toCniMode(fragment: JsonObject, fail: (why: string) => never): C
     else delete newSpec.volumes;
   }
   return { fragment: { ...fragment, spec: newSpec }, capture: { mode: 'cni', args: Object.freeze(flags) } };
+}
+
+/**
+ * What a native-sidecar proxy's hold hook checks in CNI mode, in place of the validation init
+ * container: for each family the plugin captures, the proxy's own connection to its pod's address
+ * on `port` (the hairpin, which the rules send to the inbound port) must reach the proxy.
+ */
+export interface HoldCaptureCheck {
+  /** A port the plan redirects to the inbound port for the proxy's uid connecting to its own pod. */
+  readonly port: number;
+  readonly families: readonly IpFamily[];
+}
+
+// Any address of the family does: the hairpin rules match the proxy's uid, lo and "not loopback".
+const sampleAddress: Record<IpFamily, string> = { 4: '192.0.2.1', 6: '2001:db8::1' };
+
+/**
+ * The hold hook's capture check for a CNI-mode record; undefined when the plan redirects no
+ * hairpin connection of some captured family (the validation container then stays).
+ */
+export function holdCaptureCheck(record: CaptureRecord): HoldCaptureCheck | undefined {
+  const config = parseCaptureConfig(record.args, {});
+  const plan = planCaptureRules(config);
+  const families = plan.families.map((f) => f.family);
+  let port: number | undefined;
+  for (const family of families) {
+    const sender = { family, address: sampleAddress[family], uid: config.proxyUid, gid: config.proxyGid };
+    const found = capturedPort(plan, sender, config.inboundPort, config);
+    if (found === undefined || (port !== undefined && found !== port)) return undefined;
+    port = found;
+  }
+  return port === undefined ? undefined : Object.freeze({ port, families: Object.freeze(families) });
 }

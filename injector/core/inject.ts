@@ -8,7 +8,7 @@ import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import type { CaptureSettings } from './capture.js';
 import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, regularProxyWarnings, tcpProbeWarnings, usesNativeSidecars } from './checks.js';
 import { resolveNativeSidecar } from './config.js';
-import { captureContainerName, captureContainerSettings, toCniMode, type CaptureRecord } from './cni-mode.js';
+import { captureContainerName, captureContainerSettings, holdCaptureCheck, toCniMode, validationContainerName, type CaptureRecord, type HoldCaptureCheck } from './cni-mode.js';
 import { overlay } from './merge.js';
 import { parseOverrides, statusKey } from './overrides.js';
 import type { PodOverrides } from './overrides.js';
@@ -197,10 +197,25 @@ function applyProxyOverrides(cached: JsonObject, overrides: PodOverrides, warnin
   return fragment;
 }
 
+// The hold hook's capture check (CNI mode, hold.checksCapture), per cached fragment; null: none.
+const holdChecks = new WeakMap<Rendered, HoldCaptureCheck | null>();
+
+function holdCheckOf(rendered: Rendered, set: TemplateSet): HoldCaptureCheck | undefined {
+  if (rendered.capture === undefined || !set.holdChecksCapture) return undefined;
+  let check = holdChecks.get(rendered);
+  if (check === undefined) {
+    check = holdCaptureCheck(rendered.capture) ?? null;
+    holdChecks.set(rendered, check);
+  }
+  return check ?? undefined;
+}
+
 interface Placement {
   readonly native: boolean;
   readonly hold: boolean;
   readonly holdCommand: readonly string[];
+  /** CNI mode: what a native sidecar's hold hook checks instead of the validation container. */
+  readonly captureCheck: HoldCaptureCheck | undefined;
 }
 
 /**
@@ -219,7 +234,7 @@ function assembleSpec(userSpec: JsonObject, fragmentSpec: JsonObject, placement:
   // No user container has a template container's name (checkReservedNames refused the pod), so the
   // (frozen, cached) template containers go into the pod as they are: nothing downstream writes
   // to them, and the answer's serialiser reuses their JSON text (see json-text.ts).
-  const init: JsonObject[] = [...templateInit];
+  let init: JsonObject[] = [...templateInit];
   let containers = [...templateContainers];
   const proxy = containers.find((c) => c.name === proxyContainerName);
   // A native sidecar holds the containers after it until it is started. Unless its template says
@@ -228,12 +243,22 @@ function assembleSpec(userSpec: JsonObject, fragmentSpec: JsonObject, placement:
   // only on the probe's next whole-second tick (counted from the pod's admission).
   if (proxy !== undefined && placement.native) {
     containers = containers.filter((c) => c !== proxy);
-    const held = proxy.startupProbe === undefined ? heldProxy(proxy, placement.holdCommand) : proxy;
+    let held = proxy;
+    if (proxy.startupProbe === undefined) {
+      // In CNI mode our hook also proves the capture is in place, and the kubelet starts nothing
+      // after a native sidecar whose postStart failed: the validation container is redundant, and
+      // dropping it saves the pod an init container (and the kubelet's relist after it).
+      const check = hasOwnPostStart(proxy) ? undefined : placement.captureCheck;
+      if (check !== undefined) init = init.filter((c) => c.name !== validationContainerName);
+      held = heldProxy(proxy, placement.holdCommand, check);
+    }
     init.push({ ...held, restartPolicy: 'Always' });
   }
   let finalContainers: unknown[] = [...userContainers, ...containers];
   if (proxy !== undefined && !placement.native && placement.hold) {
-    finalContainers = [heldProxy(proxy, placement.holdCommand), ...userContainers, ...containers.filter((c) => c !== proxy)];
+    // No capture check here: the kubelet starts a regular container's successors even when its
+    // postStart failed, so only the validation init container can hold the app back.
+    finalContainers = [heldProxy(proxy, placement.holdCommand, undefined), ...userContainers, ...containers.filter((c) => c !== proxy)];
   }
   const spec: JsonObject = {};
   // Other spec fields a template sets (rare): overlaid under the user's.
@@ -258,10 +283,33 @@ function assembleSpec(userSpec: JsonObject, fragmentSpec: JsonObject, placement:
   };
 }
 
-/** The proxy with the hold hook as its postStart, unless its template gives one of its own. */
-function heldProxy(proxy: JsonObject, holdCommand: readonly string[]): JsonObject {
+function hasOwnPostStart(proxy: JsonObject): boolean {
+  return mapOf(proxy, 'lifecycle').postStart !== undefined;
+}
+
+/** The pod's addresses for the hook's capture check: the downward API's status.podIPs, comma-separated. */
+const podIpsEnv = 'PILLION_POD_IPS';
+/** Where a failed check's message goes: the kubelet reports the file as the killed container's message. */
+const defaultTerminationMessagePath = '/dev/termination-log';
+
+/**
+ * The proxy with the hold hook as its postStart, unless its template gives one of its own. With a
+ * capture check the hook gets its arguments after the command's own (port, families, where to
+ * write the message) and the proxy the pod's addresses (downward API), for hold.command to probe.
+ */
+function heldProxy(proxy: JsonObject, holdCommand: readonly string[], check: HoldCaptureCheck | undefined): JsonObject {
+  if (hasOwnPostStart(proxy)) return proxy;
   const lifecycle = mapOf(proxy, 'lifecycle');
-  return { ...proxy, lifecycle: { ...lifecycle, postStart: lifecycle.postStart ?? { exec: { command: [...holdCommand] } } } };
+  if (check === undefined) return { ...proxy, lifecycle: { ...lifecycle, postStart: { exec: { command: [...holdCommand] } } } };
+  const messagePath = typeof proxy.terminationMessagePath === 'string' ? proxy.terminationMessagePath : defaultTerminationMessagePath;
+  const command = [...holdCommand, String(check.port), check.families.join(','), messagePath];
+  const env = listOf(proxy, 'env');
+  const hasIps = env.some((e) => isPlainObject(e) && e.name === podIpsEnv);
+  return {
+    ...proxy,
+    env: hasIps ? env : [...env, { name: podIpsEnv, valueFrom: { fieldRef: { fieldPath: 'status.podIPs' } } }],
+    lifecycle: { ...lifecycle, postStart: { exec: { command } } },
+  };
 }
 
 /** Layer template metadata (annotations, labels) under the user's; report which keys were added. */
@@ -330,6 +378,7 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
     native,
     hold: config.holdApplicationUntilProxyStarts,
     holdCommand: templates.holdCommand,
+    captureCheck: holdCheckOf(rendered, templates),
   });
   if (!native && placed.containers.includes(proxyContainerName)) {
     warnings.push(...regularProxyWarnings(base.spec as JsonObject, mapOf(templates.values, 'proxy').uid));

@@ -102,6 +102,18 @@ function readHoldCommand(values: JsonObject, file: string): readonly string[] {
   return Object.freeze(command);
 }
 
+/**
+ * values.yaml `hold.checksCapture`: the hold command, given the capture-check arguments, fails
+ * when the pod's traffic is not captured (so CNI mode may drop its validation container for a
+ * held native sidecar). Absent means false: a custom command must opt in to that duty.
+ */
+function readHoldChecksCapture(values: JsonObject, file: string): boolean {
+  const hold = values.hold;
+  const checks = isPlainObject(hold) ? hold.checksCapture : undefined;
+  if (checks !== undefined && typeof checks !== 'boolean') throw new SetupError(`${file}: key "hold.checksCapture" must be true or false`);
+  return checks === true;
+}
+
 /** The container every proxy template defines with an image; add-on templates extend it. */
 export const proxyContainerName = 'pillion-proxy';
 
@@ -241,6 +253,7 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
   checkValues(values, valuesFile);
   const initArgs = formatInitArgs(readCaptureDefaults(values, valuesFile));
   const holdCommand = readHoldCommand(values, valuesFile);
+  const holdChecksCapture = readHoldChecksCapture(values, valuesFile);
 
   const templates = new Map<string, Template>();
   const proxyTemplates: string[] = [];
@@ -271,5 +284,6 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
     values,
     version: hash.digest('hex').slice(0, 12),
     holdCommand,
+    holdChecksCapture,
   });
 }

@@ -117,6 +117,8 @@ export interface TemplateSet {
   readonly version: string;
   /** values.yaml `hold.command`, rendered: the postStart argv of holdApplicationUntilProxyStarts. */
   readonly holdCommand: readonly string[];
+  /** values.yaml `hold.checksCapture`: the hold command checks capture when given the arguments. */
+  readonly holdChecksCapture: boolean;
 }
 
 /** One parsed template file: a pod fragment (with `${...}` references) and optional local data. */

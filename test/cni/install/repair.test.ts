@@ -10,9 +10,11 @@ import {
   captureFailedLabel,
   captureFailure,
   captureMissingExitCode,
+  captureMissingMessage,
   controllerOf,
   eventReason,
   inCniMode,
+  proxyContainer,
   Repairer,
   type Pod,
   type PodRepairApi,
@@ -21,6 +23,8 @@ import {
   type WatchEvent,
 } from '../../../cni/install/repair.js';
 import { validationContainerName } from '../../../injector/core/cni-mode.js';
+import { proxyContainerName } from '../../../injector/core/templates.js';
+import { bundledTemplates } from '../../injector/core/fixture-support.js';
 import { exitCodes } from '../../../init/cli/main.js';
 import { waitFor } from './support.js';
 
@@ -188,6 +192,23 @@ describe('which pods need repair (pure)', () => {
   test("the container and exit code are the injector's and pillion-init's", () => {
     assert.equal(validateContainer, validationContainerName);
     assert.equal(captureMissingExitCode, exitCodes.verifyFailed);
+    assert.equal(proxyContainer, proxyContainerName);
+    assert.ok(bundledTemplates().holdCommand.some((part) => part.includes(`m="${captureMissingMessage}: `)), 'the bundled hold hook writes the message the agent looks for');
+  });
+
+  test("CNI mode and the proxy's termination message from a failed capture check, in state or lastState", () => {
+    const said = `${captureMissingMessage}: IPv4: the proxy's connection to its pod's address 10.1.0.7 port 18080 was not redirected to it`;
+    assert.equal(captureFailure(pod({ container: 'pillion-proxy', lastExit: 137, message: said })),
+      "pillion-proxy's hold hook found traffic capture missing: IPv4: the proxy's connection to its pod's address 10.1.0.7 port 18080 was not redirected to it");
+    assert.ok(captureFailure(pod({ container: 'pillion-proxy', exit: 0, message: `\n${said}\n` })) !== undefined, 'the state now counts too');
+    for (const [what, p] of [
+      ['another message', pod({ container: 'pillion-proxy', exit: 137, message: 'killed' })],
+      ['no message', pod({ container: 'pillion-proxy', exit: 1 })],
+      ['another container', pod({ container: 'app', exit: 1, message: said })],
+      ['init mode', pod({ container: 'pillion-proxy', exit: 1, message: said, status: JSON.stringify({ capture: { mode: 'init' } }) })],
+    ] as const) {
+      assert.equal(captureFailure(p), undefined, what);
+    }
   });
 
   test('CNI mode and pillion-validation terminated with 126, in state or lastState', () => {

@@ -208,32 +208,93 @@ test('a proxy whose uid or gid is 65534 gets a validation container running as a
   assert.ok((validation?.args as string[]).includes('--proxy-uid=65534'));
 });
 
-test('validation runs before the proxy listens and before app init containers, native sidecar or not', () => {
+test('a held native-sidecar proxy checks capture in its hook, so the pod gets no validation container; otherwise validation runs before the proxy listens and before app init containers', () => {
   const spec = { initContainers: [{ name: 'migrate', image: 'registry.example/migrate:1' }] };
   const names = (p: JsonObject, key: 'initContainers' | 'containers'): unknown[] => listOf(p, key).map((c) => c.name);
   const native = inject(podWith({}, spec), setup({ captureMode: 'cni', nativeSidecar: 'on' }));
-  assert.deepEqual(names(native, 'initContainers'), ['pillion-validation', 'pillion-proxy', 'migrate']);
+  assert.deepEqual(names(native, 'initContainers'), ['pillion-proxy', 'migrate']);
   const regular = inject(podWith({}, spec), setup({ captureMode: 'cni', nativeSidecar: 'off' }));
   assert.deepEqual(names(regular, 'initContainers'), ['pillion-validation', 'migrate']);
   assert.deepEqual(names(regular, 'containers'), ['app', 'pillion-proxy']);
+  // A regular container's failed postStart does not stop the kubelet starting the next one: the
+  // hook may not stand in for validation there, and carries no check.
   const held = inject(podWith({}), setup({ captureMode: 'cni', nativeSidecar: 'off', holdApplicationUntilProxyStarts: true }));
   assert.deepEqual(names(held, 'initContainers'), ['pillion-validation']);
   assert.deepEqual(names(held, 'containers'), ['pillion-proxy', 'app']);
+  assert.deepEqual(hookOf(listOf(held, 'containers')[0]), bundledTemplates().holdCommand);
 });
 
-test('uninject removes the validation container and the capture record; switching modes re-injects', () => {
-  for (const templates of combinations(bundledTemplates())) {
-    const pod = podWith({ 'pillion.dev/templates': templates.join(',') }, { initContainers: [{ name: 'migrate', image: 'm:1' }] });
-    const cni = inject(pod, setup({ captureMode: 'cni', nativeSidecar: 'on' }));
-    const status = JSON.parse(annotationsOf(cni)['pillion.dev/status'] ?? '{}') as { initContainers: string[]; capture: { mode: string } };
-    assert.ok(status.initContainers.includes('pillion-validation'));
-    assert.equal(status.capture.mode, 'cni');
-    const removed = uninjectPod(cni);
-    assert.equal(removed.kind, 'uninjected');
-    if (removed.kind === 'uninjected') assert.deepEqual(removed.pod, pod, templates.join(','));
-    // The same pod under init mode: the validation container goes, the capture container comes back.
-    const back = inject(cni, setup({ captureMode: 'init', nativeSidecar: 'on' }));
-    assert.deepEqual(back, inject(pod, setup({ captureMode: 'init', nativeSidecar: 'on' })));
+function hookOf(container: JsonObject | undefined): unknown {
+  return (container?.lifecycle as { postStart?: { exec?: { command?: unknown } } } | undefined)?.postStart?.exec?.command;
+}
+
+function envOf(container: JsonObject | undefined): JsonObject[] {
+  return (container?.env as JsonObject[] | undefined) ?? [];
+}
+
+function proxyOf(pod: JsonObject): JsonObject | undefined {
+  return listOf(pod, 'initContainers').find((c) => c.name === 'pillion-proxy');
+}
+
+test("the hook's capture check: a port the hairpin redirects, the families the plugin captures, the termination-message file, and the pod's addresses", () => {
+  const hold = bundledTemplates().holdCommand;
+  const cases: [Record<string, string>, string, string][] = [
+    [{}, '18080', '4,6'],
+    [{ 'pillion.dev/templates': 'haproxy' }, '18080', '4'], // haproxy's PILLION_IPV6=off
+    [{ 'pillion.dev/exclude-inbound-ports': '18080' }, '28080', '4,6'],
+    [{ 'pillion.dev/inbound-ports': '9000' }, '9000', '4,6'],
+  ];
+  for (const [annotations, port, families] of cases) {
+    const proxy = proxyOf(inject(podWith(annotations), setup({ captureMode: 'cni', nativeSidecar: 'on' })));
+    assert.deepEqual(hookOf(proxy), [...hold, port, families, '/dev/termination-log'], JSON.stringify(annotations));
+    assert.deepEqual(envOf(proxy).find((e) => e.name === 'PILLION_POD_IPS'), { name: 'PILLION_POD_IPS', valueFrom: { fieldRef: { fieldPath: 'status.podIPs' } } });
+  }
+  // Init mode: pillion-init itself installed the rules before the proxy starts; nothing to check.
+  const init = proxyOf(inject(podWith({}), setup({ captureMode: 'init', nativeSidecar: 'on' })));
+  assert.deepEqual(hookOf(init), hold);
+  assert.equal(envOf(init).some((e) => e.name === 'PILLION_POD_IPS'), false);
+});
+
+test('the validation container stays when the hook cannot check: a startupProbe or postStart of the template, or values without hold.checksCapture', (t) => {
+  const edited = (edit: (dir: string) => void): TemplateSet => {
+    const dir = mkdtempSync(join(tmpdir(), 'pillion-cni-hold-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(bundledTemplatesDir, dir, { recursive: true });
+    edit(dir);
+    return loadTemplates(dir);
+  };
+  const replace = (file: string, from: string, to: string) => (dir: string): void => {
+    const text = readFileSync(join(dir, file), 'utf8');
+    assert.ok(text.includes(from), `${file} has ${from}`);
+    writeFileSync(join(dir, file), text.replace(from, to));
+  };
+  const sets: [string, TemplateSet][] = [
+    ['values without checksCapture', edited(replace('values.yaml', '  checksCapture: true\n', ''))],
+    ['a template postStart', edited(replace('envoy.yaml', '        readinessProbe:', '        lifecycle:\n          postStart:\n            exec:\n              command: [/bin/true]\n        readinessProbe:'))],
+    ['a template startupProbe', edited(replace('envoy.yaml', '        readinessProbe:', '        startupProbe:\n          httpGet: { path: /healthz/ready, port: 15021 }\n        readinessProbe:'))],
+  ];
+  for (const [what, templates] of sets) {
+    const pod = inject(podWith({}), setup({ captureMode: 'cni', nativeSidecar: 'on' }, templates));
+    assert.deepEqual(listOf(pod, 'initContainers').map((c) => c.name), ['pillion-validation', 'pillion-proxy'], what);
+    assert.equal(envOf(proxyOf(pod)).some((e) => e.name === 'PILLION_POD_IPS'), false, what);
+  }
+});
+
+test('uninject removes what CNI mode added and the capture record; switching modes re-injects', () => {
+  for (const nativeSidecar of ['on', 'off'] as const) {
+    for (const templates of combinations(bundledTemplates())) {
+      const pod = podWith({ 'pillion.dev/templates': templates.join(',') }, { initContainers: [{ name: 'migrate', image: 'm:1' }] });
+      const cni = inject(pod, setup({ captureMode: 'cni', nativeSidecar }));
+      const status = JSON.parse(annotationsOf(cni)['pillion.dev/status'] ?? '{}') as { initContainers: string[]; capture: { mode: string } };
+      assert.equal(status.initContainers.includes('pillion-validation'), nativeSidecar === 'off');
+      assert.equal(status.capture.mode, 'cni');
+      const removed = uninjectPod(cni);
+      assert.equal(removed.kind, 'uninjected');
+      if (removed.kind === 'uninjected') assert.deepEqual(removed.pod, pod, templates.join(','));
+      // The same pod under init mode: what CNI mode added goes, the capture container comes back.
+      const back = inject(cni, setup({ captureMode: 'init', nativeSidecar }));
+      assert.deepEqual(back, inject(pod, setup({ captureMode: 'init', nativeSidecar })));
+    }
   }
 });
 
