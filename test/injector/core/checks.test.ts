@@ -222,3 +222,24 @@ test("the probe warning follows what the capture container really runs with: its
   assert.equal(tcpProbeWarningsOf(probed).length, 1);
   assert.equal(tcpProbeWarningsOf(probed, { config: { ...defaultInjectorConfig, captureMode: 'cni' }, templates: bundledTemplates() }).length, 1);
 });
+
+test('templates that add no capture container capture nothing: no probe warning in either mode', (t) => {
+  const probed = withProbes({}, { readinessProbe: { tcpSocket: { port: 8080 } } });
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-probe-templates-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(bundledTemplatesDir, dir, { recursive: true });
+  const envoy = readFileSync(join(dir, 'envoy.yaml'), 'utf8');
+  const start = envoy.indexOf('    initContainers:\n');
+  const end = envoy.indexOf('    containers:\n');
+  assert.ok(start > 0 && end > start);
+  writeFileSync(join(dir, 'envoy.yaml'), envoy.slice(0, start) + envoy.slice(end));
+  const templates = loadTemplates(dir);
+  for (const captureMode of ['init', 'cni'] as const) {
+    const result = injectPod(probed, ctx, { config: { ...defaultInjectorConfig, captureMode }, templates });
+    assert.equal(result.kind, 'injected', captureMode);
+    if (result.kind !== 'injected') continue;
+    const init = ((result.pod.spec as JsonObject).initContainers as JsonObject[] | undefined) ?? [];
+    assert.deepEqual(init.map((c) => c.name).filter((n) => n !== 'pillion-proxy'), [], `${captureMode}: no capture or validation container was added`);
+    assert.deepEqual(result.warnings.filter((w) => w.includes('tcpSocket')), [], captureMode);
+  }
+});
