@@ -197,7 +197,7 @@ function applyProxyOverrides(cached: JsonObject, overrides: PodOverrides, warnin
   return fragment;
 }
 
-// The hold hook's capture check (CNI mode, hold.checksCapture), per cached fragment; null: none.
+// The hold hook's capture check (CNI mode, the bundled hold command), per cached fragment; null: none.
 const holdChecks = new WeakMap<Rendered, HoldCaptureCheck | null>();
 
 function holdCheckOf(rendered: Rendered, set: TemplateSet): HoldCaptureCheck | undefined {
@@ -301,7 +301,8 @@ function heldProxy(proxy: JsonObject, holdCommand: readonly string[], check: Hol
   if (hasOwnPostStart(proxy)) return proxy;
   const lifecycle = mapOf(proxy, 'lifecycle');
   if (check === undefined) return { ...proxy, lifecycle: { ...lifecycle, postStart: { exec: { command: [...holdCommand] } } } };
-  const messagePath = typeof proxy.terminationMessagePath === 'string' ? proxy.terminationMessagePath : defaultTerminationMessagePath;
+  // The API server defaults an empty path too.
+  const messagePath = typeof proxy.terminationMessagePath === 'string' && proxy.terminationMessagePath !== '' ? proxy.terminationMessagePath : defaultTerminationMessagePath;
   const command = [...holdCommand, String(check.port), check.families.join(','), messagePath];
   const env = listOf(proxy, 'env');
   const hasIps = env.some((e) => isPlainObject(e) && e.name === podIpsEnv);

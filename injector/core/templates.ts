@@ -102,16 +102,27 @@ function readHoldCommand(values: JsonObject, file: string): readonly string[] {
   return Object.freeze(command);
 }
 
+let bundledHoldText: string | undefined;
+
+/** The bundled values.yaml's `hold.command`, unrendered, as JSON text (read once). */
+function bundledHoldCommandText(): string {
+  if (bundledHoldText === undefined) {
+    const file = join(bundledTemplatesDir, 'values.yaml');
+    const values = parseYamlFile(file, readTextFile(file, 'values file'));
+    bundledHoldText = JSON.stringify(isPlainObject(values) && isPlainObject(values.hold) ? values.hold.command : null);
+  }
+  return bundledHoldText;
+}
+
 /**
- * values.yaml `hold.checksCapture`: the hold command, given the capture-check arguments, fails
- * when the pod's traffic is not captured (so CNI mode may drop its validation container for a
- * held native sidecar). Absent means false: a custom command must opt in to that duty.
+ * Whether the hold command is Pillion's own, which checks capture when given the check's
+ * arguments (so CNI mode may drop its validation container for a held native sidecar). Decided
+ * on the command itself, not on a flag beside it: values merge key by key (--values, Helm), so a
+ * flag could stay true under a command of the user's that ignores the arguments and exits 0.
  */
-function readHoldChecksCapture(values: JsonObject, file: string): boolean {
+function holdCommandChecksCapture(values: JsonObject): boolean {
   const hold = values.hold;
-  const checks = isPlainObject(hold) ? hold.checksCapture : undefined;
-  if (checks !== undefined && typeof checks !== 'boolean') throw new SetupError(`${file}: key "hold.checksCapture" must be true or false`);
-  return checks === true;
+  return isPlainObject(hold) && JSON.stringify(hold.command) === bundledHoldCommandText();
 }
 
 /** The container every proxy template defines with an image; add-on templates extend it. */
@@ -253,7 +264,7 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
   checkValues(values, valuesFile);
   const initArgs = formatInitArgs(readCaptureDefaults(values, valuesFile));
   const holdCommand = readHoldCommand(values, valuesFile);
-  const holdChecksCapture = readHoldChecksCapture(values, valuesFile);
+  const holdChecksCapture = holdCommandChecksCapture(values);
 
   const templates = new Map<string, Template>();
   const proxyTemplates: string[] = [];

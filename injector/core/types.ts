@@ -117,7 +117,7 @@ export interface TemplateSet {
   readonly version: string;
   /** values.yaml `hold.command`, rendered: the postStart argv of holdApplicationUntilProxyStarts. */
   readonly holdCommand: readonly string[];
-  /** values.yaml `hold.checksCapture`: the hold command checks capture when given the arguments. */
+  /** `hold.command` is the bundled one, which checks capture when given the check's arguments. */
   readonly holdChecksCapture: boolean;
 }
 

@@ -255,7 +255,7 @@ test("the hook's capture check: a port the hairpin redirects, the families the p
   assert.equal(envOf(init).some((e) => e.name === 'PILLION_POD_IPS'), false);
 });
 
-test('the validation container stays when the hook cannot check: a startupProbe or postStart of the template, or values without hold.checksCapture', (t) => {
+test('the validation container stays when the hook cannot check: a startupProbe or postStart of the template, a hold.command of the user\'s, no hairpin port', (t) => {
   const edited = (edit: (dir: string) => void): TemplateSet => {
     const dir = mkdtempSync(join(tmpdir(), 'pillion-cni-hold-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -269,14 +269,48 @@ test('the validation container stays when the hook cannot check: a startupProbe 
     writeFileSync(join(dir, file), text.replace(from, to));
   };
   const sets: [string, TemplateSet][] = [
-    ['values without checksCapture', edited(replace('values.yaml', '  checksCapture: true\n', ''))],
+    // Values merge key by key: an override of the command alone must not inherit the check's duty.
+    ['a --values override of hold.command', ((): TemplateSet => {
+      const dir = mkdtempSync(join(tmpdir(), 'pillion-cni-values-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(join(dir, 'values.yaml'), 'hold:\n  command: [/bin/sh, -c, "exit 0", wait, "15021"]\n');
+      return loadTemplates(bundledTemplatesDir, join(dir, 'values.yaml'));
+    })()],
     ['a template postStart', edited(replace('envoy.yaml', '        readinessProbe:', '        lifecycle:\n          postStart:\n            exec:\n              command: [/bin/true]\n        readinessProbe:'))],
     ['a template startupProbe', edited(replace('envoy.yaml', '        readinessProbe:', '        startupProbe:\n          httpGet: { path: /healthz/ready, port: 15021 }\n        readinessProbe:'))],
   ];
-  for (const [what, templates] of sets) {
-    const pod = inject(podWith({}), setup({ captureMode: 'cni', nativeSidecar: 'on' }, templates));
+  const bundled = bundledTemplates();
+  const cases: [string, TemplateSet, Record<string, string>][] = [
+    ...sets.map(([what, templates]): [string, TemplateSet, Record<string, string>] => [what, templates, {}]),
+    // Only the proxy's own (excluded) ports captured inbound: no port the hairpin redirects.
+    ['no hairpin port', bundled, { 'pillion.dev/inbound-ports': '15021' }],
+  ];
+  for (const [what, templates, annotations] of cases) {
+    const pod = inject(podWith(annotations), setup({ captureMode: 'cni', nativeSidecar: 'on' }, templates));
     assert.deepEqual(listOf(pod, 'initContainers').map((c) => c.name), ['pillion-validation', 'pillion-proxy'], what);
     assert.equal(envOf(proxyOf(pod)).some((e) => e.name === 'PILLION_POD_IPS'), false, what);
+  }
+});
+
+test("the hook's check keeps a template's own PILLION_POD_IPS and writes to its terminationMessagePath (an empty one means the default)", (t) => {
+  const edited = (text: string): TemplateSet => {
+    const dir = mkdtempSync(join(tmpdir(), 'pillion-cni-hold-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(bundledTemplatesDir, dir, { recursive: true });
+    const envoy = readFileSync(join(dir, 'envoy.yaml'), 'utf8');
+    assert.ok(envoy.includes('        readinessProbe:'));
+    writeFileSync(join(dir, 'envoy.yaml'), envoy.replace('        readinessProbe:', `${text}        readinessProbe:`));
+    return loadTemplates(dir);
+  };
+  const own = { name: 'PILLION_POD_IPS', value: '10.9.9.9' };
+  const cases: [TemplateSet, string, JsonObject[]][] = [
+    [edited('        terminationMessagePath: /var/run/proxy-message\n        env:\n          - { name: PILLION_POD_IPS, value: 10.9.9.9 }\n'), '/var/run/proxy-message', [own]],
+    [edited('        terminationMessagePath: ""\n'), '/dev/termination-log', [{ name: 'PILLION_POD_IPS', valueFrom: { fieldRef: { fieldPath: 'status.podIPs' } } }]],
+  ];
+  for (const [templates, path, env] of cases) {
+    const proxy = proxyOf(inject(podWith({}), setup({ captureMode: 'cni', nativeSidecar: 'on' }, templates)));
+    assert.equal((hookOf(proxy) as string[]).at(-1), path);
+    assert.deepEqual(envOf(proxy).filter((e) => e.name === 'PILLION_POD_IPS'), env);
   }
 });
 
