@@ -10,7 +10,7 @@ import { defaultInjectorConfig } from '../../../injector/core/config.js';
 import { injectPod, uninjectPod } from '../../../injector/core/inject.js';
 import { bundledTemplatesDir, loadTemplates } from '../../../injector/core/templates.js';
 import { SetupError } from '../../../injector/core/errors.js';
-import type { InjectContext, JsonObject } from '../../../injector/core/types.js';
+import type { InjectContext, JsonObject, TemplateSet } from '../../../injector/core/types.js';
 import { InjectionError } from '../../../injector/core/errors.js';
 import { bundledTemplates, listFixtureCases, loadFixtureCase } from './fixture-support.js';
 
@@ -206,18 +206,24 @@ test('a tcpSocket probe on a captured port draws a warning (the proxy would answ
   assert.deepEqual(warningsOf(withProbes({}, { readinessProbe: { httpGet: { path: '/', port: 8080 } } })), []);
 });
 
-test("the probe warning follows what the capture container really runs with: its env's PILLION_ settings, and CNI mode's flags", (t) => {
-  const probed = withProbes({}, { readinessProbe: { tcpSocket: { port: 8080 } } });
-  // The kubelet's probe comes in on eth0; a capture container told to leave eth0 alone (by env,
-  // as pillion-init reads it) captures nothing there, so there is nothing to warn about.
+/** The bundled templates, copied, with envoy.yaml's text changed by `edit` (which must change it). */
+function withEditedEnvoy(t: TestContext, edit: (text: string) => string): TemplateSet {
   const dir = mkdtempSync(join(tmpdir(), 'pillion-probe-templates-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   cpSync(bundledTemplatesDir, dir, { recursive: true });
   const envoy = readFileSync(join(dir, 'envoy.yaml'), 'utf8');
-  const edited = envoy.replace('        args: "${capture.args}"\n', '        args: "${capture.args}"\n        env:\n          - { name: PILLION_EXCLUDE_INTERFACES, value: eth0 }\n');
+  const edited = edit(envoy);
   assert.notEqual(edited, envoy);
   writeFileSync(join(dir, 'envoy.yaml'), edited);
-  assert.deepEqual(tcpProbeWarningsOf(probed, { config: defaultInjectorConfig, templates: loadTemplates(dir) }), []);
+  return loadTemplates(dir);
+}
+
+test("the probe warning follows what the capture container really runs with: its env's PILLION_ settings, and CNI mode's flags", (t) => {
+  const probed = withProbes({}, { readinessProbe: { tcpSocket: { port: 8080 } } });
+  // The kubelet's probe comes in on eth0; a capture container told to leave eth0 alone (by env,
+  // as pillion-init reads it) captures nothing there, so there is nothing to warn about.
+  const templates = withEditedEnvoy(t, (envoy) => envoy.replace('        args: "${capture.args}"\n', '        args: "${capture.args}"\n        env:\n          - { name: PILLION_EXCLUDE_INTERFACES, value: eth0 }\n'));
+  assert.deepEqual(tcpProbeWarningsOf(probed, { config: defaultInjectorConfig, templates }), []);
   // The bundled templates capture 8080 in both modes.
   assert.equal(tcpProbeWarningsOf(probed).length, 1);
   assert.equal(tcpProbeWarningsOf(probed, { config: { ...defaultInjectorConfig, captureMode: 'cni' }, templates: bundledTemplates() }).length, 1);
@@ -225,15 +231,12 @@ test("the probe warning follows what the capture container really runs with: its
 
 test('templates that add no capture container capture nothing: no probe warning in either mode', (t) => {
   const probed = withProbes({}, { readinessProbe: { tcpSocket: { port: 8080 } } });
-  const dir = mkdtempSync(join(tmpdir(), 'pillion-probe-templates-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  cpSync(bundledTemplatesDir, dir, { recursive: true });
-  const envoy = readFileSync(join(dir, 'envoy.yaml'), 'utf8');
-  const start = envoy.indexOf('    initContainers:\n');
-  const end = envoy.indexOf('    containers:\n');
-  assert.ok(start > 0 && end > start);
-  writeFileSync(join(dir, 'envoy.yaml'), envoy.slice(0, start) + envoy.slice(end));
-  const templates = loadTemplates(dir);
+  const templates = withEditedEnvoy(t, (envoy) => {
+    const start = envoy.indexOf('    initContainers:\n');
+    const end = envoy.indexOf('    containers:\n');
+    assert.ok(start > 0 && end > start);
+    return envoy.slice(0, start) + envoy.slice(end);
+  });
   for (const captureMode of ['init', 'cni'] as const) {
     const result = injectPod(probed, ctx, { config: { ...defaultInjectorConfig, captureMode }, templates });
     assert.equal(result.kind, 'injected', captureMode);
