@@ -4,7 +4,7 @@
 // proxy would answer for the app. Each failure is an InjectionError with a message in the user's
 // terms; warnings go to the caller's list.
 import { nameOf } from './merge.js';
-import { isPlainObject } from './json.js';
+import { isPlainObject, objectsOf } from './json.js';
 import type { JsonObject } from './types.js';
 import { InjectionError } from './errors.js';
 import { simulatePacket } from '../../init/index.js';
@@ -74,13 +74,8 @@ function describeKind(value: unknown): string {
   return typeof value === 'object' ? 'a map' : `a ${typeof value}`;
 }
 
-function listOf(owner: JsonObject, key: string): JsonObject[] {
-  const value = owner[key];
-  return Array.isArray(value) ? value.filter(isPlainObject) : [];
-}
-
 function portNames(container: JsonObject): string[] {
-  return listOf(container, 'ports').flatMap((port) => (typeof port.name === 'string' ? [port.name] : []));
+  return objectsOf(container, 'ports').flatMap((port) => (typeof port.name === 'string' ? [port.name] : []));
 }
 
 /**
@@ -101,11 +96,11 @@ const reservedOf = new WeakMap<JsonObject, Reserved>();
 function reservedNames(fragmentSpec: JsonObject): Reserved {
   let reserved = reservedOf.get(fragmentSpec);
   if (reserved === undefined) {
-    const templateContainers = [...listOf(fragmentSpec, 'initContainers'), ...listOf(fragmentSpec, 'containers')];
+    const templateContainers = [...objectsOf(fragmentSpec, 'initContainers'), ...objectsOf(fragmentSpec, 'containers')];
     reserved = {
       containers: new Set(templateContainers.flatMap((c) => nameOf(c) ?? [])),
       ports: new Set(templateContainers.flatMap(portNames)),
-      volumes: new Set(listOf(fragmentSpec, 'volumes').flatMap((v) => nameOf(v) ?? [])),
+      volumes: new Set(objectsOf(fragmentSpec, 'volumes').flatMap((v) => nameOf(v) ?? [])),
     };
     reservedOf.set(fragmentSpec, reserved);
   }
@@ -258,7 +253,7 @@ export function regularProxyWarnings(spec: JsonObject, proxyUid: unknown): strin
     );
   }
   const uid = typeof proxyUid === 'number' ? proxyUid : undefined;
-  const stuck = listOf(spec, 'initContainers').filter((c) => {
+  const stuck = objectsOf(spec, 'initContainers').filter((c) => {
     if (c.restartPolicy === 'Always') return false;
     const securityContext = isPlainObject(c.securityContext) ? c.securityContext : {};
     return uid === undefined || securityContext.runAsUser !== uid;
@@ -275,7 +270,7 @@ export function regularProxyWarnings(spec: JsonObject, proxyUid: unknown): strin
 
 /** Whether the pod itself already uses native sidecars (proof that its cluster supports them). */
 export function usesNativeSidecars(spec: JsonObject): boolean {
-  return listOf(spec, 'initContainers').some((c) => c.restartPolicy === 'Always');
+  return objectsOf(spec, 'initContainers').some((c) => c.restartPolicy === 'Always');
 }
 
 // The app's TCP probes after injection. The kubelet probes a pod from outside it, so its
@@ -301,7 +296,7 @@ function resolvePort(port: unknown, container: JsonObject): number | undefined {
   if (typeof port === 'number') return port;
   if (typeof port !== 'string') return undefined;
   if (/^\d+$/.test(port)) return Number(port);
-  const named = listOf(container, 'ports').find((p) => p.name === port);
+  const named = objectsOf(container, 'ports').find((p) => p.name === port);
   return typeof named?.containerPort === 'number' ? named.containerPort : undefined;
 }
 
@@ -310,7 +305,7 @@ function resolvePort(port: unknown, container: JsonObject): number | undefined {
  * captured inbound by the pod's capture plan, which `planOf` gives (undefined: nothing captured).
  */
 export function tcpProbeWarnings(spec: JsonObject, planOf: () => CapturePlan | undefined): string[] {
-  const containers = [...listOf(spec, 'containers'), ...listOf(spec, 'initContainers').filter((c) => c.restartPolicy === 'Always')];
+  const containers = [...objectsOf(spec, 'containers'), ...objectsOf(spec, 'initContainers').filter((c) => c.restartPolicy === 'Always')];
   const warnings: string[] = [];
   for (const container of containers) {
     for (const kind of probeKinds) {

@@ -15,7 +15,7 @@
 //     that runs `pillion-init validate` with the same flags; volumes only it mounted go with it.
 import { capturedPort, captureFlags, ordinaryId, parseCaptureConfig, planCaptureRules, UsageError, type CaptureConfig, type IpFamily } from '../../init/index.js';
 import { formatCaptureFlags } from './capture.js';
-import { isPlainObject } from './json.js';
+import { isPlainObject, listOf } from './json.js';
 import type { JsonObject } from './types.js';
 
 /** The template container that installs capture in init mode. */
@@ -37,11 +37,6 @@ export interface CniFragment {
 }
 
 const captureEnvNames = new Map(captureFlags.map((f) => [f.env, f.flag]));
-
-function listOf(owner: JsonObject, key: string): unknown[] {
-  const value = owner[key];
-  return Array.isArray(value) ? value : [];
-}
 
 /**
  * The settings the capture container's pillion-init would run with, parsed, and as canonical

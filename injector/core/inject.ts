@@ -14,7 +14,7 @@ import { parseOverrides, statusKey } from './overrides.js';
 import type { PodOverrides } from './overrides.js';
 import { createPatch } from './patch.js';
 import { decideInjection } from './policy.js';
-import { cloneJson, deepFreeze, isPlainObject } from './json.js';
+import { cloneJson, deepFreeze, isPlainObject, listOf } from './json.js';
 import { formatStatus, readStatus, stripInjection } from './status.js';
 import { proxyContainerName, renderTemplate } from './templates.js';
 import type { CaptureMode, InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet, UninjectResult } from './types.js';
@@ -57,11 +57,6 @@ function checkPodShape(pod: unknown): asserts pod is JsonObject & { spec: JsonOb
 function mapOf(owner: JsonObject, key: string): JsonObject {
   const value = owner[key];
   return isPlainObject(value) ? value : {};
-}
-
-function listOf(owner: JsonObject, key: string): unknown[] {
-  const value = owner[key];
-  return Array.isArray(value) ? value : [];
 }
 
 function namesOf(list: readonly unknown[]): string[] {
