@@ -4,9 +4,10 @@
 // capture missing" as the proxy's termination message, or (a pod whose proxy cannot carry that
 // check) the init container pillion-validation exits 126. Either way the pod's sandbox was created
 // while Pillion's entry was not (yet) in the runtime's configuration, so nothing captured its
-// traffic, and it never will, since the sandbox stays. The agent watches the pods of its own node and, once its entry is in
-// place, deletes such a pod so that its controller creates a new one, which the plugin captures;
-// or, with --repair label, only labels it. Either way it records an Event on the pod.
+// traffic, and it never will, since the sandbox stays. The agent watches the pods of its own
+// node and, once its entry is in place, deletes such a pod so that its controller creates a new
+// one, which the plugin captures; or, with --repair label, only labels it. Either way it records
+// an Event on the pod.
 //
 // Guards: it acts only while the agent is ready (entry last in the runtime's configuration, the
 // plugin runs here); never twice on one pod uid; at most `burst` actions at once, refilled at one

@@ -13,7 +13,7 @@
 //     (cni/pod/contract.ts);
 //   - the container itself is replaced, at the same place, by an unprivileged validation container
 //     that runs `pillion-init validate` with the same flags; volumes only it mounted go with it.
-import { capturedPort, captureFlags, ordinaryId, parseCaptureConfig, planCaptureRules, UsageError, type CaptureConfig, type IpFamily } from '../../init/index.js';
+import { capturedPort, captureFlags, ordinaryId, parseCaptureConfig, UsageError, type CaptureConfig, type CapturePlan, type IpFamily } from '../../init/index.js';
 import { formatCaptureFlags } from './capture.js';
 import { isPlainObject, listOf } from './json.js';
 import type { JsonObject } from './types.js';
@@ -141,12 +141,11 @@ export interface HoldCaptureCheck {
 const sampleAddress: Record<IpFamily, string> = { 4: '192.0.2.1', 6: '2001:db8::1' };
 
 /**
- * The hold hook's capture check for a CNI-mode record; undefined when the plan redirects no
- * hairpin connection of some captured family (the validation container then stays).
+ * The hold hook's capture check for what the plugin installs (`config` and its plan); undefined
+ * when the plan redirects no hairpin connection of some captured family (the validation
+ * container then stays).
  */
-export function holdCaptureCheck(record: CaptureRecord): HoldCaptureCheck | undefined {
-  const config = parseCaptureConfig(record.args, {});
-  const plan = planCaptureRules(config);
+export function holdCaptureCheck(config: CaptureConfig, plan: CapturePlan): HoldCaptureCheck | undefined {
   const families = plan.families.map((f) => f.family);
   let port: number | undefined;
   for (const family of families) {

@@ -19,7 +19,7 @@ import { formatStatus, readStatus, stripInjection } from './status.js';
 import { proxyContainerName, renderTemplate } from './templates.js';
 import type { CaptureMode, InjectContext, InjectorSetup, InjectResult, JsonObject, TemplateSet, UninjectResult } from './types.js';
 import { InjectionError } from './errors.js';
-import { parseCaptureConfig, planCaptureRules, type CapturePlan } from '../../init/index.js';
+import { parseCaptureConfig, planCaptureRules, type CaptureConfig, type CapturePlan } from '../../init/index.js';
 
 /** Patch paths never emitted: the API server owns these. */
 const untouchable = new Set(['/metadata/managedFields', '/status']);
@@ -130,30 +130,37 @@ function cachedFragment(set: TemplateSet, names: readonly string[], logLevel: st
   return rendered;
 }
 
-// What pillion-init (init mode) or the CNI plugin will install for a rendered fragment, planned
-// once per cached fragment and only when asked for (a pod with a TCP probe): null when nothing is
-// captured or the settings cannot be read (an init-mode capture container with its own command).
-const capturePlans = new WeakMap<Rendered, CapturePlan | null>();
-
-function capturePlanOf(rendered: Rendered): CapturePlan | undefined {
-  let plan = capturePlans.get(rendered);
-  if (plan === undefined) {
-    plan = readCapturePlan(rendered);
-    capturePlans.set(rendered, plan);
-  }
-  return plan ?? undefined;
+interface PlannedCapture {
+  readonly config: CaptureConfig;
+  readonly plan: CapturePlan;
 }
 
-function readCapturePlan(rendered: Rendered): CapturePlan | null {
+// What pillion-init (init mode) or the CNI plugin will install for a rendered fragment, planned
+// once per cached fragment and only when asked for (a pod with a TCP probe, a CNI-mode hold
+// check): null when nothing is captured or the settings cannot be read (an init-mode capture
+// container with its own command).
+const captures = new WeakMap<Rendered, PlannedCapture | null>();
+
+function captureOf(rendered: Rendered): PlannedCapture | undefined {
+  let capture = captures.get(rendered);
+  if (capture === undefined) {
+    const config = readCaptureConfig(rendered);
+    capture = config === null ? null : { config, plan: planCaptureRules(config) };
+    captures.set(rendered, capture);
+  }
+  return capture ?? undefined;
+}
+
+function readCaptureConfig(rendered: Rendered): CaptureConfig | null {
   // CNI mode: the plugin parses the status record's flags with an empty environment.
-  if (rendered.capture !== undefined) return planCaptureRules(parseCaptureConfig(rendered.capture.args, {}));
+  if (rendered.capture !== undefined) return parseCaptureConfig(rendered.capture.args, {});
   const container = listOf(mapOf(rendered.pod, 'spec'), 'initContainers').find((c) => isPlainObject(c) && c.name === captureContainerName);
   if (!isPlainObject(container)) return null;
   const unknown = new Error('capture settings unknown');
   try {
-    return planCaptureRules(captureContainerSettings(container, () => {
+    return captureContainerSettings(container, () => {
       throw unknown;
-    }).config);
+    }).config;
   } catch (error) {
     if (error === unknown) return null;
     throw error;
@@ -199,7 +206,8 @@ function holdCheckOf(rendered: Rendered, set: TemplateSet): HoldCaptureCheck | u
   if (rendered.capture === undefined || !set.holdChecksCapture) return undefined;
   let check = holdChecks.get(rendered);
   if (check === undefined) {
-    check = holdCaptureCheck(rendered.capture) ?? null;
+    const capture = captureOf(rendered);
+    check = (capture === undefined ? undefined : holdCaptureCheck(capture.config, capture.plan)) ?? null;
     holdChecks.set(rendered, check);
   }
   return check ?? undefined;
@@ -379,7 +387,7 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
   if (!native && placed.containers.includes(proxyContainerName)) {
     warnings.push(...regularProxyWarnings(base.spec as JsonObject, mapOf(templates.values, 'proxy').uid));
   }
-  warnings.push(...tcpProbeWarnings(base.spec as JsonObject, () => capturePlanOf(rendered)));
+  warnings.push(...tcpProbeWarnings(base.spec as JsonObject, () => captureOf(rendered)?.plan));
   const baseMetadata = mapOf(base, 'metadata');
   const fragmentMetadata = mapOf(fragment, 'metadata');
   const userAnnotations = mapOf(baseMetadata, 'annotations');

@@ -104,11 +104,14 @@ function readHoldCommand(values: JsonObject, file: string): readonly string[] {
 
 let bundledHoldText: string | undefined;
 
-/** The bundled values.yaml's `hold.command`, unrendered, as JSON text (read once). */
-function bundledHoldCommandText(): string {
+/**
+ * The bundled values.yaml's `hold.command`, unrendered, as JSON text: read once, and not read at
+ * all when the caller has just parsed that file (`bundledValues`: loading the bundled folder).
+ */
+function bundledHoldCommandText(bundledValues?: unknown): string {
   if (bundledHoldText === undefined) {
     const file = join(bundledTemplatesDir, 'values.yaml');
-    const values = parseYamlFile(file, readTextFile(file, 'values file'));
+    const values = bundledValues ?? parseYamlFile(file, readTextFile(file, 'values file'));
     bundledHoldText = JSON.stringify(isPlainObject(values) && isPlainObject(values.hold) ? values.hold.command : null);
   }
   return bundledHoldText;
@@ -120,9 +123,9 @@ function bundledHoldCommandText(): string {
  * on the command itself, not on a flag beside it: values merge key by key (--values, Helm), so a
  * flag could stay true under a command of the user's that ignores the arguments and exits 0.
  */
-function holdCommandChecksCapture(values: JsonObject): boolean {
+function holdCommandChecksCapture(values: JsonObject, bundledValues: unknown): boolean {
   const hold = values.hold;
-  return isPlainObject(hold) && JSON.stringify(hold.command) === bundledHoldCommandText();
+  return isPlainObject(hold) && JSON.stringify(hold.command) === bundledHoldCommandText(bundledValues);
 }
 
 /** The container every proxy template defines with an image; add-on templates extend it. */
@@ -264,7 +267,7 @@ export function loadTemplates(dir: string = bundledTemplatesDir, overridesFile?:
   checkValues(values, valuesFile);
   const initArgs = formatInitArgs(readCaptureDefaults(values, valuesFile));
   const holdCommand = readHoldCommand(values, valuesFile);
-  const holdChecksCapture = holdCommandChecksCapture(values);
+  const holdChecksCapture = holdCommandChecksCapture(values, dir === bundledTemplatesDir ? folderValues : undefined);
 
   const templates = new Map<string, Template>();
   const proxyTemplates: string[] = [];
