@@ -50,6 +50,16 @@ interface PhaseSamples {
   readonly plain: number[];
   readonly injected: number[];
   readonly steps: Record<'plain' | 'injected', Steps[]>;
+  /** Per pod: the readiness probes that failed before it was Ready, with the first failure's words. */
+  readonly probeFailures: Record<'plain' | 'injected', { count: number; first?: string }[]>;
+}
+
+/** The kubelet's Unhealthy events on one pod: how many probes failed, and what the first said. */
+function probeFailures(node: RealNode, name: string): { count: number; first?: string } {
+  const events = (JSON.parse(node.cp.kubectlOk(['get', 'events', '-n', namespace, '--field-selector', `involvedObject.name=${name},reason=Unhealthy`, '-o', 'json'])) as
+    { items: { count?: number; message?: string; series?: { count?: number } }[] }).items;
+  const count = events.reduce((sum, e) => sum + (e.series?.count ?? e.count ?? 1), 0);
+  return { count, ...(events[0]?.message === undefined ? {} : { first: events[0].message }) };
 }
 
 /** Wall-clock milliseconds of an RFC 3339 time the runtime reports (nanoseconds cut to ms). */
@@ -110,7 +120,7 @@ function podSteps(node: RealNode, name: string, createdAt: number, readyAt: numb
 /** One phase: Pillion deployed in `mode`, then plain and injected pods alternately, `perArm` of each. */
 async function measurePhase(node: RealNode, mode: CaptureMode, deploy: string, waitReady: (name: string) => Promise<number>): Promise<PhaseSamples> {
   await deployPillion(node.cp, { captureMode: mode, deploy });
-  const samples: PhaseSamples = { plain: [], injected: [], steps: { plain: [], injected: [] } };
+  const samples: PhaseSamples = { plain: [], injected: [], steps: { plain: [], injected: [] }, probeFailures: { plain: [], injected: [] } };
   for (let round = 0; round <= perArm; round++) {
     // Alternate which arm goes first, so neither always follows the other's clean-up.
     const arms = round % 2 === 0 ? (['plain', 'injected'] as const) : (['injected', 'plain'] as const);
@@ -125,6 +135,7 @@ async function measurePhase(node: RealNode, mode: CaptureMode, deploy: string, w
       if (round > 0) {
         samples[arm].push(readyAt - start);
         samples.steps[arm].push(podSteps(node, name, startWall, startWall + (readyAt - start)));
+        samples.probeFailures[arm].push(probeFailures(node, name));
       }
       node.cp.kubectlOk(['delete', 'pod', name, '-n', namespace, '--wait=true']);
     }
@@ -179,7 +190,7 @@ async function main(): Promise<void> {
         const plain = summarize(samples.plain);
         const injected = summarize(samples.injected);
         const steps = { plain: medianSteps(samples.steps.plain), injected: medianSteps(samples.steps.injected) };
-        return [mode, { plain, injected, ratio: injected.medianMs / plain.medianMs, differenceMs: injected.medianMs - plain.medianMs, steps, stepSamples: samples.steps }];
+        return [mode, { plain, injected, ratio: injected.medianMs / plain.medianMs, differenceMs: injected.medianMs - plain.medianMs, steps, stepSamples: samples.steps, probeFailures: samples.probeFailures }];
       })),
     } as { perArm: number } & Record<CaptureMode, {
       plain: ReturnType<typeof summarize>; injected: ReturnType<typeof summarize>; ratio: number; differenceMs: number;
@@ -201,6 +212,16 @@ async function main(): Promise<void> {
       for (const arm of ['plain', 'injected'] as const) {
         const steps = Object.entries(result[mode].steps[arm]).map(([step, ms]) => `${step} ${ms}`).join(', ');
         process.stdout.write(`  ${mode} ${arm}: ${steps}\n`);
+      }
+    }
+    // A pod whose app's first readiness probe came before it listened waits a whole probe period.
+    process.stdout.write('\nreadiness probes failed before Ready (kubelet Unhealthy events):\n');
+    for (const mode of ['init', 'cni'] as const) {
+      for (const arm of ['plain', 'injected'] as const) {
+        const failures = phases[mode].probeFailures[arm];
+        const failed = failures.filter((f) => f.count > 0);
+        const said = failed[0]?.first === undefined ? '' : `; first: ${failed[0].first.replace(/\s+/g, ' ').slice(0, 160)}`;
+        process.stdout.write(`  ${mode} ${arm}: ${failed.length} of ${failures.length} pods${said}\n`);
       }
     }
     const outDir = repoPath('bench', 'results');

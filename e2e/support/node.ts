@@ -18,6 +18,7 @@ import { startControlPlane } from './control-plane.js';
 import type { ControlPlane } from './control-plane.js';
 import { registerExitCleanup } from './exit-cleanup.js';
 import { createNamespace, deleteNamespaceNow, runChecked, uniqueName } from './netns.js';
+import { netnsDirState, restoreNetnsDir } from './netns-dir.js';
 import { Service } from './process.js';
 
 /** Where the upstream programs are: kube-apiserver and etcd; kubelet and friends; kubectl. */
@@ -282,6 +283,8 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
   // sockets and fifos, libcni's result cache, the kubelet's device-plugin socket folder and its
   // container-log symlinks. Each is removed on stop when it was not there before.
   const hostPaths = ['/run/containerd', '/var/lib/cni', '/var/lib/kubelet', '/var/log/containers'].filter((p) => !existsSync(p));
+  // The node's own namespace is named (`ip netns add`), which may be the host's first.
+  const netnsDirBefore = netnsDirState();
   const services: Service[] = [];
   let cgroups: string[] = [];
   let cp: ControlPlane | undefined;
@@ -301,6 +304,7 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
     for (const service of services) service.killNow();
     for (const cgroup of cgroups) removeCgroupTree(cgroup);
     deleteNamespaceNow(ns);
+    restoreNetnsDir(netnsDirBefore);
     unmountAll(dir);
     restoreSysctls(savedSysctls);
     for (const path of hostPaths) rmSync(path, { recursive: true, force: true });
