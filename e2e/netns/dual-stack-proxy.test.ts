@@ -12,6 +12,9 @@
 // Proxied or direct is read from both ends (see docs/testing-netns.md) and, independently, from
 // haproxy's own Prometheus counters (haproxy_frontend_connections_total per frontend).
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { defaultInjectorConfig } from '../../injector/core/config.js';
 import { injectPod } from '../../injector/core/inject.js';
@@ -252,6 +255,45 @@ describe('haproxy template as rendered, dual-stack pod', () => {
     assert.equal(r.reply.local_addr, p.a.pod4, `to the original destination: ${show(r)}`);
     const after = await frontendConnections(p);
     assert.equal(after.inbound - before.inbound, 1, 'haproxy counted one inbound connection');
+  });
+
+  test('IPv4 inbound before the app listens: the proxy tries again every 50 ms and connects once it does', async (t) => {
+    if (blocker !== undefined || p === undefined) return skipOrFail(t, blocker ?? 'the pod was not built');
+    const pod = p;
+    // An app still starting: its port bound but not listening, so connections are refused. The
+    // kubelet's first readiness probe comes just then; haproxy's default would try again a
+    // second later, past the probe's 1 s timeout.
+    const gate = mkdtempSync(join(tmpdir(), 'pillion-late-app-'));
+    chmodSync(gate, 0o755);
+    t.after(() => rmSync(gate, { recursive: true, force: true }));
+    const late = await Service.start('late-app', inNamespace(pod.pod, asIdentity(APP, [python3, serversScript, '--name', 'late', '--tcp', '8081', '--listen-when', join(gate, 'listen')])), { ready: /^BOUND$/ });
+    t.after(() => late.stop());
+    // The pod's own connection attempts that failed (only the proxy connects from inside it
+    // here), read through a process in its namespace: no process start per reading.
+    const inPod = (await runChecked(['ip', 'netns', 'pids', pod.pod])).split(/\s+/).find((pid) => /^\d+$/.test(pid));
+    assert.ok(inPod !== undefined, 'a process in the pod namespace');
+    const failedAttempts = (): number => {
+      const snmp = readFileSync(`/proc/${inPod}/net/snmp`, 'utf8');
+      const [names, values] = snmp.split('\n').filter((line) => line.startsWith('Tcp:')).map((line) => line.split(/\s+/));
+      return Number(values?.[names?.indexOf('AttemptFails') ?? -1]);
+    };
+    const before = failedAttempts();
+    let settled = false;
+    const client = sendProbe(pod.peer, APP, 'tcp', pod.a.pod4, 8081, 5).finally(() => {
+      settled = true;
+    });
+    // Four refused tries before the app listens: haproxy's default (three retries a second
+    // apart) would have given up on the client by the fourth.
+    let tries = 0;
+    while (!settled && (tries = failedAttempts() - before) < 4) await new Promise((r) => setTimeout(r, 5));
+    if (settled) assert.fail(`the client's connection ended after ${tries} refused tries, before the app listened: ${show(await client)}`);
+    writeFileSync(join(gate, 'listen'), '');
+    await late.waitForLine((line) => line === 'READY', 10_000);
+    const r = await client;
+    assert.ok(r.ok && r.reply?.server === 'late', `no reply from the app once it listened: ${show(r)}`);
+    assert.equal(r.reply.peer_addr, '127.0.0.6', show(r));
+    const total = failedAttempts() - before;
+    assert.ok(total >= 4 && total <= 21, `refused tries: ${total} (at most 20 retries)`);
   });
 
   test('IPv6 outbound: app -> peer works, directly (IPv6 is not captured)', async (t) => {

@@ -285,6 +285,11 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
   const hostPaths = ['/run/containerd', '/var/lib/cni', '/var/lib/kubelet', '/var/log/containers'].filter((p) => !existsSync(p));
   // The node's own namespace is named (`ip netns add`), which may be the host's first.
   const netnsDirBefore = netnsDirState();
+  // PILLION_E2E_NODE_LOGS=DIR keeps every daemon's whole stderr there (DIR/<daemon>.log), and
+  // PILLION_E2E_KUBELET_V sets the kubelet's verbosity (default 1): for chasing a failure.
+  const logDir = process.env.PILLION_E2E_NODE_LOGS;
+  if (logDir !== undefined) mkdirSync(logDir, { recursive: true });
+  const logOf = (daemon: string) => (logDir === undefined ? {} : { logFile: join(logDir, `${daemon}.log`) });
   const services: Service[] = [];
   let cgroups: string[] = [];
   let cp: ControlPlane | undefined;
@@ -366,7 +371,7 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
     });
     writeFileSync(join(dir, 'net.d', '10-pillion-e2e.conflist'), cniConfig(dir));
 
-    services.push(await Service.start('containerd', inNode(['containerd', '--config', join(dir, 'containerd.toml')])));
+    services.push(await Service.start('containerd', inNode(['containerd', '--config', join(dir, 'containerd.toml')]), logOf('containerd')));
     await pollUntil('containerd answering on its socket', 30_000, () => (crictl(['version']).status === 0 ? true : undefined),
       () => services.at(-1)!.stderr.slice(-2000));
     for (const archive of options.images) {
@@ -378,14 +383,14 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
     cgroups = makeCgroupRoot(ns);
     services.push(await Service.start('kubelet', inNode([join(bins.node, 'kubelet'),
       `--config=${join(dir, 'kubelet.json')}`, `--kubeconfig=${cp.kubeconfigOf('kubelet')}`, `--root-dir=${join(dir, 'kubelet')}`, `--cert-dir=${join(dir, 'kubelet', 'pki')}`,
-      `--hostname-override=${nodeName}`, `--node-ip=${nodeIp},${nodeIp6}`, '--v=1'])));
+      `--hostname-override=${nodeName}`, `--node-ip=${nodeIp},${nodeIp6}`, `--v=${process.env.PILLION_E2E_KUBELET_V ?? '1'}`]), logOf('kubelet')));
     services.push(await Service.start('kube-scheduler', inNode([join(bins.node, 'kube-scheduler'),
-      `--kubeconfig=${cp.kubeconfigOf('scheduler')}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=10259'])));
+      `--kubeconfig=${cp.kubeconfigOf('scheduler')}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=10259']), logOf('kube-scheduler')));
     services.push(await Service.start('kube-controller-manager', inNode([join(bins.node, 'kube-controller-manager'),
       `--kubeconfig=${cp.kubeconfigOf('controller-manager')}`, '--leader-elect=false', '--bind-address=127.0.0.1',
       '--secure-port=10257', '--use-service-account-credentials=true', `--service-account-private-key-file=${join(cp.dir, 'sa.key')}`,
-      `--root-ca-file=${cp.caFile}`, '--cluster-name=pillion-e2e', `--service-cluster-ip-range=${serviceCidr},${serviceCidr6}`])));
-    services.push(await Service.start('kube-proxy', inNode([join(bins.node, 'kube-proxy'), `--config=${join(dir, 'kube-proxy.json')}`])));
+      `--root-ca-file=${cp.caFile}`, '--cluster-name=pillion-e2e', `--service-cluster-ip-range=${serviceCidr},${serviceCidr6}`]), logOf('kube-controller-manager')));
+    services.push(await Service.start('kube-proxy', inNode([join(bins.node, 'kube-proxy'), `--config=${join(dir, 'kube-proxy.json')}`]), logOf('kube-proxy')));
 
     const control = cp;
     await pollUntil('node Ready', 120_000, () => {

@@ -2,6 +2,7 @@
 // guaranteed termination. Every started service is also registered to be killed synchronously
 // if the test process dies first (exit-cleanup.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { registerExitCleanup } from './exit-cleanup.js';
 
@@ -11,6 +12,8 @@ export interface ServiceOptions {
   readonly readyTimeoutMs?: number;
   /** Environment of the process; this process's own when absent. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Also append all of its stderr to this file (the in-memory copy keeps only the tail). */
+  readonly logFile?: string;
 }
 
 type Waiter = { match: (line: string) => boolean; resolve: (line: string) => void };
@@ -27,6 +30,7 @@ export class Service {
   private constructor(
     readonly name: string,
     private readonly child: ChildProcess,
+    logFile?: string,
   ) {
     const unregister = registerExitCleanup(() => {
       child.kill('SIGKILL');
@@ -51,6 +55,7 @@ export class Service {
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       // Keep the tail only: it is for failure messages, and a chatty process must not grow memory.
       this.stderrText = (this.stderrText + chunk).slice(-8192);
+      if (logFile !== undefined) appendFileSync(logFile, chunk);
     });
   }
 
@@ -59,7 +64,7 @@ export class Service {
     const [file, ...args] = argv;
     if (file === undefined) throw new Error('Service.start: empty argv');
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
-    const service = new Service(name, child);
+    const service = new Service(name, child, options.logFile);
     await new Promise<void>((resolve, reject) => {
       child.once('error', reject);
       child.once('spawn', () => resolve());

@@ -7,16 +7,20 @@ NAT) and the peer address (who connected: the app, the peer, or the proxy's 127.
 Tests tell "went through the proxy" from "went direct" by those addresses, so the reply must be
 what the socket saw, never something the client asked for.
 
-Usage: servers.py --name NAME [--tcp PORT]... [--udp PORT]...
+Usage: servers.py --name NAME [--tcp PORT]... [--udp PORT]... [--listen-when FILE]
 Binds each port on 0.0.0.0 and on :: (IPV6_V6ONLY, so the two families stay apart).
 Prints "READY" on stdout once every socket is bound; logs nothing else to stdout.
+With --listen-when, TCP connections are refused (bound, not listening: an app still starting)
+until FILE exists: it prints "BOUND" first, then "READY" once it listens.
 """
 import argparse
 import json
+import os
 import selectors
 import socket
 import struct
 import sys
+import time
 
 # Linux values; Python's socket module does not export IP_PKTINFO.
 IP_PKTINFO = 8
@@ -40,7 +44,7 @@ def reply(name, proto, local, peer):
     return (json.dumps(body) + "\n").encode()
 
 
-def open_sockets(tcp_ports, udp_ports):
+def open_sockets(tcp_ports, udp_ports, listen=True):
     sockets = []
     for family, host in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
         for proto, ports, kind in (("tcp", tcp_ports, socket.SOCK_STREAM), ("udp", udp_ports, socket.SOCK_DGRAM)):
@@ -51,7 +55,8 @@ def open_sockets(tcp_ports, udp_ports):
                     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 s.bind((host, port))
                 if proto == "tcp":
-                    s.listen(64)
+                    if listen:
+                        s.listen(64)
                 elif family == socket.AF_INET6:
                     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
                 else:
@@ -114,8 +119,16 @@ def main():
     parser.add_argument("--name", required=True)
     parser.add_argument("--tcp", type=int, action="append", default=[])
     parser.add_argument("--udp", type=int, action="append", default=[])
+    parser.add_argument("--listen-when")
     args = parser.parse_args()
-    sockets = open_sockets(args.tcp, args.udp)
+    sockets = open_sockets(args.tcp, args.udp, listen=args.listen_when is None)
+    if args.listen_when is not None:
+        print("BOUND", flush=True)
+        while not os.path.exists(args.listen_when):
+            time.sleep(0.005)
+        for proto, s in sockets:
+            if proto == "tcp":
+                s.listen(64)
     print("READY", flush=True)
     try:
         serve(args.name, sockets)
