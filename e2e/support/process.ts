@@ -1,8 +1,15 @@
 // Long-running helper processes (servers, proxies) with line-buffered output, bounded waits and
 // guaranteed termination. Every started service is also registered to be killed synchronously
 // if the test process dies first (exit-cleanup.ts).
+//
+// A service's stderr goes straight to a file, not through a pipe this process drains: tests call
+// kubectl and other tools synchronously (spawnSync) for up to a minute, and a daemon that logs
+// more than a pipe holds (64 KiB) meanwhile would block on its next write, kubelet included, and
+// with it the cluster under test (seen: an injector rollout stuck until the call timed out).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { registerExitCleanup } from './exit-cleanup.js';
 
@@ -12,16 +19,16 @@ export interface ServiceOptions {
   readonly readyTimeoutMs?: number;
   /** Environment of the process; this process's own when absent. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Also append all of its stderr to this file (the in-memory copy keeps only the tail). */
+  /** Keep its stderr in this file (appended; kept after it stops). Default: a temporary file. */
   readonly logFile?: string;
 }
 
 type Waiter = { match: (line: string) => boolean; resolve: (line: string) => void };
 
+
 export class Service {
   /** Every stdout line so far, in order. */
   readonly lines: string[] = [];
-  private stderrText = '';
   private readonly waiters = new Set<Waiter>();
   private exited: Promise<void>;
   private exitCode: number | null = null;
@@ -30,7 +37,7 @@ export class Service {
   private constructor(
     readonly name: string,
     private readonly child: ChildProcess,
-    logFile?: string,
+    private readonly stderrFile: string,
   ) {
     const unregister = registerExitCleanup(() => {
       child.kill('SIGKILL');
@@ -52,19 +59,27 @@ export class Service {
         }
       }
     });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      // Keep the tail only: it is for failure messages, and a chatty process must not grow memory.
-      this.stderrText = (this.stderrText + chunk).slice(-8192);
-      if (logFile !== undefined) appendFileSync(logFile, chunk);
-    });
   }
 
   /** Start argv (no shell). Throws, with the process's stderr, if it exits or is not ready in time. */
   static async start(name: string, argv: readonly string[], options: ServiceOptions = {}): Promise<Service> {
     const [file, ...args] = argv;
     if (file === undefined) throw new Error('Service.start: empty argv');
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
-    const service = new Service(name, child, options.logFile);
+    let stderrFile = options.logFile;
+    if (stderrFile === undefined) {
+      const dir = mkdtempSync(join(tmpdir(), 'pillion-service-'));
+      stderrFile = join(dir, 'stderr');
+      // Read after the service has gone too (failure messages): removed when this process ends.
+      registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    }
+    const fd = openSync(stderrFile, 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, { stdio: ['ignore', 'pipe', fd], env: options.env ?? process.env });
+    } finally {
+      closeSync(fd);
+    }
+    const service = new Service(name, child, stderrFile);
     await new Promise<void>((resolve, reject) => {
       child.once('error', reject);
       child.once('spawn', () => resolve());
@@ -86,8 +101,22 @@ export class Service {
     return service;
   }
 
+  /** The last 8 KiB of its stderr (for failure messages). */
   get stderr(): string {
-    return this.stderrText;
+    try {
+      const size = statSync(this.stderrFile).size;
+      const length = Math.min(size, 8192);
+      const buffer = Buffer.alloc(length);
+      const fd = openSync(this.stderrFile, 'r');
+      try {
+        readSync(fd, buffer, 0, length, size - length);
+      } finally {
+        closeSync(fd);
+      }
+      return buffer.toString('utf8');
+    } catch {
+      return '';
+    }
   }
 
   get alive(): boolean {
