@@ -54,9 +54,10 @@ interface PhaseSamples {
   readonly probeFailures: Record<'plain' | 'injected', { count: number; first?: string }[]>;
 }
 
-/** The kubelet's Unhealthy events on one pod: how many probes failed, and what the first said. */
+/** The kubelet's Unhealthy events on one pod's app container: how many probes failed, and what the first said. */
 function probeFailures(node: RealNode, name: string): { count: number; first?: string } {
-  const events = (JSON.parse(node.cp.kubectlOk(['get', 'events', '-n', namespace, '--field-selector', `involvedObject.name=${name},reason=Unhealthy`, '-o', 'json'])) as
+  const selector = `involvedObject.name=${name},involvedObject.fieldPath=spec.containers{app},reason=Unhealthy`;
+  const events = (JSON.parse(node.cp.kubectlOk(['get', 'events', '-n', namespace, '--field-selector', selector, '--sort-by=.firstTimestamp', '-o', 'json'])) as
     { items: { count?: number; message?: string; series?: { count?: number } }[] }).items;
   const count = events.reduce((sum, e) => sum + (e.series?.count ?? e.count ?? 1), 0);
   return { count, ...(events[0]?.message === undefined ? {} : { first: events[0].message }) };
@@ -215,7 +216,7 @@ async function main(): Promise<void> {
       }
     }
     // A pod whose app's first readiness probe came before it listened waits a whole probe period.
-    process.stdout.write('\nreadiness probes failed before Ready (kubelet Unhealthy events):\n');
+    process.stdout.write('\nthe app\'s readiness probes failed before Ready (kubelet Unhealthy events):\n');
     for (const mode of ['init', 'cni'] as const) {
       for (const arm of ['plain', 'injected'] as const) {
         const failures = phases[mode].probeFailures[arm];

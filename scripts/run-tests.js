@@ -15,8 +15,9 @@ const paths = given.length > 0 ? given : ['dist/test', ...(args.includes('--unit
 // `node --test` reads its arguments as glob patterns and no longer searches a folder named there
 // (Node 20 did): a folder's tests are its *.test.js files, at any depth.
 const patterns = paths.map((p) => (existsSync(p) && statSync(p).isDirectory() ? `${p.replace(/\/+$/, '')}/**/*.test.js` : p));
-// Many tests name network namespaces (`ip netns add`); the first one on a host also makes
-// /run/netns a mount point, which no `ip netns delete` undoes. The run puts it back as it found it.
+// Many tests, unit ones too, name network namespaces (`ip netns add`); the first one on a host
+// also makes /run/netns a mount point, which no `ip netns delete` undoes. The run puts it back as
+// it found it.
 const netnsDirModule = new URL('../dist/e2e/support/netns-dir.js', import.meta.url);
 const netnsDir = existsSync(netnsDirModule) ? await import(netnsDirModule.href) : undefined;
 const netnsDirBefore = netnsDir?.netnsDirState();

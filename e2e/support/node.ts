@@ -383,7 +383,7 @@ export async function startNode(bins: NodeBinaries, options: NodeOptions): Promi
     cgroups = makeCgroupRoot(ns);
     services.push(await Service.start('kubelet', inNode([join(bins.node, 'kubelet'),
       `--config=${join(dir, 'kubelet.json')}`, `--kubeconfig=${cp.kubeconfigOf('kubelet')}`, `--root-dir=${join(dir, 'kubelet')}`, `--cert-dir=${join(dir, 'kubelet', 'pki')}`,
-      `--hostname-override=${nodeName}`, `--node-ip=${nodeIp},${nodeIp6}`, `--v=${process.env.PILLION_E2E_KUBELET_V ?? '1'}`]), logOf('kubelet')));
+      `--hostname-override=${nodeName}`, `--node-ip=${nodeIp},${nodeIp6}`, `--v=${process.env.PILLION_E2E_KUBELET_V || '1'}`]), logOf('kubelet')));
     services.push(await Service.start('kube-scheduler', inNode([join(bins.node, 'kube-scheduler'),
       `--kubeconfig=${cp.kubeconfigOf('scheduler')}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=10259']), logOf('kube-scheduler')));
     services.push(await Service.start('kube-controller-manager', inNode([join(bins.node, 'kube-controller-manager'),

@@ -19,7 +19,7 @@ export interface ServiceOptions {
   readonly readyTimeoutMs?: number;
   /** Environment of the process; this process's own when absent. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Keep its stderr in this file (appended; kept after it stops). Default: a temporary file. */
+  /** Keep its stderr in this file (replaced; kept after it stops). Default: a temporary file. */
   readonly logFile?: string;
 }
 
@@ -72,7 +72,7 @@ export class Service {
       // Read after the service has gone too (failure messages): removed when this process ends.
       registerExitCleanup(() => rmSync(dir, { recursive: true, force: true }));
     }
-    const fd = openSync(stderrFile, 'a', 0o600);
+    const fd = openSync(stderrFile, 'w', 0o600);
     let child: ChildProcess;
     try {
       child = spawn(file, args, { stdio: ['ignore', 'pipe', fd], env: options.env ?? process.env });
