@@ -25,7 +25,6 @@ export interface ServiceOptions {
 
 type Waiter = { match: (line: string) => boolean; resolve: (line: string) => void };
 
-
 export class Service {
   /** Every stdout line so far, in order. */
   readonly lines: string[] = [];
