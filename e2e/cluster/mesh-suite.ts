@@ -405,8 +405,8 @@ export async function runMeshSuite(t: TestContext, cluster: Cluster, options: Me
         },
       }),
     });
-    // Polled, not `kubectl wait`: each kubectl run here ends after 60 s, and a completion the
-    // kubelet records only on its next once-a-minute resync must not read as a failure.
+    // Polled, not `kubectl wait`: each kubectl run here ends after 60 s. (The slow completions of
+    // 2026-12-02 were very likely the kubelet blocked on a full log pipe: see process.ts.)
     const started = Date.now();
     let shown = false;
     await pollUntil('the Job to complete', 180_000, () => {

@@ -5,7 +5,8 @@
 // Not locked against another process's `ip netns add` at that very moment (a benchmark run beside
 // the suite): that one could then fail to make its namespace, and would say so.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { readMounts } from './mounts.js';
 
 const netnsDir = '/run/netns';
 
@@ -15,9 +16,7 @@ export interface NetnsDirState {
 }
 
 export function netnsDirState(): NetnsDirState {
-  // mountinfo's fifth field is the mount point.
-  const mounted = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === netnsDir);
-  return { exists: existsSync(netnsDir), mounted };
+  return { exists: existsSync(netnsDir), mounted: readMounts().some((m) => m.point === netnsDir) };
 }
 
 /** Undoes what `ip netns` did to /run/netns since `before` was taken, if no namespace is left in it. */

@@ -18,6 +18,7 @@ import { startControlPlane } from './control-plane.js';
 import type { ControlPlane } from './control-plane.js';
 import { registerExitCleanup } from './exit-cleanup.js';
 import { createNamespace, deleteNamespaceNow, runChecked, uniqueName } from './netns.js';
+import { readMounts } from './mounts.js';
 import { netnsDirState, restoreNetnsDir } from './netns-dir.js';
 import { Service } from './process.js';
 
@@ -83,8 +84,7 @@ const kubeletSysctls = [
 
 /** The cgroup v1 hierarchies (and the v2 one, if mounted) the node's cgroup root is made in. */
 function cgroupHierarchies(): string[] {
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((line) => line.split(' '));
-  return mounts.filter((m) => m[2] === 'cgroup' || m[2] === 'cgroup2').map((m) => m[1]!);
+  return readMounts().filter((m) => m.type === 'cgroup' || m.type === 'cgroup2').map((m) => m.point);
 }
 
 function readSysctls(): Map<string, string> {
@@ -134,8 +134,7 @@ function removeCgroupTree(path: string): void {
 
 /** Every mount point at or below `dir`, deepest first. */
 function mountsUnder(dir: string): string[] {
-  const points = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((line) => line.split(' ')[1] ?? '')
-    .map((p) => p.replace(/\\040/g, ' ')).filter((p) => p === dir || p.startsWith(`${dir}/`));
+  const points = readMounts().map((m) => m.point).filter((p) => p === dir || p.startsWith(`${dir}/`));
   return [...new Set(points)].sort((a, b) => b.length - a.length);
 }
 
