@@ -73,9 +73,9 @@ export function injectedMode(pod: { metadata: { annotations?: Record<string, str
  * The namespaces the suite creates in `mode` (kube-system aside): each mode has its own, so the
  * second run needs no wait for the first one's namespaces to go.
  */
-export function meshSuiteNamespaces(mode: CaptureMode): { mesh: string; plain: string; dual: string } {
+export function meshSuiteNamespaces(mode: CaptureMode): { mesh: string; plain: string; dual: string; restricted: string } {
   const prefix = mode === 'init' ? 'pillion-e2e' : 'pillion-e2e-cni';
-  return { mesh: `${prefix}-mesh`, plain: `${prefix}-plain`, dual: `${prefix}-dual` };
+  return { mesh: `${prefix}-mesh`, plain: `${prefix}-plain`, dual: `${prefix}-dual`, restricted: `${prefix}-restricted` };
 }
 
 export interface MeshSuiteOptions {
@@ -366,6 +366,39 @@ export async function runMeshSuite(t: TestContext, cluster: Cluster, options: Me
 
   await t.test('dual-stack pods are captured in both families, by pod IP and through a Service, with the original destination recorded',
     (tt) => runDualStackChecks(tt, cluster, options));
+
+  await t.test(mode === 'cni'
+    ? 'Pod Security "restricted" enforced: a pod that meets it on each of its containers is admitted injected and comes up Ready'
+    : 'Pod Security "restricted" enforced: the injected pod is refused, naming pillion-init\'s capabilities', async () => {
+    // The API server's own PodSecurity admission runs after the mutating webhooks, on the
+    // injected pod. The app sets seccomp and runAsNonRoot on its container, none at pod level:
+    // the proxy must carry its own.
+    const namespace = meshSuiteNamespaces(mode).restricted;
+    const restrictedContainer = {
+      runAsUser: 65532, runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+    };
+    cluster.kubectlOk(['apply', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'pillion.dev/inject': 'enabled', 'pod-security.kubernetes.io/enforce': 'restricted' } } }),
+    });
+    const pod = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'restricted', namespace, annotations: haproxy, labels: { app: 'restricted' } },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: 'app', image: appImage, imagePullPolicy: 'Never', command: ['sleep', 'infinity'], securityContext: restrictedContainer }],
+      },
+    };
+    const created = cluster.kubectl(['create', '-f', '-'], { input: JSON.stringify(pod) });
+    if (mode === 'init') {
+      assert.notEqual(created.status, 0, 'an init-mode pod with NET_ADMIN was admitted under "restricted"');
+      assert.match(created.stderr, /violates PodSecurity "restricted/);
+      assert.match(created.stderr, /container "pillion-init" must not include "NET_ADMIN"/);
+      assert.doesNotMatch(created.stderr, /pillion-proxy/, 'only the capture container breaks "restricted"');
+      return;
+    }
+    assert.equal(created.status, 0, created.stderr);
+    const ready = await readyPod(cluster, namespace, 'restricted');
+    assert.equal(injectedMode(ready), 'cni');
+  });
 
   await t.test('opted-out, host-network and kube-system pods run unchanged', async () => {
     cluster.kubectlOk(['apply', '-f', '-'], {

@@ -160,17 +160,26 @@ function restrictedViolations(pod: JsonObject): string[] {
   return problems;
 }
 
+/** A pod that meets "restricted" with seccomp and runAsNonRoot once at pod level, or on each of its own containers. */
+function restrictedPod(annotations: Record<string, string>, level: 'pod' | 'container'): JsonObject {
+  const seccompProfile = { type: 'RuntimeDefault' };
+  if (level === 'pod') return podWith(annotations, {}, { runAsNonRoot: true, seccompProfile });
+  const pod = podWith(annotations);
+  (pod.spec as JsonObject).containers = [{ name: 'app', image: 'registry.example/app:1', securityContext: { ...restrictedContainer, seccompProfile } }];
+  return pod;
+}
+
 test('a restricted-compliant pod stays compliant in CNI mode (every template, native sidecar or not); init mode is not', () => {
-  // The app's own pod already meets "restricted": seccomp and runAsNonRoot at pod level.
-  const podSecurity = { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
   for (const templates of combinations(bundledTemplates())) {
     for (const nativeSidecar of ['on', 'off'] as const) {
-      const pod = podWith({ 'pillion.dev/templates': templates.join(',') }, {}, podSecurity);
-      assert.deepEqual(restrictedViolations(pod), [], 'the input is compliant');
-      const cni = inject(pod, setup({ captureMode: 'cni', nativeSidecar }));
-      assert.deepEqual(restrictedViolations(cni), [], `${templates.join(',')}, native ${nativeSidecar}`);
-      const init = inject(pod, setup({ captureMode: 'init', nativeSidecar }));
-      assert.match(restrictedViolations(init).join('\n'), /pillion-init: adds NET_ADMIN/);
+      for (const level of ['pod', 'container'] as const) {
+        const pod = restrictedPod({ 'pillion.dev/templates': templates.join(',') }, level);
+        assert.deepEqual(restrictedViolations(pod), [], 'the input is compliant');
+        const cni = inject(pod, setup({ captureMode: 'cni', nativeSidecar }));
+        assert.deepEqual(restrictedViolations(cni), [], `${templates.join(',')}, native ${nativeSidecar}, ${level} level`);
+        const init = inject(pod, setup({ captureMode: 'init', nativeSidecar }));
+        assert.match(restrictedViolations(init).join('\n'), /pillion-init: adds NET_ADMIN/);
+      }
     }
   }
   // The validation container needs no pod-level help: it is compliant on its own.
