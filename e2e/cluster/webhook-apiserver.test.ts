@@ -158,6 +158,16 @@ test('a real kube-apiserver admits pods through the deployed webhook', { timeout
     untouched(createdPod(podManifest('plain', 'not-asked')));
     untouched(createdPod(podManifest('shop', 'opted-out', { labels: { 'pillion.dev/inject': 'disabled' } })));
     untouched(createdPod(podManifest('kube-system', 'system', { labels: { 'pillion.dev/inject': 'enabled' } })));
+    // A Windows pod in an opted-in namespace: injected, the API server would refuse it (runAsUser,
+    // capabilities and seccompProfile cannot be set for a Windows pod); it is admitted as it is,
+    // with the reason as a warning.
+    const windows = createPod(JSON.stringify({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'windows', namespace: 'shop' },
+      spec: { os: { name: 'windows' }, containers: [{ name: 'app', image: 'registry.example/shop:1.0-windows' }] },
+    }));
+    assert.equal(windows.status, 0, windows.stderr);
+    untouched(JSON.parse(windows.stdout) as PodJson);
+    assert.match(windows.stderr, /Warning: not injected: pod runs on Windows/);
   });
 
   await t.test('an invalid override annotation rejects the pod with a message naming it', () => {

@@ -357,7 +357,7 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
   const decision = decideInjection(pod, namespace, ctx, config);
   if (!decision.inject) {
     // The webhook shows only warnings to the user: a skip the user would not expect says why there.
-    if (decision.reason === 'other-mesh') warnings.push(`not injected: ${decision.detail}`);
+    if (decision.reason === 'other-mesh' || decision.reason === 'windows-pod') warnings.push(`not injected: ${decision.detail}`);
     return { kind: 'skipped', reason: decision.reason, detail: decision.detail, warnings };
   }
   checkPodLists(pod.spec);

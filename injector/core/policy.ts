@@ -1,6 +1,6 @@
 // Whether a pod is injected at all. Order matters and is documented in docs/injection.md:
 // namespaces that are never injected come first (a system pod is never rejected for a bad
-// annotation), then the pod's own opt-in value (validated), opt-out, hostNetwork, an existing
+// annotation), then the pod's own opt-in value (validated), opt-out, hostNetwork, Windows, an existing
 // injection by the same template version, and finally the policy.
 import { findOtherMesh } from './checks.js';
 import { injectKey } from './overrides.js';
@@ -53,6 +53,13 @@ export function decideInjection(
   }
   if (spec.hostNetwork === true) {
     return { inject: false, reason: 'host-network', detail: 'pod uses hostNetwork; capturing would redirect the node\'s traffic' };
+  }
+  // A Windows pod can run neither iptables capture nor a Linux proxy, and the API server refuses
+  // the Linux-only securityContext fields (runAsUser, capabilities, seccompProfile, ...) that the
+  // injected containers carry in a pod with spec.os.name windows: injecting would make a pod that
+  // can run into one that cannot be created.
+  if (isPlainObject(spec.os) && spec.os.name === 'windows') {
+    return { inject: false, reason: 'windows-pod', detail: 'pod runs on Windows (spec.os.name: windows); capture and the proxy are Linux-only' };
   }
   // Another mesh's proxy already holds the pod's traffic capture, proxy uid and ports: a second
   // proxy would fight it. Skipped (not refused), so the pod still runs under the mesh it has.

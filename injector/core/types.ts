@@ -55,6 +55,7 @@ export type SkipReason =
   | 'opted-out'
   | 'not-opted-in'
   | 'host-network'
+  | 'windows-pod'
   | 'system-namespace'
   | 'injector-namespace'
   | 'already-injected'
