@@ -170,6 +170,19 @@ test('a real kube-apiserver admits pods through the deployed webhook', { timeout
     assert.match(windows.stderr, /Warning: not injected: pod runs on Windows/);
   });
 
+  await t.test('a pod with pod-level resources its app fills is admitted injected, its pod-level requests raised by the proxy\'s', () => {
+    // Without the raise the API server refuses it: the containers would request more than the pod.
+    const pod = createdPod(JSON.stringify({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pod-level-resources', namespace: 'shop' },
+      spec: {
+        resources: { requests: { cpu: '500m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+        containers: [{ name: 'app', image: 'registry.example/shop:1.0', resources: { requests: { cpu: '500m', memory: '256Mi' } } }],
+      },
+    })) as PodJson & { spec: { resources?: unknown } };
+    assert.ok(isInjected(pod), JSON.stringify(containerNames(pod)));
+    assert.deepEqual(pod.spec.resources, { requests: { cpu: '600m', memory: '384Mi' }, limits: { cpu: '1', memory: '512Mi' } });
+  });
+
   await t.test('an invalid override annotation rejects the pod with a message naming it', () => {
     const rejected = createPod(podManifest('shop', 'bad-cpu', { annotations: { 'pillion.dev/proxy-cpu': 'lots' } }));
     assert.notEqual(rejected.status, 0);

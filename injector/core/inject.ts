@@ -14,6 +14,7 @@ import { parseOverrides, statusKey } from './overrides.js';
 import type { PodOverrides } from './overrides.js';
 import { createPatch } from './patch.js';
 import { decideInjection } from './policy.js';
+import { padPodResources } from './pod-resources.js';
 import { cloneJson, deepFreeze, isPlainObject, listOf } from './json.js';
 import { formatStatus, readStatus, stripInjection } from './status.js';
 import { proxyContainerName, renderTemplate } from './templates.js';
@@ -388,6 +389,8 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
     warnings.push(...regularProxyWarnings(base.spec as JsonObject, mapOf(templates.values, 'proxy').uid));
   }
   warnings.push(...tcpProbeWarnings(base.spec as JsonObject, () => captureOf(rendered)?.plan));
+  const padded = padPodResources(base.spec as JsonObject, placed.spec, placed.containers);
+  if (padded !== undefined) placed.spec.resources = padded.resources;
   const baseMetadata = mapOf(base, 'metadata');
   const fragmentMetadata = mapOf(fragment, 'metadata');
   const userAnnotations = mapOf(baseMetadata, 'annotations');
@@ -401,6 +404,7 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
     volumes: placed.volumes,
     annotations: annotations.added,
     labels: labels.added,
+    podResources: padded?.original,
     capture: rendered.capture,
   });
   const newMetadata: JsonObject = { ...baseMetadata, annotations: { ...annotations.map, [statusKey]: status } };

@@ -16,6 +16,8 @@ export interface InjectionStatus {
   readonly volumes: readonly string[];
   readonly annotations: readonly string[];
   readonly labels: readonly string[];
+  /** The pod's own spec.resources, when injection raised its pod-level resources (pod-resources.ts). */
+  readonly podResources?: JsonObject | undefined;
   /**
    * CNI mode only: the pillion-cni plugin's settings (docs/cni.md). Absent in init mode, where the
    * init container captures.
@@ -46,6 +48,11 @@ export function readStatus(annotations: Readonly<Record<string, unknown>>): Inje
     if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) return fail(`"${field}" must be a list of names`);
     status[field] = list;
   }
+  const podResources = record.podResources;
+  if (podResources !== undefined) {
+    if (!isPlainObject(podResources)) return fail('"podResources" must be an object (the pod\'s own spec.resources)');
+    status.podResources = podResources;
+  }
   const capture = record.capture;
   if (capture !== undefined) {
     if (!isPlainObject(capture) || capture.mode !== 'cni' || !Array.isArray(capture.args) || !capture.args.every((a) => typeof a === 'string')) {
@@ -58,6 +65,7 @@ export function readStatus(annotations: Readonly<Record<string, unknown>>): Inje
 
 /** JSON text with a fixed key order, so equal injections produce byte-identical annotations. */
 export function formatStatus(status: InjectionStatus): string {
+  const podResources = status.podResources === undefined ? {} : { podResources: status.podResources };
   const capture = status.capture === undefined ? {} : { capture: { mode: status.capture.mode, args: status.capture.args } };
   return JSON.stringify({
     version: status.version,
@@ -67,6 +75,7 @@ export function formatStatus(status: InjectionStatus): string {
     volumes: status.volumes,
     annotations: status.annotations,
     labels: status.labels,
+    ...podResources,
     ...capture,
   });
 }
@@ -95,6 +104,7 @@ export function stripInjection(pod: JsonObject, status: InjectionStatus): JsonOb
     if (spec[key] !== undefined) spec[key] = withoutNames(spec[key], containerNames);
   }
   if (Array.isArray(spec.initContainers) && spec.initContainers.length === 0) delete spec.initContainers;
+  if (status.podResources !== undefined) spec.resources = status.podResources;
   if (spec.volumes !== undefined) {
     spec.volumes = withoutNames(spec.volumes, new Set(status.volumes));
     if (Array.isArray(spec.volumes) && spec.volumes.length === 0) delete spec.volumes;

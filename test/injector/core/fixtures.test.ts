@@ -13,7 +13,7 @@ import { listFixtureCases, loadFixtureCase, outcomeFileNames, outcomeFiles, runF
 const cases = listFixtureCases();
 
 test('there are fixtures for every required situation', () => {
-  for (const prefix of ['override-', 'invalid-', 'system-namespace', 'injector-namespace', 'host-network', 'windows-pod', 'opted-out', 'policy-not-opted-in', 'already-injected', 'version-upgrade', 'native-sidecar', 'non-native-sidecar', 'hold-application', 'multiple-templates', 'haproxy', 'invalid-reserved-', 'invalid-templates-two-proxies', 'invalid-proxy-cpu-above-limit', 'other-mesh-', 'prometheus-app-', 'job-pod-', 'init-containers-regular-proxy', 'native-sidecar-inferred', 'cni-mode-', 'cni-mode-haproxy', 'cni-mode-native-sidecar', 'cni-mode-already-injected', 'cni-mode-back-to-init-mode']) {
+  for (const prefix of ['override-', 'invalid-', 'system-namespace', 'injector-namespace', 'host-network', 'windows-pod', 'pod-level-resources', 'opted-out', 'policy-not-opted-in', 'already-injected', 'version-upgrade', 'native-sidecar', 'non-native-sidecar', 'hold-application', 'multiple-templates', 'haproxy', 'invalid-reserved-', 'invalid-templates-two-proxies', 'invalid-proxy-cpu-above-limit', 'other-mesh-', 'prometheus-app-', 'job-pod-', 'init-containers-regular-proxy', 'native-sidecar-inferred', 'cni-mode-', 'cni-mode-haproxy', 'cni-mode-native-sidecar', 'cni-mode-already-injected', 'cni-mode-back-to-init-mode']) {
     assert.ok(cases.some((c) => c.startsWith(prefix)), `no fixture case starting with ${prefix}`);
   }
 });
