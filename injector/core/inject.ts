@@ -390,7 +390,6 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
   }
   warnings.push(...tcpProbeWarnings(base.spec as JsonObject, () => captureOf(rendered)?.plan));
   const padded = padPodResources(base.spec as JsonObject, placed.spec, placed.containers);
-  if (padded !== undefined) placed.spec.resources = padded.resources;
   const baseMetadata = mapOf(base, 'metadata');
   const fragmentMetadata = mapOf(fragment, 'metadata');
   const userAnnotations = mapOf(baseMetadata, 'annotations');
@@ -404,12 +403,12 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
     volumes: placed.volumes,
     annotations: annotations.added,
     labels: labels.added,
-    podResources: padded?.original,
+    podResources: padded?.record,
     capture: rendered.capture,
   });
   const newMetadata: JsonObject = { ...baseMetadata, annotations: { ...annotations.map, [statusKey]: status } };
   if (labels.added.length > 0) newMetadata.labels = labels.map;
-  const result: JsonObject = { ...base, metadata: newMetadata, spec: placed.spec };
+  const result: JsonObject = { ...base, metadata: newMetadata, spec: padded?.spec ?? placed.spec };
   if (previous !== undefined) {
     // Injected before: stripped and rendered again. Nothing changed → already injected; else the
     // pod's annotations or the templates changed since, and the new rendering replaces the old.

@@ -7,6 +7,7 @@ import { statusKey } from './overrides.js';
 import type { JsonObject } from './types.js';
 import { InjectionError } from './errors.js';
 import type { CaptureRecord } from './cni-mode.js';
+import { readPodResourcesRecord, restorePodResources, type PodResourcesRecord } from './pod-resources.js';
 
 export interface InjectionStatus {
   readonly version: string;
@@ -16,8 +17,8 @@ export interface InjectionStatus {
   readonly volumes: readonly string[];
   readonly annotations: readonly string[];
   readonly labels: readonly string[];
-  /** The pod's own spec.resources, when injection raised its pod-level resources (pod-resources.ts). */
-  readonly podResources?: JsonObject | undefined;
+  /** What injection changed in the pod-level resources, when it did (pod-resources.ts). */
+  readonly podResources?: PodResourcesRecord | undefined;
   /**
    * CNI mode only: the pillion-cni plugin's settings (docs/cni.md). Absent in init mode, where the
    * init container captures.
@@ -48,9 +49,9 @@ export function readStatus(annotations: Readonly<Record<string, unknown>>): Inje
     if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) return fail(`"${field}" must be a list of names`);
     status[field] = list;
   }
-  const podResources = record.podResources;
-  if (podResources !== undefined) {
-    if (!isPlainObject(podResources)) return fail('"podResources" must be an object (the pod\'s own spec.resources)');
+  if (record.podResources !== undefined) {
+    const podResources = readPodResourcesRecord(record.podResources);
+    if (podResources === undefined) return fail('"podResources" must map requests and limits to {resource: [own or null, written]}');
     status.podResources = podResources;
   }
   const capture = record.capture;
@@ -104,7 +105,7 @@ export function stripInjection(pod: JsonObject, status: InjectionStatus): JsonOb
     if (spec[key] !== undefined) spec[key] = withoutNames(spec[key], containerNames);
   }
   if (Array.isArray(spec.initContainers) && spec.initContainers.length === 0) delete spec.initContainers;
-  if (status.podResources !== undefined) spec.resources = status.podResources;
+  if (status.podResources !== undefined && spec.resources !== undefined) spec.resources = restorePodResources(spec.resources, status.podResources);
   if (spec.volumes !== undefined) {
     spec.volumes = withoutNames(spec.volumes, new Set(status.volumes));
     if (Array.isArray(spec.volumes) && spec.volumes.length === 0) delete spec.volumes;
