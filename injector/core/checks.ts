@@ -273,6 +273,27 @@ export function usesNativeSidecars(spec: JsonObject): boolean {
   return objectsOf(spec, 'initContainers').some((c) => c.restartPolicy === 'Always');
 }
 
+/**
+ * The app's declared TCP ports that the proxy listens on (`proxyPorts`: port → what for). The pod
+ * has one network namespace, so only one of the two can bind such a port: the proxy or the app
+ * fails at start-up. The API server does not check it (duplicate ports draw only its warning), so
+ * Pillion says so, naming both sides and the way out.
+ */
+export function proxyPortWarnings(spec: JsonObject, proxyPorts: ReadonlyMap<number, string>): string[] {
+  const warnings: string[] = [];
+  for (const container of [...objectsOf(spec, 'initContainers'), ...objectsOf(spec, 'containers')]) {
+    for (const port of objectsOf(container, 'ports')) {
+      const role = typeof port.containerPort === 'number' ? proxyPorts.get(port.containerPort) : undefined;
+      if (role === undefined || (port.protocol ?? 'TCP') !== 'TCP') continue;
+      warnings.push(
+        `container ${nameOf(container) ?? '?'} declares port ${String(port.containerPort)}, which the proxy listens on (${role}): ` +
+          `in the pod's one network namespace only one of them can bind it; move the app's port, or the proxy's (values.yaml ports)`,
+      );
+    }
+  }
+  return warnings;
+}
+
 // The app's TCP probes after injection. The kubelet probes a pod from outside it, so its
 // connection to a captured port is redirected to the proxy's inbound listener, and the kernel
 // completes the handshake there whether or not the app listens: a tcpSocket probe on such a port

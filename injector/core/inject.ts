@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import type { CaptureSettings } from './capture.js';
-import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, regularProxyWarnings, tcpProbeWarnings, usesNativeSidecars } from './checks.js';
+import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, proxyPortWarnings, regularProxyWarnings, tcpProbeWarnings, usesNativeSidecars } from './checks.js';
 import { resolveNativeSidecar } from './config.js';
 import { captureContainerName, captureContainerSettings, holdCaptureCheck, toCniMode, validationContainerName, type CaptureRecord, type HoldCaptureCheck } from './cni-mode.js';
 import { overlay } from './merge.js';
@@ -150,6 +150,33 @@ function captureOf(rendered: Rendered): PlannedCapture | undefined {
     captures.set(rendered, capture);
   }
   return capture ?? undefined;
+}
+
+const listeningPorts = new WeakMap<Rendered, ReadonlyMap<number, string>>();
+
+/**
+ * The ports the proxy of a rendering listens on, with what for: the capture's redirect targets and
+ * the proxy container's declared ports (readiness, metrics). A loopback-only port a template does
+ * not declare (Envoy's admin) is not known here.
+ */
+function proxyListeningPorts(rendered: Rendered): ReadonlyMap<number, string> {
+  let ports = listeningPorts.get(rendered);
+  if (ports === undefined) {
+    const found = new Map<number, string>();
+    const spec = mapOf(rendered.pod, 'spec');
+    const proxy = [...listOf(spec, 'containers'), ...listOf(spec, 'initContainers')].find((c) => isPlainObject(c) && c.name === proxyContainerName);
+    for (const port of isPlainObject(proxy) ? listOf(proxy, 'ports') : []) {
+      if (isPlainObject(port) && typeof port.containerPort === 'number') found.set(port.containerPort, typeof port.name === 'string' ? `port ${port.name}` : 'a port of its own');
+    }
+    const config = captureOf(rendered)?.config;
+    if (config !== undefined) {
+      found.set(config.outboundPort, 'the outbound capture port');
+      found.set(config.inboundPort, 'the inbound capture port');
+    }
+    ports = found;
+    listeningPorts.set(rendered, ports);
+  }
+  return ports;
 }
 
 function readCaptureConfig(rendered: Rendered): CaptureConfig | null {
@@ -389,6 +416,7 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
     warnings.push(...regularProxyWarnings(base.spec as JsonObject, mapOf(templates.values, 'proxy').uid));
   }
   warnings.push(...tcpProbeWarnings(base.spec as JsonObject, () => captureOf(rendered)?.plan));
+  warnings.push(...proxyPortWarnings(base.spec as JsonObject, proxyListeningPorts(rendered)));
   const padded = padPodResources(base.spec as JsonObject, placed.spec, placed.containers);
   const baseMetadata = mapOf(base, 'metadata');
   const fragmentMetadata = mapOf(fragment, 'metadata');

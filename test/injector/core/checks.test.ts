@@ -246,3 +246,26 @@ test('templates that add no capture container capture nothing: no probe warning 
     assert.deepEqual(result.warnings.filter((w) => w.includes('tcpSocket')), [], captureMode);
   }
 });
+
+test('an app port the proxy listens on draws a warning naming both sides (the capture ports and the proxy\'s declared ports; TCP only)', () => {
+  const input = pod({});
+  (input.spec as JsonObject).initContainers = [{ name: 'migrate', image: 'registry.example/migrate:1', ports: [{ containerPort: 15006 }] }];
+  (input.spec as JsonObject).containers = [{
+    name: 'app', image: 'registry.example/app:1',
+    ports: [{ containerPort: 8080 }, { containerPort: 15090, name: 'metrics' }, { containerPort: 15001, protocol: 'UDP' }, { containerPort: 15021, protocol: 'TCP' }],
+  }];
+  for (const template of bundledTemplates().proxyTemplates) {
+    const result = injectPod({ ...input, metadata: { ...(input.metadata as JsonObject), annotations: { 'pillion.dev/templates': template } } }, ctx, setup());
+    assert.equal(result.kind, 'injected');
+    const way = 'in the pod\'s one network namespace only one of them can bind it; move the app\'s port, or the proxy\'s (values.yaml ports)';
+    assert.deepEqual(result.warnings.filter((w) => w.includes('which the proxy listens on')), [
+      `container migrate declares port 15006, which the proxy listens on (the inbound capture port): ${way}`,
+      `container app declares port 15090, which the proxy listens on (port pillion-metrics): ${way}`,
+      `container app declares port 15021, which the proxy listens on (port pillion-ready): ${way}`,
+    ], template);
+  }
+  // Ports moved in values.yaml move the warning with them: a pod with none of them draws none.
+  const quiet = injectPod(pod({}), ctx, setup());
+  assert.equal(quiet.kind, 'injected');
+  assert.ok(!quiet.warnings.some((w) => w.includes('which the proxy listens on')));
+});
