@@ -152,6 +152,11 @@ function captureOf(rendered: Rendered): PlannedCapture | undefined {
   return capture ?? undefined;
 }
 
+/** A fragment's proxy container, a regular container or a native sidecar. */
+function findProxy(spec: JsonObject): JsonObject | undefined {
+  return [...listOf(spec, 'containers'), ...listOf(spec, 'initContainers')].find((c): c is JsonObject => isPlainObject(c) && c.name === proxyContainerName);
+}
+
 const listeningPorts = new WeakMap<Rendered, ReadonlyMap<number, string>>();
 
 /**
@@ -163,9 +168,8 @@ function proxyListeningPorts(rendered: Rendered): ReadonlyMap<number, string> {
   let ports = listeningPorts.get(rendered);
   if (ports === undefined) {
     const found = new Map<number, string>();
-    const spec = mapOf(rendered.pod, 'spec');
-    const proxy = [...listOf(spec, 'containers'), ...listOf(spec, 'initContainers')].find((c) => isPlainObject(c) && c.name === proxyContainerName);
-    for (const port of isPlainObject(proxy) ? listOf(proxy, 'ports') : []) {
+    const proxy = findProxy(mapOf(rendered.pod, 'spec'));
+    for (const port of proxy === undefined ? [] : listOf(proxy, 'ports')) {
       if (isPlainObject(port) && typeof port.containerPort === 'number') found.set(port.containerPort, typeof port.name === 'string' ? `port ${port.name}` : 'a port of its own');
     }
     const config = captureOf(rendered)?.config;
@@ -203,10 +207,7 @@ function applyProxyOverrides(cached: JsonObject, overrides: PodOverrides, warnin
   const wantsResources = Object.keys(overrides.resources.requests).length + Object.keys(overrides.resources.limits).length > 0;
   if (!wantsResources && overrides.proxyImage === undefined) return cached;
   const fragment = cloneJson(cached);
-  const spec = mapOf(fragment, 'spec');
-  const proxy = [...listOf(spec, 'containers'), ...listOf(spec, 'initContainers')].find(
-    (c): c is JsonObject => isPlainObject(c) && c.name === proxyContainerName,
-  );
+  const proxy = findProxy(mapOf(fragment, 'spec'));
   if (proxy === undefined) {
     warnings.push(`proxy overrides ignored: the selected templates have no ${proxyContainerName} container`);
     return fragment;

@@ -188,15 +188,17 @@ export function padPodResources(before: JsonObject, after: JsonObject, addedRegu
     const request = requests.get(resource) ?? now.get(resource) ?? limit;
     if (request > limit) limits.set(resource, request);
   }
+  const next = { requests, limits };
+  const sectionOf = (kind: Kind): JsonObject => (isPlainObject(original[kind]) ? original[kind] : {});
   const record: PodResourcesRecord = {};
   const resources: JsonObject = { ...original };
   for (const kind of kinds) {
-    const ownSection = isPlainObject(original[kind]) ? original[kind] : {};
-    const other = isPlainObject(original[kind === 'requests' ? 'limits' : 'requests']) ? original[kind === 'requests' ? 'limits' : 'requests'] as JsonObject : {};
+    const ownSection = sectionOf(kind);
+    const other = sectionOf(kind === 'requests' ? 'limits' : 'requests');
     const section: JsonObject = { ...ownSection };
     const changes: Record<string, readonly [string | null, string]> = {};
-    for (const [resource, value] of kind === 'requests' ? requests : limits) {
-      if ((kind === 'requests' ? own.requests : own.limits).get(resource) === value) continue;
+    for (const [resource, value] of next[kind]) {
+      if (own[kind].get(resource) === value) continue;
       const text = formatQuantity(value, isBinaryText(ownSection[resource] ?? other[resource]));
       changes[resource] = [Object.hasOwn(ownSection, resource) ? String(ownSection[resource]) : null, text];
       section[resource] = text;
@@ -207,7 +209,8 @@ export function padPodResources(before: JsonObject, after: JsonObject, addedRegu
   }
   // A regular-container proxy's own limit above the pod's: the pod's cgroup caps it anyway, so it
   // is lowered to the pod's (a native sidecar is not held to this rule, and keeps its own).
-  const capped = listOf(after, 'containers').map((c, i) => {
+  const containers = listOf(after, 'containers');
+  const capped = containers.map((c, i) => {
     if (!isPlainObject(c) || typeof c.name !== 'string' || !addedRegular.includes(c.name) || !isPlainObject(c.resources)) return c;
     const ownLimits = amountsOf(c.resources, 'limits', `spec.containers[${i}].resources`);
     const lowered: JsonObject = {};
@@ -218,7 +221,7 @@ export function padPodResources(before: JsonObject, after: JsonObject, addedRegu
     if (Object.keys(lowered).length === 0) return c;
     return { ...c, resources: { ...c.resources, limits: { ...(c.resources.limits as JsonObject), ...lowered } } };
   });
-  const containersChanged = capped.some((c, i) => c !== listOf(after, 'containers')[i]);
+  const containersChanged = capped.some((c, i) => c !== containers[i]);
   if (Object.keys(record).length === 0 && !containersChanged) return undefined;
   return { spec: { ...after, resources, ...(containersChanged ? { containers: capped } : {}) }, record };
 }
