@@ -70,6 +70,8 @@ export class Agent {
   private again = false;
   private stopped = false;
   private versionOkFor: string | undefined;
+  /** The CNI versions the installed binary speaks (its VERSION answer), once it has run. */
+  private pluginVersions: readonly string[] = [];
   private readonly hashes = new Map<string, { identity: string; hash: string }>();
   private lastVersionAttempt = 0;
   private lastVersionReason = '';
@@ -175,6 +177,7 @@ export class Agent {
       }
       this.lastVersionReason = '';
       this.versionOkFor = hash;
+      this.pluginVersions = check.versions;
       this.options.log(`${binaryName} runs on this host (CNI ${check.versions.join(', ')})`);
     }
     // 3. The kubeconfig, rewritten when the token (or CA, or server) changes.
@@ -193,7 +196,7 @@ export class Agent {
       this.options.log(`wrote ${kubeconfigPath}${current === undefined ? '' : ' (token or CA changed)'}`);
     }
     // 4. The entry.
-    const outcome = ensureEntry(this.netDir, this.ownDir, this.entry(), this.options.log);
+    const outcome = ensureEntry(this.netDir, this.ownDir, this.entry(), this.pluginVersions, this.options.log);
     if (outcome.status === 'waiting') {
       if (outcome.reason !== this.readyState.reason) this.options.log(outcome.reason);
       return this.setReady(false, outcome.reason);

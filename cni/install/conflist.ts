@@ -14,8 +14,9 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** libcni matches the extension alone (Go's filepath.Ext): dot-files count too. */
 export function isConfigName(name: string): boolean {
-  return configExtensions.some((ext) => name.endsWith(ext)) && !name.startsWith('.');
+  return configExtensions.some((ext) => name.endsWith(ext));
 }
 
 /** The names in the order libcni returns them (Go's sort.Strings: bytewise). */
@@ -50,6 +51,48 @@ export function parseConfig(name: string, bytes: Uint8Array): ParsedConfig {
   if (typeof doc.type !== 'string' || doc.type === '') return { ok: false, reason: `${name} has no plugin "type"` };
   if (typeof doc.name !== 'string' || doc.name === '') return { ok: false, reason: `${name} has no network "name"` };
   return { ok: true, kind: 'single', doc };
+}
+
+/**
+ * The newest specification libcni implements (version.Current() in libcni 1.1 to 1.3). A runtime
+ * skips the "cniVersions" entries above its own.
+ */
+const newestSpecVersion = '1.1.0';
+
+function versionParts(version: string): number[] | undefined {
+  const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  return match === null ? undefined : match.slice(1).map(Number);
+}
+
+function isNewerThan(a: number[], b: number[]): boolean {
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return false;
+}
+
+/**
+ * The CNI versions a runtime may run this configuration's plugins at: libcni's
+ * NetworkConfFromBytes takes "cniVersion", or, when there is "cniVersions", the highest of both up
+ * to its own newest; a runtime older than 1.1.0 reads "cniVersion" alone. '' is no version at all,
+ * which the runtime passes on as it is. Every one of them must be a version pillion-cni speaks.
+ */
+export function runtimeVersionsOf(doc: Json): { readonly ok: true; readonly versions: readonly string[] } | { readonly ok: false; readonly reason: string } {
+  const single = doc.cniVersion ?? '';
+  if (typeof single !== 'string') return { ok: false, reason: '"cniVersion" is not a string' };
+  const versions = new Set([single]);
+  const listed = doc.cniVersions;
+  if (listed !== undefined) {
+    if (!Array.isArray(listed) || !listed.every((v): v is string => typeof v === 'string')) return { ok: false, reason: '"cniVersions" is not a list of strings' };
+    const newest = versionParts(newestSpecVersion) ?? [];
+    const usable: { text: string; parts: number[] }[] = [];
+    for (const text of [...listed, ...(single === '' ? [] : [single])]) {
+      const parts = versionParts(text);
+      if (parts === undefined) return { ok: false, reason: `"cniVersions" has ${JSON.stringify(text)}, not a version` };
+      if (!isNewerThan(parts, newest)) usable.push({ text, parts });
+    }
+    const highest = usable.reduce<{ text: string; parts: number[] } | undefined>((best, v) => (best === undefined || isNewerThan(v.parts, best.parts) ? v : best), undefined);
+    if (highest !== undefined) versions.add(highest.text);
+  }
+  return { ok: true, versions: [...versions] };
 }
 
 /** The list libcni builds from a single-plugin file: same name, same version, the conf itself. */

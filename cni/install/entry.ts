@@ -1,6 +1,6 @@
 // Putting Pillion's entry into the chosen configuration and taking it out again. File-level,
 // shared by the agent and by uninstall.
-import { readdirSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   conflistFromConf,
@@ -8,6 +8,7 @@ import {
   containsEntry,
   hasEntryLast,
   parseConfig,
+  runtimeVersionsOf,
   serialize,
   sortConfigNames,
   withEntry,
@@ -22,12 +23,26 @@ export type EntryOutcome =
   | { readonly status: 'inserted'; readonly file: string; readonly primary: Json; readonly rewrite: boolean }
   | { readonly status: 'waiting'; readonly reason: string };
 
+/** The configuration files as libcni's ConfFiles lists them: everything but directories (links included). */
 export function listConfigs(netDir: string): string[] {
   try {
-    return sortConfigNames(readdirSync(netDir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name));
+    return sortConfigNames(readdirSync(netDir, { withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => e.name));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
+  }
+}
+
+/**
+ * Whether `path` is a symbolic link. Pillion never writes through one: the atomic rename would
+ * replace the link with a file, and its target belongs to whoever made the link (often a mounted
+ * ConfigMap).
+ */
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
@@ -69,6 +84,7 @@ export function restore(netDir: string, state: InstallState, log: (line: string)
 /** Rewrites one list without Pillion's entry (mode and owner kept). */
 export function removeEntryFrom(netDir: string, name: string, log: (line: string) => void): void {
   const path = join(netDir, name);
+  if (isLink(path)) return;
   const bytes = readIfExists(path);
   if (bytes === undefined) return;
   const parsed = parseConfig(name, bytes);
@@ -78,18 +94,36 @@ export function removeEntryFrom(netDir: string, name: string, log: (line: string
 }
 
 /**
- * Makes sure the lexically first configuration ends with `entry`. Never writes a
- * configuration when there is none. Returns what it found or did.
+ * Makes sure the lexically first configuration ends with `entry`. Never writes a configuration
+ * when there is none, nor one whose CNI version the plugin does not speak (`pluginVersions`, from
+ * its VERSION): the runtime would run every pod's ADD at that version, and each would fail.
+ * Returns what it found or did.
  */
-export function ensureEntry(netDir: string, ownDir: string, entry: Json, log: (line: string) => void): EntryOutcome {
+export function ensureEntry(netDir: string, ownDir: string, entry: Json, pluginVersions: readonly string[], log: (line: string) => void): EntryOutcome {
   const names = listConfigs(netDir);
   const first = names[0];
   let state = loadState(ownDir);
   if (first === undefined) return { status: 'waiting', reason: `waiting for the primary CNI's configuration in ${netDir}` };
   const path = join(netDir, first);
+  if (isLink(path)) {
+    if (state !== undefined) restore(netDir, state, log);
+    return { status: 'waiting', reason: `${first}, the configuration the runtime uses, is a symbolic link; Pillion does not write through links (add its entry where the link's target is made, or replace the link by a file)` };
+  }
   const bytes = readIfExists(path);
   if (bytes === undefined) return { status: 'waiting', reason: `${first} disappeared while being read` };
   const parsed = parseConfig(first, bytes);
+  if (parsed.ok) {
+    const versions = runtimeVersionsOf(parsed.doc);
+    const unspoken = versions.ok ? versions.versions.filter((v) => !pluginVersions.includes(v)) : [];
+    if (!versions.ok || unspoken.length > 0) {
+      // An entry already there (the primary or a new plugin binary changed the versions) comes out.
+      if (state !== undefined) restore(netDir, state, log);
+      const why = versions.ok
+        ? `the runtime may run it at CNI version ${unspoken.map((v) => (v === '' ? '(none: no "cniVersion")' : v)).join(' or ')}, which pillion-cni does not speak (it speaks ${pluginVersions.join(', ')})`
+        : versions.reason;
+      return { status: 'waiting', reason: `not adding Pillion's entry to ${first}: ${why}` };
+    }
+  }
   // Our own write, recognised by its hash.
   const ours = state !== undefined && state.file === first && sha256(bytes) === state.writtenHash;
   if (ours && parsed.ok && parsed.kind === 'list' && hasEntryLast(parsed.doc, entry)) return { status: 'in-place', file: first, primary: parsed.doc };
@@ -107,8 +141,10 @@ export function ensureEntry(netDir: string, ownDir: string, entry: Json, log: (l
 
   if (parsed.kind === 'list') {
     if (hasEntryLast(parsed.doc, entry)) {
-      // Already there (a previous agent whose state is gone, or a primary that kept it).
-      const original = state?.original ?? { name: first, bytes: serialize(withoutEntry(parsed.doc)).toString('base64'), ...owner };
+      // Already there, in bytes that are not our own write (a previous agent whose state is
+      // gone, or a primary that kept the entry when it rewrote the file): these bytes, less the
+      // entry, are what uninstall brings back, never a version from before that rewrite.
+      const original = { name: first, bytes: serialize(withoutEntry(parsed.doc)).toString('base64'), ...owner };
       saveState(ownDir, { version: 1, file: first, writtenHash: sha256(bytes), original });
       return { status: 'in-place', file: first, primary: parsed.doc };
     }

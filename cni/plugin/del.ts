@@ -6,11 +6,16 @@ import { NsenterExecutor } from '../netns/nsenter-executor.js';
 import type { CniEnvironment, NetworkConfig } from '../protocol/request.js';
 import { lockWaitSeconds } from './add.js';
 import type { Log } from './log.js';
-import { netnsExists } from './namespace.js';
+import { inspectNetns } from './namespace.js';
 
 export async function runDel(env: CniEnvironment, conf: NetworkConfig | undefined, log: Log): Promise<void> {
-  if (env.netns === '' || !netnsExists(env.netns)) {
-    log(`del: namespace ${env.netns === '' ? '(none given)' : env.netns} is gone, nothing to remove`);
+  if (env.netns === '') {
+    log('del: no namespace given, nothing to remove');
+    return;
+  }
+  const netns = inspectNetns(env.netns);
+  if (!netns.usable) {
+    log(netns.gone ? `del: namespace ${env.netns} is gone, nothing to remove` : `del: ${netns.reason}; nothing removed there`);
     return;
   }
   const executor = new NsenterExecutor({ netns: env.netns, deadline: Date.now() + (conf?.timeoutMs ?? 10_000), lockWaitSeconds });

@@ -2,7 +2,7 @@
 // stdout (the result, the version info, or an error object) and return the exit code.
 import { CniError, formatError, specCodes } from '../protocol/errors.js';
 import { parseNetworkConfig, readCommand, readEnvironment, type NetworkConfig } from '../protocol/request.js';
-import { formatVersionInfo, latestVersion } from '../protocol/versions.js';
+import { formatVersionInfo, latestVersion, requireStatusAndGc } from '../protocol/versions.js';
 import { runAdd } from './add.js';
 import { runCheck } from './check.js';
 import { runDel } from './del.js';
@@ -42,6 +42,19 @@ export async function runPlugin(env: NodeJS.ProcessEnv, io: PluginIo): Promise<n
       return 0;
     }
     if (command === 'DEL') return await runDelNeverFailing(env, io);
+    if (command === 'STATUS' || command === 'GC') {
+      conf = parseNetworkConfig(readStdinOrFail(io));
+      log = createLog(context, conf.logFile, io.stderr);
+      requireStatusAndGc(conf.cniVersion, command);
+      // STATUS: ready whenever its configuration is usable. What the plugin can lack (its
+      // kubeconfig, the node's iptables tools) fails only CNI-mode pods, each with its own ADD
+      // error and the proxy's capture check; a failed STATUS would have the runtime report the
+      // whole node's network not ready, stopping every pod.
+      // GC: nothing to collect. The plugin keeps no state outside pods' network namespaces, which
+      // GC may assume deleted with their rules.
+      if (command === 'GC') log('gc: nothing to collect (no state kept outside pods\' namespaces)');
+      return 0;
+    }
     const invocation = readEnvironment(env);
     conf = parseNetworkConfig(readStdinOrFail(io));
     log = createLog(context, conf.logFile, io.stderr);

@@ -5,8 +5,8 @@ import { CniError, specCodes } from './errors.js';
 import { requireSupportedVersion, type CniVersion } from './versions.js';
 import { isObject } from './json.js';
 
-export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
-const commands: readonly CniCommand[] = ['ADD', 'DEL', 'CHECK', 'VERSION'];
+export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC' | 'VERSION';
+const commands: readonly CniCommand[] = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'];
 
 export interface CniEnvironment {
   readonly command: CniCommand;

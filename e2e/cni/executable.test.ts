@@ -11,7 +11,7 @@ import { skipOrFail } from '../../test/support/privileges.js';
 import { runCni } from './support/cni-runner.js';
 import { ensureSeaBuilt, toolsOnlyPath } from './support/plugin-executable.js';
 
-const versionInfo = { cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] };
+const versionInfo = { cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] };
 
 test('VERSION from the executable with Node absent from PATH, the same as from the Node entry', { timeout: 240_000 }, async () => {
   const plugin = ensureSeaBuilt();
@@ -29,7 +29,7 @@ test('an error from the executable is one CNI error object on stdout, even witho
   const path = toolsOnlyPath();
   const unknown = await runCni({ command: 'VERSION', argv: [plugin], config: '', path, extraEnv: { CNI_COMMAND: 'FROB' } });
   assert.equal(unknown.exitCode, 1);
-  assert.deepEqual({ code: unknown.json?.code, cniVersion: unknown.json?.cniVersion }, { code: 4, cniVersion: '1.0.0' });
+  assert.deepEqual({ code: unknown.json?.code, cniVersion: unknown.json?.cniVersion }, { code: 4, cniVersion: '1.1.0' });
 });
 
 test('NODE_OPTIONS in the environment does not reach the plugin\'s code', { timeout: 240_000 }, async (t) => {

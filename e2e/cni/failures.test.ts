@@ -91,7 +91,8 @@ describe('pillion-cni failures', () => {
     await expectError(ctx, await raw({ ...good, cniVersion: '9.9.9' }), 1, /incompatible CNI version "9.9.9"/, 'unknown cniVersion');
     await expectError(ctx, await raw({ ...good, cniVersion: '0.3.1' }, {}, 'CHECK'), 1, /CHECK is not defined for cniVersion 0.3.1/, 'CHECK under 0.3.1');
     await expectError(ctx, await raw(good, { CNI_CONTAINERID: '' }), 4, /CNI_CONTAINERID/, 'missing CNI_CONTAINERID');
-    await expectError(ctx, await raw(good, { CNI_COMMAND: 'STATUS' }), 4, /CNI_COMMAND "STATUS"/, 'STATUS (spec 1.1) not claimed');
+    await expectError(ctx, await raw(good, { CNI_COMMAND: 'STATUS' }), 1, /config version 1\.0\.0 does not allow STATUS/, 'STATUS under 1.0.0');
+    await expectError(ctx, await raw(good, { CNI_COMMAND: 'FROB' }), 4, /CNI_COMMAND "FROB"/, 'an unknown command');
     await expectError(ctx, await raw(good, { CNI_NETNS: '/run/netns/no-such-namespace' }), 3, /network namespace \/run\/netns\/no-such-namespace does not exist/, 'missing netns');
     const broken = web(env, { runtimeAnnotations: statusWith({ mode: 'cni', args: ['--inbound-ports=70000'] }) });
     await expectError(ctx, await env.run(pod, 'ADD', broken), 101, /--inbound-ports: port 70000 is out of range/, 'settings rejected');

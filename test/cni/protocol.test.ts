@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { CniError, formatError, pluginCodes, specCodes } from '../../cni/protocol/errors.js';
 import { defaultExcludedNamespaces, parseCniArgs, parseNetworkConfig, readEnvironment } from '../../cni/protocol/request.js';
 import { familiesOf, formatPassThrough, requirePrevResult } from '../../cni/protocol/result.js';
-import { allowsCheck, formatVersionInfo, requireSupportedVersion } from '../../cni/protocol/versions.js';
+import { allowsCheck, formatVersionInfo, requireStatusAndGc, requireSupportedVersion } from '../../cni/protocol/versions.js';
 
 const baseEnv = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c0ffee', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin' };
 
@@ -24,7 +24,7 @@ test('environment: every missing variable is named, with code 4', () => {
     () => readEnvironment({ CNI_COMMAND: 'ADD' }),
     (e: unknown) => e instanceof CniError && e.code === 4 && e.message.includes('CNI_CONTAINERID, CNI_IFNAME, CNI_PATH, CNI_NETNS'),
   );
-  assert.equal(codeOf(() => readEnvironment({ ...baseEnv, CNI_COMMAND: 'GC' })), specCodes.invalidEnvironment);
+  assert.equal(codeOf(() => readEnvironment({ ...baseEnv, CNI_COMMAND: 'FROB' })), specCodes.invalidEnvironment);
   assert.equal(codeOf(() => readEnvironment({ ...baseEnv, CNI_CONTAINERID: '../x' })), specCodes.invalidEnvironment);
   assert.equal(codeOf(() => readEnvironment({ ...baseEnv, CNI_IFNAME: 'a/b' })), specCodes.invalidEnvironment);
   const del = readEnvironment({ ...baseEnv, CNI_COMMAND: 'DEL', CNI_NETNS: '' });
@@ -45,7 +45,7 @@ test('stdin: not JSON is 6, a missing field is 7, an unknown cniVersion is 1', (
   assert.equal(codeOf(() => parseNetworkConfig('{"cniVersion":"1.0.0","type":"t"}')), specCodes.invalidNetworkConfig);
   assert.equal(codeOf(() => parseNetworkConfig('{"cniVersion":"1.0.0","name":"n"}')), specCodes.invalidNetworkConfig);
   assert.equal(codeOf(() => parseNetworkConfig('{"cniVersion":"0.2.0","name":"n","type":"t"}')), specCodes.incompatibleVersion);
-  assert.equal(codeOf(() => parseNetworkConfig('{"cniVersion":"1.1.0","name":"n","type":"t"}')), specCodes.incompatibleVersion);
+  assert.equal(codeOf(() => parseNetworkConfig('{"cniVersion":"1.2.0","name":"n","type":"t"}')), specCodes.incompatibleVersion);
   assert.equal(codeOf(() => parseNetworkConfig('{"cniVersion":"1.0.0","name":"n","type":"t","timeoutMs":0}')), specCodes.invalidNetworkConfig);
   assert.equal(codeOf(() => parseNetworkConfig('{"cniVersion":"1.0.0","name":"n","type":"t","excludeNamespaces":"x"}')), specCodes.invalidNetworkConfig);
   assert.equal(codeOf(() => parseNetworkConfig('{"cniVersion":"1.0.0","name":"n","type":"t","runtimeConfig":{"io.kubernetes.cri.pod-annotations":{"a":1}}}')), specCodes.invalidNetworkConfig);
@@ -64,12 +64,15 @@ test('stdin: defaults, runtime annotations, and excludeNamespaces adding to the 
   assert.equal(parseNetworkConfig('{"cniVersion":"1.0.0","name":"n","type":"t","runtimeConfig":{}}').runtimeAnnotations, undefined);
 });
 
-test('versions: 0.3.0 to 1.0.0; CHECK from 0.4.0; VERSION answers with the list', () => {
-  for (const v of ['0.3.0', '0.3.1', '0.4.0', '1.0.0']) assert.equal(requireSupportedVersion(v), v);
-  assert.equal(codeOf(() => requireSupportedVersion('0.1.0')), 1);
+test('versions: 0.3.0 to 1.1.0; CHECK from 0.4.0, STATUS and GC at 1.1.0; VERSION answers with the list', () => {
+  for (const v of ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']) assert.equal(requireSupportedVersion(v), v);
+  for (const v of ['0.1.0', '', '1.2.0']) assert.equal(codeOf(() => requireSupportedVersion(v)), 1);
   assert.equal(allowsCheck('0.3.1'), false);
   assert.equal(allowsCheck('0.4.0'), true);
-  assert.deepEqual(JSON.parse(formatVersionInfo()), { cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] });
+  assert.equal(allowsCheck('1.1.0'), true);
+  assert.doesNotThrow(() => requireStatusAndGc('1.1.0', 'STATUS'));
+  assert.equal(codeOf(() => requireStatusAndGc('1.0.0', 'GC')), 1);
+  assert.deepEqual(JSON.parse(formatVersionInfo()), { cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
 });
 
 test('prevResult: families of its ips, passed through unchanged', () => {

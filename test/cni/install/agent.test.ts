@@ -4,11 +4,13 @@
 // uninstall leaving every byte and mode as it was.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readKubeconfig } from '../../../cni/pod/kubeconfig.js';
 import { uninstall } from '../../../cni/install/uninstall.js';
+import { sha256 } from '../../../cni/install/files.js';
+import { loadState, ownDirName } from '../../../cni/install/state.js';
 import { repoPath } from '../../support/paths.js';
 import {
   bridgeConf,
@@ -21,6 +23,7 @@ import {
   readJson,
   snapshot,
   waitFor,
+  versionScriptFor,
   type TestHost,
 } from './support.js';
 
@@ -248,4 +251,102 @@ test('pillion-cni-install --uninstall --host-root cleans a node whose agent is g
     assert.match(run.stderr, /restored 10-bridge\.conf byte for byte/);
     assert.deepEqual(snapshot(host.netDir), before.net);
     assert.deepEqual(snapshot(host.binDir), before.bin);
+  }));
+
+/** `text` with its "cniVersion" replaced (or removed: undefined), and extra top-level fields. */
+function withVersion(text: string, cniVersion: string | undefined, more: Record<string, unknown> = {}): string {
+  const doc = JSON.parse(text) as Record<string, unknown>;
+  if (cniVersion === undefined) delete doc.cniVersion;
+  else doc.cniVersion = cniVersion;
+  return `${JSON.stringify({ ...doc, ...more }, null, 2)}\n`;
+}
+
+test('CNI 1.1.0 lists get the entry when the plugin speaks 1.1.0; a version it does not speak leaves the file alone and the agent not ready', async () => {
+  await withHost(async (host) => {
+    const path = join(host.netDir, '10-calico.conflist');
+    writeFileSync(path, withVersion(calicoConflist, '1.1.0'));
+    const agent = host.agent();
+    await agent.start();
+    assert.equal(agent.status.ready, true, agent.status.reason);
+    assert.equal(pluginTypes(path).at(-1), 'pillion-cni');
+  });
+  const cases: [string, string, RegExp][] = [
+    ['a plugin that speaks up to 1.0.0, a 1.1.0 list', withVersion(calicoConflist, '1.1.0'), /CNI version 1\.1\.0, which pillion-cni does not speak \(it speaks 0\.3\.0, 0\.3\.1, 0\.4\.0, 1\.0\.0\)/],
+    ['no "cniVersion"', withVersion(calicoConflist, undefined), /CNI version \(none: no "cniVersion"\)/],
+    ['"cniVersions" up to 1.1.0 beside "cniVersion" 0.3.1', withVersion(calicoConflist, '0.3.1', { cniVersions: ['0.4.0', '1.1.0', '2.0.0'] }), /CNI version 1\.1\.0,/],
+    ['"cniVersions" with a malformed entry', withVersion(calicoConflist, '0.3.1', { cniVersions: ['1.x'] }), /"cniVersions" has "1\.x", not a version/],
+  ];
+  for (const [what, text, reason] of cases) {
+    await withHost(async (host) => {
+      const path = join(host.netDir, '10-calico.conflist');
+      writeFileSync(path, text);
+      const agent = host.agent();
+      await agent.start();
+      assert.equal(agent.status.ready, false, what);
+      assert.match(agent.status.reason, /^not adding Pillion's entry to 10-calico\.conflist: /, what);
+      assert.match(agent.status.reason, reason, what);
+      assert.equal(readFileSync(path, 'utf8'), text, `${what}: the file is untouched`);
+    }, versionScriptFor(['0.3.0', '0.3.1', '0.4.0', '1.0.0']));
+  }
+});
+
+test('the primary moves its list to a version the plugin does not speak: the entry comes out, the agent is not ready until it is back', () =>
+  withHost(async (host) => {
+    const path = join(host.netDir, '10-flannel.conflist');
+    writeFileSync(path, flannelConflist);
+    const agent = host.agent();
+    await agent.start();
+    assert.equal(agent.status.ready, true, agent.status.reason);
+    const newer = withVersion(JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')) as object }), '9.0.0');
+    writeFileSync(path, newer);
+    await waitFor('not ready', () => !agent.status.ready);
+    assert.match(agent.status.reason, /CNI version 9\.0\.0, which pillion-cni does not speak/);
+    assert.deepEqual(pluginTypes(path), ['flannel', 'portmap'], 'the entry is out of the list the runtime would fail on');
+    writeFileSync(path, flannelConflist);
+    await waitFor('ready again', () => agent.status.ready);
+    assert.equal(pluginTypes(path).at(-1), 'pillion-cni');
+  }));
+
+test('the runtime\'s first file is a symbolic link: not ready, the link and its target untouched; dot-files count, as libcni counts them', () =>
+  withHost(async (host) => {
+    const target = join(host.root, 'configmap-calico.conflist');
+    writeFileSync(target, calicoConflist);
+    symlinkSync(target, join(host.netDir, '10-calico.conflist'));
+    writeFileSync(join(host.netDir, '20-flannel.conflist'), flannelConflist);
+    const agent = host.agent();
+    await agent.start();
+    assert.equal(agent.status.ready, false);
+    assert.match(agent.status.reason, /10-calico\.conflist, the configuration the runtime uses, is a symbolic link/);
+    assert.equal(lstatSync(join(host.netDir, '10-calico.conflist')).isSymbolicLink(), true);
+    assert.equal(readFileSync(target, 'utf8'), calicoConflist);
+    assert.equal(readFileSync(join(host.netDir, '20-flannel.conflist'), 'utf8'), flannelConflist, 'not the second file instead');
+    await agent.stop();
+    uninstall({ hostRoot: host.root, paths, log: () => undefined });
+    assert.equal(lstatSync(join(host.netDir, '10-calico.conflist')).isSymbolicLink(), true, 'uninstall leaves the link a link');
+
+    // A dot-file sorts first ("." before digits) and is the one the runtime uses.
+    writeFileSync(join(host.netDir, '.00-hidden.conflist'), flannelConflist);
+    const second = host.agent();
+    await second.start();
+    assert.equal(second.status.ready, true, second.status.reason);
+    assert.equal(pluginTypes(join(host.netDir, '.00-hidden.conflist')).at(-1), 'pillion-cni');
+  }));
+
+test('an edit made while the entry is in place (the entry kept last) is what uninstall leaves, less the entry', () =>
+  withHost(async (host) => {
+    const path = join(host.netDir, '10-calico.conflist');
+    writeFileSync(path, calicoConflist);
+    const agent = host.agent();
+    await agent.start();
+    assert.equal(agent.status.ready, true);
+    // The primary (or an operator) rewrites the list with a new MTU, keeping Pillion's entry last.
+    const edited = JSON.parse(readFileSync(path, 'utf8')) as { plugins: Record<string, unknown>[] };
+    edited.plugins[0] = { ...edited.plugins[0], mtu: 8981 };
+    writeFileSync(path, `${JSON.stringify(edited, null, 2)}\n`);
+    await waitFor('the agent to take the edit in', () => loadState(join(host.netDir, ownDirName))?.writtenHash === sha256(readFileSync(path)));
+    await agent.stop();
+    uninstall({ hostRoot: host.root, paths, log: () => undefined });
+    const after = readJson(path) as { plugins: Record<string, unknown>[] };
+    assert.deepEqual(after.plugins.map((p) => p.type), ['calico', 'portmap', 'bandwidth']);
+    assert.equal(after.plugins[0]?.mtu, 8981, 'the edit survives uninstall');
   }));

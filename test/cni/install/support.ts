@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type AgentOptions } from '../../../cni/install/agent.js';
 import { presets } from '../../../cni/install/presets.js';
+import { supportedVersions } from '../../../cni/protocol/versions.js';
 
 export const paths = presets.default!;
 
@@ -19,10 +20,15 @@ export interface TestHost {
   cleanup(): void;
 }
 
-export const versionScript = `#!/bin/sh
+/** A stand-in plugin whose VERSION names `versions` (default: what pillion-cni speaks). */
+export function versionScriptFor(versions: readonly string[]): string {
+  return `#!/bin/sh
 [ "$CNI_COMMAND" = VERSION ] || exit 1
-echo '{"cniVersion":"1.0.0","supportedVersions":["0.3.0","0.3.1","0.4.0","1.0.0"]}'
+echo '${JSON.stringify({ cniVersion: versions.at(-1), supportedVersions: versions })}'
 `;
+}
+
+export const versionScript = versionScriptFor(supportedVersions);
 
 export function makeHost(source = versionScript): TestHost {
   const root = mkdtempSync(join(tmpdir(), 'pillion-install-'));
