@@ -7,6 +7,7 @@ import { nameOf } from './merge.js';
 import { isPlainObject, objectsOf } from './json.js';
 import type { JsonObject } from './types.js';
 import { InjectionError } from './errors.js';
+import { parseQuantity } from './pod-resources.js';
 import { simulatePacket } from '../../init/index.js';
 import type { CapturePlan } from '../../init/index.js';
 
@@ -191,6 +192,20 @@ export function quantityValue(text: unknown): number | undefined {
   return number * (suffixes[match[2] ?? ''] ?? 1);
 }
 
+/**
+ * Whether the quantity `request` is above `limit`, as the API server compares them: exactly (it
+ * rounds a value up to the next nano-unit), so "2.0000000000000001" is above "2". Values the
+ * exact reader leaves out (exponents beyond ±30) are ordered as floats.
+ */
+function exceeds(request: unknown, limit: unknown): boolean {
+  const exactRequest = parseQuantity(request);
+  const exactLimit = parseQuantity(limit);
+  if (exactRequest !== undefined && exactLimit !== undefined) return exactRequest > exactLimit;
+  const roughRequest = quantityValue(request);
+  const roughLimit = quantityValue(limit);
+  return roughRequest !== undefined && roughLimit !== undefined && roughRequest > roughLimit;
+}
+
 /** The override annotation of each resource field (resources.requests.cpu ← pillion.dev/proxy-cpu …). */
 export function resourceAnnotation(kind: 'requests' | 'limits', resource: string): string {
   return `pillion.dev/proxy-${resource}${kind === 'limits' ? '-limit' : ''}`;
@@ -206,9 +221,7 @@ export function checkRequestsWithinLimits(resources: unknown, overridden: Readon
   const requests = isPlainObject(resources.requests) ? resources.requests : {};
   const limits = isPlainObject(resources.limits) ? resources.limits : {};
   for (const resource of Object.keys(requests)) {
-    const request = quantityValue(requests[resource]);
-    const limit = quantityValue(limits[resource]);
-    if (request === undefined || limit === undefined || request <= limit) continue;
+    if (!exceeds(requests[resource], limits[resource])) continue;
     const requestText = String(requests[resource]);
     const limitText = String(limits[resource]);
     const refused = 'the API server refuses a request above its limit';

@@ -17,6 +17,22 @@ import { capturedPort, captureFlags, ordinaryId, parseCaptureConfig, UsageError,
 import { formatCaptureFlags } from './capture.js';
 import { isPlainObject, listOf } from './json.js';
 import type { JsonObject } from './types.js';
+import { InjectionError } from './errors.js';
+
+/**
+ * A pod with a user namespace of its own (`spec.hostUsers: false`) cannot be captured by the
+ * plugin: its network namespace belongs to that user namespace, the plugin programs it from the
+ * node's, and the kernel refuses the capture's owner-match rules there. Every ADD would fail and
+ * the pod would wait for its sandbox forever, so it is refused here, saying why. (Init mode is
+ * not affected: pillion-init runs inside the pod's user namespace.)
+ */
+export function checkCniCapturable(spec: unknown): void {
+  if (isPlainObject(spec) && spec.hostUsers === false) {
+    throw new InjectionError(
+      'spec.hostUsers is false: the pod has a user namespace of its own, which captureMode cni cannot capture (the pillion-cni plugin programs the pod\'s network namespace from the node, and the kernel refuses its rules there), so the pod would never get its sandbox; opt it out with pillion.dev/inject: disabled, or leave hostUsers unset',
+    );
+  }
+}
 
 /** The template container that installs capture in init mode. */
 export const captureContainerName = 'pillion-init';

@@ -8,7 +8,7 @@ import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import type { CaptureSettings } from './capture.js';
 import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, proxyPortWarnings, regularProxyWarnings, tcpProbeWarnings, usesNativeSidecars } from './checks.js';
 import { resolveNativeSidecar } from './config.js';
-import { captureContainerName, captureContainerSettings, holdCaptureCheck, toCniMode, validationContainerName, type CaptureRecord, type HoldCaptureCheck } from './cni-mode.js';
+import { captureContainerName, captureContainerSettings, checkCniCapturable, holdCaptureCheck, toCniMode, validationContainerName, type CaptureRecord, type HoldCaptureCheck } from './cni-mode.js';
 import { overlay } from './merge.js';
 import { parseOverrides, statusKey } from './overrides.js';
 import type { PodOverrides } from './overrides.js';
@@ -355,6 +355,18 @@ function assembleMap(user: JsonObject, template: JsonObject): { map: JsonObject;
   return { map, added };
 }
 
+/** The API server's bound on a pod's annotations, keys and values together (ValidateAnnotationsSize). */
+export const totalAnnotationBytes = 256 * 1024;
+
+/** Refuse a pod whose annotations would grow past what the API server accepts. */
+function checkAnnotationsSize(annotations: JsonObject): void {
+  let total = 0;
+  for (const [key, value] of Object.entries(annotations)) total += Buffer.byteLength(key) + (typeof value === 'string' ? Buffer.byteLength(value) : 0);
+  if (total > totalAnnotationBytes) {
+    throw new InjectionError(`metadata.annotations would total ${total} bytes with Pillion's, more than the ${totalAnnotationBytes} the API server accepts; make room (a large kubectl.kubernetes.io/last-applied-configuration is the usual cause) or opt the pod out`);
+  }
+}
+
 const prometheusPrefix = 'prometheus.io/';
 
 /**
@@ -396,6 +408,7 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
   const defaults = captureDefaults(templates);
   const initArgs = Object.keys(overrides.capture).length === 0 ? defaults.initArgs : formatInitArgs({ ...defaults.settings, ...overrides.capture });
   const rendered = cachedFragment(templates, templateNames, overrides.logLevel, initArgs, config.captureMode);
+  if (rendered.capture !== undefined) checkCniCapturable(pod.spec);
   const fragment = applyProxyOverrides(rendered.pod, overrides, warnings);
 
   // Nothing below writes to the input: new objects are built along the changed paths and unchanged
@@ -435,7 +448,9 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
     podResources: padded?.record,
     capture: rendered.capture,
   });
-  const newMetadata: JsonObject = { ...baseMetadata, annotations: { ...annotations.map, [statusKey]: status } };
+  const newAnnotations = { ...annotations.map, [statusKey]: status };
+  checkAnnotationsSize(newAnnotations);
+  const newMetadata: JsonObject = { ...baseMetadata, annotations: newAnnotations };
   if (labels.added.length > 0) newMetadata.labels = labels.map;
   const result: JsonObject = { ...base, metadata: newMetadata, spec: padded?.spec ?? placed.spec };
   if (previous !== undefined) {

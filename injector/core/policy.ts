@@ -58,8 +58,9 @@ export function decideInjection(
   // the Linux-only securityContext fields (runAsUser, capabilities, seccompProfile, ...) that the
   // injected containers carry in a pod with spec.os.name windows: injecting would make a pod that
   // can run into one that cannot be created.
-  if (isPlainObject(spec.os) && spec.os.name === 'windows') {
-    return { inject: false, reason: 'windows-pod', detail: 'pod runs on Windows (spec.os.name: windows); capture and the proxy are Linux-only' };
+  const windows = windowsSign(spec);
+  if (windows !== undefined) {
+    return { inject: false, reason: 'windows-pod', detail: `pod runs on Windows (${windows}); capture and the proxy are Linux-only` };
   }
   // Another mesh's proxy already holds the pod's traffic capture, proxy uid and ports: a second
   // proxy would fight it. Skipped (not refused), so the pod still runs under the mesh it has.
@@ -82,4 +83,29 @@ export function decideInjection(
   }
   if (config.defaultPolicy === 'enabled') return { inject: true, previous };
   return { inject: false, reason: 'not-opted-in', detail: `pod does not opt in (${injectKey}) and neither does its namespace; default policy is disabled` };
+}
+
+const osLabel = 'kubernetes.io/os';
+
+/**
+ * What says the pod runs on Windows, if anything: spec.os.name, or a scheduling constraint that
+ * admits only Windows nodes (a nodeSelector, or required node affinity whose every term asks for
+ * kubernetes.io/os In [windows]). Without spec.os neither the API server nor the kubelet checks
+ * the containers against the OS, so such a pod is admitted and then stuck on its Windows node
+ * with Linux-only images.
+ */
+function windowsSign(spec: JsonObject): string | undefined {
+  if (isPlainObject(spec.os) && spec.os.name === 'windows') return 'spec.os.name: windows';
+  if (isPlainObject(spec.nodeSelector) && spec.nodeSelector[osLabel] === 'windows') return `nodeSelector ${osLabel}: windows`;
+  const affinity = isPlainObject(spec.affinity) ? spec.affinity.nodeAffinity : undefined;
+  const required = isPlainObject(affinity) ? affinity.requiredDuringSchedulingIgnoredDuringExecution : undefined;
+  const terms = isPlainObject(required) ? required.nodeSelectorTerms : undefined;
+  const windowsOnly = (term: unknown): boolean =>
+    isPlainObject(term) &&
+    Array.isArray(term.matchExpressions) &&
+    term.matchExpressions.some(
+      (e: unknown) => isPlainObject(e) && e.key === osLabel && e.operator === 'In' && Array.isArray(e.values) && e.values.length > 0 && e.values.every((v) => v === 'windows'),
+    );
+  if (Array.isArray(terms) && terms.length > 0 && terms.every(windowsOnly)) return `required node affinity ${osLabel} In [windows]`;
+  return undefined;
 }

@@ -269,3 +269,68 @@ test('an app port the proxy listens on draws a warning naming both sides (the ca
   assert.equal(quiet.kind, 'injected');
   assert.ok(!quiet.warnings.some((w) => w.includes('which the proxy listens on')));
 });
+
+test('annotations that injection would push past the API server\'s 256 KiB are refused in words; just under the bound is injected', () => {
+  const base = injectPod(structuredClone(podWithAnnotations({})), ctx, setup());
+  assert.equal(base.kind, 'injected');
+  if (base.kind !== 'injected') return;
+  const added = Object.entries((base.pod.metadata as JsonObject).annotations as Record<string, string>).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  const key = 'kubectl.kubernetes.io/last-applied-configuration';
+  const fits = 256 * 1024 - added - Buffer.byteLength(key);
+  assert.equal(injectPod(podWithAnnotations({ [key]: 'x'.repeat(fits) }), ctx, setup()).kind, 'injected', 'exactly at the bound');
+  assert.throws(
+    () => injectPod(podWithAnnotations({ [key]: 'x'.repeat(fits + 1) }), ctx, setup()),
+    (e: unknown) => e instanceof InjectionError && /^metadata\.annotations would total 262145 bytes with Pillion's, more than the 262144 the API server accepts/.test(e.message),
+  );
+});
+
+test('a pod that only Windows nodes can run (nodeSelector or required node affinity on kubernetes.io/os) is skipped as windows-pod; a Linux or either-OS pod is not', () => {
+  const os = 'kubernetes.io/os';
+  const affinity = (...terms: unknown[]): JsonObject => ({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } });
+  const term = (values: string[], operator = 'In'): JsonObject => ({ matchExpressions: [{ key: os, operator, values }] });
+  const skipped: [JsonObject, RegExp][] = [
+    [{ nodeSelector: { [os]: 'windows' } }, /nodeSelector kubernetes\.io\/os: windows/],
+    [{ affinity: affinity(term(['windows'])) }, /required node affinity kubernetes\.io\/os In \[windows\]/],
+    [{ affinity: affinity(term(['windows']), term(['windows'])) }, /required node affinity/],
+  ];
+  for (const [spec, detail] of skipped) {
+    const result = injectPod(podWithSpec(spec), ctx, setup());
+    assert.equal(result.kind, 'skipped', JSON.stringify(spec));
+    if (result.kind !== 'skipped') continue;
+    assert.equal(result.reason, 'windows-pod');
+    assert.match(result.detail, detail);
+    assert.ok(result.warnings.some((w) => w.startsWith('not injected: pod runs on Windows')));
+  }
+  const injected: JsonObject[] = [
+    { nodeSelector: { [os]: 'linux' } },
+    { affinity: affinity(term(['windows', 'linux'])) },
+    { affinity: affinity(term(['windows']), term(['linux'])) },
+    { affinity: affinity(term(['windows'], 'NotIn')) },
+    { securityContext: { windowsOptions: { runAsUserName: 'ContainerUser' } } },
+  ];
+  for (const spec of injected) assert.equal(injectPod(podWithSpec(spec), ctx, setup()).kind, 'injected', JSON.stringify(spec));
+});
+
+function podWithAnnotations(annotations: Record<string, string>): JsonObject {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop', annotations }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } };
+}
+
+function podWithSpec(spec: JsonObject): JsonObject {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { ...spec, containers: [{ name: 'app', image: 'registry.example/app:1' }] } };
+}
+
+test('a proxy request just above its limit is refused as the API server compares quantities: exactly, rounding up to the nano-unit', () => {
+  const refused = (annotations: Record<string, string>): boolean => {
+    try {
+      injectPod(podWithAnnotations(annotations), ctx, setup());
+      return false;
+    } catch (error) {
+      return error instanceof InjectionError && /above its limit/.test(error.message);
+    }
+  };
+  // The bundled proxy's cpu limit is 2.
+  assert.equal(refused({ 'pillion.dev/proxy-cpu': '2.0000000000000001' }), true, 'a float reads this as 2');
+  assert.equal(refused({ 'pillion.dev/proxy-cpu': '2' }), false);
+  assert.equal(refused({ 'pillion.dev/proxy-memory': '1000000000000000001', 'pillion.dev/proxy-memory-limit': '1e18' }), true);
+  assert.equal(refused({ 'pillion.dev/proxy-memory': '1e18', 'pillion.dev/proxy-memory-limit': '1000000000000000000' }), false);
+});

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { decideFromAnnotations } from '../../../cni/pod/contract.js';
 import { formatCaptureFlags } from '../../../injector/core/capture.js';
 import { defaultInjectorConfig } from '../../../injector/core/config.js';
-import { SetupError } from '../../../injector/core/errors.js';
+import { InjectionError, SetupError } from '../../../injector/core/errors.js';
 import { injectPod, uninjectPod } from '../../../injector/core/inject.js';
 import { bundledTemplatesDir, loadTemplates } from '../../../injector/core/templates.js';
 import type { InjectorConfig, InjectorSetup, JsonObject, TemplateSet } from '../../../injector/core/types.js';
@@ -358,5 +358,17 @@ test('a template whose capture container cannot be read for CNI mode is refused 
     assert.notEqual(edited, envoy);
     writeFileSync(join(folder, 'envoy.yaml'), edited);
     assert.throws(() => loadTemplates(folder), (e: unknown) => e instanceof SetupError && /envoy\.yaml: cannot be used with captureMode cni: /.test(e.message) && message.test(e.message), extra);
+  }
+});
+
+test('a pod with a user namespace of its own (spec.hostUsers: false) is refused in CNI mode, saying why; init mode and hostUsers true or unset inject', () => {
+  for (const nativeSidecar of ['on', 'off'] as const) {
+    const cni = setup({ captureMode: 'cni', nativeSidecar });
+    assert.throws(
+      () => injectPod(podWith({}, { hostUsers: false }), ctx, cni),
+      (e: unknown) => e instanceof InjectionError && /^spec\.hostUsers is false: .*captureMode cni cannot capture/.test(e.message) && e.message.includes('pillion.dev/inject: disabled'),
+    );
+    for (const spec of [{ hostUsers: true }, {}]) assert.equal(injectPod(podWith({}, spec), ctx, cni).kind, 'injected');
+    assert.equal(injectPod(podWith({}, { hostUsers: false }), ctx, setup({ captureMode: 'init', nativeSidecar })).kind, 'injected');
   }
 });

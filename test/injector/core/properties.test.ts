@@ -145,7 +145,9 @@ const allowed: Record<string, RegExp> = {
   'pillion.dev/proxy-memory-limit': /^\.spec\.containers\[pillion-proxy\]\.resources\./,
   'pillion.dev/proxy-image': /^\.spec\.containers\[pillion-proxy\]\.image$/,
   'pillion.dev/log-level': /^\.spec\.containers\[pillion-proxy\]\.args\[3\]$/,
-  'pillion.dev/native-sidecar': /^\.spec\.containers\[pillion-proxy\]\.restartPolicy$/,
+  // A native sidecar is placed among the init containers and holds the app with its postStart
+  // hook (the "hold"); a truthy value ("1", "true") turns both on.
+  'pillion.dev/native-sidecar': /^\.spec\.containers\[pillion-proxy\]\.(restartPolicy|lifecycle\.postStart\.)/,
 };
 const initArgs = /^\.spec\.containers\[pillion-init\]\.args\[\d+\]$/;
 
