@@ -100,7 +100,7 @@ test('STATUS at 1.1.0: ready, nothing on stdout; GC: nothing to collect, nothing
     assert.deepEqual(JSON.parse(old.stdout), { cniVersion: '1.0.0', code: 1, msg: `config version 1.0.0 does not allow ${command}`, details: 'STATUS and GC exist from CNI 1.1.0' });
   }
   const broken = await call('STATUS', { cniVersion: '1.1.0', type: 'pillion-cni' });
-  assert.equal(JSON.parse(broken.stdout).code, 7, 'a configuration without a name is not ready to serve ADD');
+  assert.equal((JSON.parse(broken.stdout) as { code: number }).code, 7, 'a configuration without a name is not ready to serve ADD');
 });
 
 test('ADD at 1.1.0: a pod that is not captured gets prevResult back unchanged', async (t) => {
@@ -152,7 +152,7 @@ test('a namespace that is not the node\'s passes the check and reaches the stand
   if (holder === undefined) return;
   try {
     const outcome = await call('ADD', meshedConfig('1.1.0'), holder.netns);
-    assert.equal(JSON.parse(outcome.stdout).code, 102, outcome.stdout);
+    assert.equal((JSON.parse(outcome.stdout) as { code: number }).code, 102, outcome.stdout);
     assert.ok(outcome.nsenterCalls.includes(`--net=${holder.netns}`), outcome.nsenterCalls);
   } finally {
     holder.stop();
