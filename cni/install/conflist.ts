@@ -54,8 +54,8 @@ export function parseConfig(name: string, bytes: Uint8Array): ParsedConfig {
 }
 
 /**
- * The newest specification libcni implements (version.Current() in libcni 1.1 to 1.3). A runtime
- * skips the "cniVersions" entries above its own.
+ * The newest specification libcni implements (version.Current() in libcni 1.2 and 1.3, the first
+ * to read "cniVersions"). A runtime skips the "cniVersions" entries above its own.
  */
 const newestSpecVersion = '1.1.0';
 
@@ -72,7 +72,7 @@ function isNewerThan(a: number[], b: number[]): boolean {
 /**
  * The CNI versions a runtime may run this configuration's plugins at: libcni's
  * NetworkConfFromBytes takes "cniVersion", or, when there is "cniVersions", the highest of both up
- * to its own newest; a runtime older than 1.1.0 reads "cniVersion" alone. '' is no version at all,
+ * to its own newest; a runtime with libcni older than 1.2 reads "cniVersion" alone. '' is no version at all,
  * which the runtime passes on as it is. Every one of them must be a version pillion-cni speaks.
  */
 export function runtimeVersionsOf(doc: Json): { readonly ok: true; readonly versions: readonly string[] } | { readonly ok: false; readonly reason: string } {
@@ -86,7 +86,7 @@ export function runtimeVersionsOf(doc: Json): { readonly ok: true; readonly vers
     const usable: { text: string; parts: number[] }[] = [];
     for (const text of [...listed, ...(single === '' ? [] : [single])]) {
       const parts = versionParts(text);
-      if (parts === undefined) return { ok: false, reason: `"cniVersions" has ${JSON.stringify(text)}, not a version` };
+      if (parts === undefined) return { ok: false, reason: `${text === single ? '"cniVersion" is' : `"cniVersions" has`} ${JSON.stringify(text)}, not a version` };
       if (!isNewerThan(parts, newest)) usable.push({ text, parts });
     }
     const highest = usable.reduce<{ text: string; parts: number[] } | undefined>((best, v) => (best === undefined || isNewerThan(v.parts, best.parts) ? v : best), undefined);

@@ -16,7 +16,7 @@ import {
   type Json,
 } from './conflist.js';
 import { ownershipOf, readIfExists, removeDurably, sha256, writeAtomic } from './files.js';
-import { loadState, saveState, type InstallState } from './state.js';
+import { clearState, loadState, saveState, type InstallState } from './state.js';
 
 export type EntryOutcome =
   | { readonly status: 'in-place'; readonly file: string; readonly primary: Json }
@@ -46,6 +46,16 @@ function isLink(path: string): boolean {
   }
 }
 
+/** Whether anything is at `path`, a dangling link included. */
+function isPresent(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Takes the entry out of the file `state` names: the remembered bytes when the file is still
  * exactly what Pillion wrote, the list without the entry otherwise. A converted `.conf` comes
@@ -54,12 +64,16 @@ function isLink(path: string): boolean {
  */
 export function restore(netDir: string, state: InstallState, log: (line: string) => void): void {
   const path = join(netDir, state.file);
+  if (isLink(path)) {
+    log(`${state.file} is now a symbolic link; left as it is`);
+    return;
+  }
   const current = readIfExists(path);
   const original = Buffer.from(state.original.bytes, 'base64');
   const owner = { mode: state.original.mode, uid: state.original.uid, gid: state.original.gid };
   if (state.original.name !== state.file) {
     const originalPath = join(netDir, state.original.name);
-    if (readIfExists(originalPath) === undefined) {
+    if (!isPresent(originalPath)) {
       writeAtomic(originalPath, original, owner);
       log(`restored ${state.original.name} byte for byte`);
     }
@@ -106,7 +120,7 @@ export function ensureEntry(netDir: string, ownDir: string, entry: Json, pluginV
   if (first === undefined) return { status: 'waiting', reason: `waiting for the primary CNI's configuration in ${netDir}` };
   const path = join(netDir, first);
   if (isLink(path)) {
-    if (state !== undefined) restore(netDir, state, log);
+    if (state !== undefined) restoreAndForget(netDir, ownDir, state, log);
     return { status: 'waiting', reason: `${first}, the configuration the runtime uses, is a symbolic link; Pillion does not write through links (add its entry where the link's target is made, or replace the link by a file)` };
   }
   const bytes = readIfExists(path);
@@ -117,7 +131,7 @@ export function ensureEntry(netDir: string, ownDir: string, entry: Json, pluginV
     const unspoken = versions.ok ? versions.versions.filter((v) => !pluginVersions.includes(v)) : [];
     if (!versions.ok || unspoken.length > 0) {
       // An entry already there (the primary or a new plugin binary changed the versions) comes out.
-      if (state !== undefined) restore(netDir, state, log);
+      if (state !== undefined) restoreAndForget(netDir, ownDir, state, log);
       const why = versions.ok
         ? `the runtime may run it at CNI version ${unspoken.map((v) => (v === '' ? '(none: no "cniVersion")' : v)).join(' or ')}, which pillion-cni does not speak (it speaks ${pluginVersions.join(', ')})`
         : versions.reason;
@@ -172,6 +186,12 @@ export function ensureEntry(netDir: string, ownDir: string, entry: Json, pluginV
   removeDurably(path);
   log(`converted ${first} to ${target} keeping network "${String(parsed.doc.name)}", Pillion last${rewrite ? ' (the primary had rewritten it)' : ''}`);
   return { status: 'inserted', file: target, primary: parsed.doc, rewrite };
+}
+
+/** restore(), then forget the state: the entry is out, and a later pass must not restore again. */
+function restoreAndForget(netDir: string, ownDir: string, state: InstallState, log: (line: string) => void): void {
+  restore(netDir, state, log);
+  clearState(ownDir);
 }
 
 /** Removes the agent's own directory (kubeconfig, state). */

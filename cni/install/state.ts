@@ -5,7 +5,7 @@
 // --host-root after the agent is gone, still knows.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readIfExists, writeAtomic } from './files.js';
+import { readIfExists, removeDurably, writeAtomic } from './files.js';
 
 export interface OriginalFile {
   readonly name: string;
@@ -45,4 +45,9 @@ export function loadState(ownDir: string): InstallState | undefined {
 export function saveState(ownDir: string, state: InstallState): void {
   mkdirSync(ownDir, { recursive: true, mode: 0o700 });
   writeAtomic(statePath(ownDir), Buffer.from(`${JSON.stringify(state, null, 2)}\n`), { mode: 0o600 });
+}
+
+/** Forgets the entry (it is no longer anywhere): nothing for uninstall or a later pass to restore. */
+export function clearState(ownDir: string): void {
+  removeDurably(statePath(ownDir));
 }

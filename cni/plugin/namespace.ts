@@ -1,7 +1,7 @@
 // CNI_NETNS must name a pod's network namespace. ADD and CHECK need it to exist; DEL tolerates its
 // absence. It must never be the node's own: the runtime runs plugins in the node's namespace, so a
 // path naming the plugin's own namespace (or PID 1's) would put a pod's capture rules on the node,
-// or have DEL remove the node's PILLION_* chains. libcni's skel refuses the same.
+// or have DEL remove the node's PILLION_* chains. (libcni's skel likewise refuses its own.)
 import { statSync } from 'node:fs';
 import { CniError, specCodes } from '../protocol/errors.js';
 

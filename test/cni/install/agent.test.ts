@@ -4,7 +4,8 @@
 // uninstall leaving every byte and mode as it was.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readKubeconfig } from '../../../cni/pod/kubeconfig.js';
@@ -302,9 +303,13 @@ test('the primary moves its list to a version the plugin does not speak: the ent
     await waitFor('not ready', () => !agent.status.ready);
     assert.match(agent.status.reason, /CNI version 9\.0\.0, which pillion-cni does not speak/);
     assert.deepEqual(pluginTypes(path), ['flannel', 'portmap'], 'the entry is out of the list the runtime would fail on');
+    assert.equal(loadState(join(host.netDir, ownDirName)), undefined, 'forgotten: nothing left to restore');
+    await delay(1200); // more than two polls: the entry is taken out once, not again on every pass
+    assert.equal(host.logs.filter((l) => /removed Pillion's entry|restored/.test(l)).length, 1, host.logs.join('\n'));
     writeFileSync(path, flannelConflist);
     await waitFor('ready again', () => agent.status.ready);
     assert.equal(pluginTypes(path).at(-1), 'pillion-cni');
+    assert.match(host.logs.at(-2) ?? '', /^inserted Pillion last in 10-flannel\.conflist/, 'a new insertion, not blamed on the primary as a rewrite');
   }));
 
 test('the runtime\'s first file is a symbolic link: not ready, the link and its target untouched; dot-files count, as libcni counts them', () =>
@@ -323,6 +328,7 @@ test('the runtime\'s first file is a symbolic link: not ready, the link and its 
     await agent.stop();
     uninstall({ hostRoot: host.root, paths, log: () => undefined });
     assert.equal(lstatSync(join(host.netDir, '10-calico.conflist')).isSymbolicLink(), true, 'uninstall leaves the link a link');
+    rmSync(join(host.netDir, '10-calico.conflist'));
 
     // A dot-file sorts first ("." before digits) and is the one the runtime uses.
     writeFileSync(join(host.netDir, '.00-hidden.conflist'), flannelConflist);
@@ -349,4 +355,28 @@ test('an edit made while the entry is in place (the entry kept last) is what uni
     const after = readJson(path) as { plugins: Record<string, unknown>[] };
     assert.deepEqual(after.plugins.map((p) => p.type), ['calico', 'portmap', 'bandwidth']);
     assert.equal(after.plugins[0]?.mtu, 8981, 'the edit survives uninstall');
+  }));
+
+test('the file with the entry becomes a symbolic link to the same bytes (the entry moved into a ConfigMap): left a link, never restored through, forgotten', () =>
+  withHost(async (host) => {
+    const path = join(host.netDir, '10-calico.conflist');
+    writeFileSync(path, calicoConflist);
+    const agent = host.agent();
+    await agent.start();
+    assert.equal(agent.status.ready, true);
+    const target = join(host.root, 'configmap-calico.conflist');
+    const withEntry = readFileSync(path);
+    writeFileSync(target, withEntry);
+    rmSync(path);
+    symlinkSync(target, path);
+    await waitFor('not ready', () => !agent.status.ready);
+    assert.match(agent.status.reason, /is a symbolic link/);
+    await delay(1200);
+    assert.equal(lstatSync(path).isSymbolicLink(), true, 'still a link');
+    assert.deepEqual(readFileSync(target), withEntry, 'the target is untouched');
+    assert.equal(loadState(join(host.netDir, ownDirName)), undefined);
+    await agent.stop();
+    uninstall({ hostRoot: host.root, paths, log: () => undefined });
+    assert.equal(lstatSync(path).isSymbolicLink(), true, 'uninstall leaves the link a link');
+    assert.deepEqual(readFileSync(target), withEntry);
   }));
