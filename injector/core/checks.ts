@@ -278,7 +278,38 @@ export function regularProxyWarnings(spec: JsonObject, proxyUid: unknown): strin
         `run them as uid ${uid ?? 'of the proxy'}, or exclude their destinations (pillion.dev/exclude-outbound-*)`,
     );
   }
+  // The pod's own native sidecars start before the regular containers, the proxy among them, and
+  // run on: running them as the proxy's uid would take them out of the mesh for good.
+  const early = objectsOf(spec, 'initContainers').filter((c) => c.restartPolicy === 'Always');
+  if (early.length > 0) {
+    warnings.push(
+      `native sidecars ${early.map((c) => nameOf(c) ?? '?').join(', ')} start before the proxy (a regular container) with capture on, so their connections fail until it listens, ` +
+        `and a startup probe of theirs that needs the network never passes: ${native} or exclude their destinations (pillion.dev/exclude-outbound-*)`,
+    );
+  }
   return warnings;
+}
+
+/**
+ * The pod's containers (and its own native sidecars) that run as the uid or gid the capture lets
+ * out uncaptured, the proxy's: their traffic bypasses the proxy, and nothing else says so. Init
+ * containers that run to completion are left out: running them as the proxy's uid is the documented
+ * way for them to reach the network before a regular-container proxy starts.
+ */
+export function proxyIdentityWarnings(spec: JsonObject, exempt: { readonly proxyUid: number; readonly proxyGid: number } | undefined): string[] {
+  if (exempt === undefined) return [];
+  const pod = isPlainObject(spec.securityContext) ? spec.securityContext : {};
+  const containers = [...objectsOf(spec, 'initContainers').filter((c) => c.restartPolicy === 'Always'), ...objectsOf(spec, 'containers')];
+  const names = containers
+    .filter((c) => {
+      const own = isPlainObject(c.securityContext) ? c.securityContext : {};
+      return (own.runAsUser ?? pod.runAsUser) === exempt.proxyUid || (own.runAsGroup ?? pod.runAsGroup) === exempt.proxyGid;
+    })
+    .map((c) => nameOf(c) ?? '?');
+  if (names.length === 0) return [];
+  return [
+    `containers ${names.join(', ')} run as the proxy's uid ${exempt.proxyUid} or gid ${exempt.proxyGid}, whose traffic the capture leaves alone: theirs bypasses the proxy; run them as another uid and gid`,
+  ];
 }
 
 /** Whether the pod itself already uses native sidecars (proof that its cluster supports them). */

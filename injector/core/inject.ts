@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { formatInitArgs, readCaptureDefaults } from './capture.js';
 import type { CaptureSettings } from './capture.js';
-import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, proxyPortWarnings, regularProxyWarnings, tcpProbeWarnings, usesNativeSidecars } from './checks.js';
+import { checkDepth, checkPodLists, checkRequestsWithinLimits, checkReservedNames, proxyIdentityWarnings, proxyPortWarnings, regularProxyWarnings, tcpProbeWarnings, usesNativeSidecars } from './checks.js';
 import { resolveNativeSidecar } from './config.js';
 import { captureContainerName, captureContainerSettings, checkCniCapturable, holdCaptureCheck, toCniMode, validationContainerName, type CaptureRecord, type HoldCaptureCheck } from './cni-mode.js';
 import { overlay } from './merge.js';
@@ -430,6 +430,7 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
     warnings.push(...regularProxyWarnings(base.spec as JsonObject, mapOf(templates.values, 'proxy').uid));
   }
   warnings.push(...tcpProbeWarnings(base.spec as JsonObject, () => captureOf(rendered)?.plan));
+  warnings.push(...proxyIdentityWarnings(base.spec as JsonObject, captureOf(rendered)?.config));
   warnings.push(...proxyPortWarnings(base.spec as JsonObject, proxyListeningPorts(rendered)));
   const padded = padPodResources(base.spec as JsonObject, placed.spec, placed.containers);
   const baseMetadata = mapOf(base, 'metadata');

@@ -316,7 +316,7 @@ function podWithAnnotations(annotations: Record<string, string>): JsonObject {
 }
 
 function podWithSpec(spec: JsonObject): JsonObject {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { ...spec, containers: [{ name: 'app', image: 'registry.example/app:1' }] } };
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }], ...spec } };
 }
 
 test('a proxy request just above its limit is refused as the API server compares quantities: exactly, rounding up to the nano-unit', () => {
@@ -333,4 +333,32 @@ test('a proxy request just above its limit is refused as the API server compares
   assert.equal(refused({ 'pillion.dev/proxy-cpu': '2' }), false);
   assert.equal(refused({ 'pillion.dev/proxy-memory': '1000000000000000001', 'pillion.dev/proxy-memory-limit': '1e18' }), true);
   assert.equal(refused({ 'pillion.dev/proxy-memory': '1e18', 'pillion.dev/proxy-memory-limit': '1000000000000000000' }), false);
+});
+
+test('containers that run as the proxy\'s uid or gid (their own setting or the pod\'s) draw a warning: their traffic bypasses the proxy; init containers that run to completion do not', () => {
+  const warningsOf = (spec: JsonObject): string[] => {
+    const result = injectPod(podWithSpec(spec), ctx, setup());
+    assert.equal(result.kind, 'injected');
+    return result.kind === 'injected' ? result.warnings.filter((w) => w.includes("run as the proxy's uid")) : [];
+  };
+  const app = (securityContext: JsonObject = {}): JsonObject => ({ name: 'app', image: 'registry.example/app:1', securityContext });
+  assert.deepEqual(warningsOf({ containers: [app({ runAsUser: 1337 })] }), [
+    "containers app run as the proxy's uid 1337 or gid 1337, whose traffic the capture leaves alone: theirs bypasses the proxy; run them as another uid and gid",
+  ]);
+  assert.equal(warningsOf({ securityContext: { runAsUser: 1337 }, containers: [app()] }).length, 1, 'the pod\'s uid');
+  assert.equal(warningsOf({ securityContext: { runAsGroup: 1337 }, containers: [app()] }).length, 1, 'the pod\'s gid');
+  assert.equal(warningsOf({ securityContext: { runAsUser: 1337 }, containers: [app({ runAsUser: 1000, runAsGroup: 1000 })] }).length, 0, 'the container\'s own ids win');
+  assert.equal(warningsOf({ initContainers: [{ name: 'migrate', image: 'm', securityContext: { runAsUser: 1337 } }], containers: [app()] }).length, 0, 'an init container that runs to completion');
+  assert.match(warningsOf({ initContainers: [{ name: 'vault', image: 'v', restartPolicy: 'Always', securityContext: { runAsUser: 1337 } }], containers: [app()] })[0] ?? '', /^containers vault run as/);
+});
+
+test('with a regular-container proxy, the pod\'s own native sidecars draw a warning: they start before it with capture on', () => {
+  const pod = podWithSpec({ initContainers: [{ name: 'vault', image: 'v', restartPolicy: 'Always' }] });
+  const regular = injectPod(structuredClone(pod), ctx, { config: { ...defaultInjectorConfig, nativeSidecar: 'off' }, templates: bundledTemplates() });
+  assert.equal(regular.kind, 'injected');
+  if (regular.kind !== 'injected') return;
+  assert.ok(regular.warnings.some((w) => /^native sidecars vault start before the proxy \(a regular container\) with capture on/.test(w)), regular.warnings.join('\n'));
+  const native = injectPod(structuredClone(pod), ctx, { config: { ...defaultInjectorConfig, nativeSidecar: 'on' }, templates: bundledTemplates() });
+  assert.equal(native.kind, 'injected');
+  if (native.kind === 'injected') assert.ok(!native.warnings.some((w) => w.startsWith('native sidecars')));
 });
