@@ -18,11 +18,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { daemonSetFate } from '../../cni/install/daemonset.js';
 import { KubeApi } from '../../cni/install/kube-api.js';
 import { kubePodRepairApi, type WatchEvent } from '../../cni/install/repair.js';
 import { calicoConflist, makeHost, pluginTypes, waitFor, type TestHost } from '../../test/cni/install/support.js';
 import { parseManifests, renderKustomize, requireKubectl } from '../../test/deploy/support/manifests.js';
 import { repoPath } from '../../test/support/paths.js';
+import { freePort } from '../../test/support/ports.js';
 import { requireControlPlaneBinaries, startControlPlane, type ControlPlane } from '../support/control-plane.js';
 
 const agentUser = 'system:serviceaccount:pillion-system:pillion-cni-node';
@@ -214,5 +216,39 @@ describe('repair of early pods against the real kube-apiserver', () => {
     assert.ok(seen.every((e) => e.type === 'ERROR' || e.type === 'BOOKMARK' || e.object.spec?.nodeName === 'node-c'), 'only node-c\'s pods');
     abort.abort();
     await watching;
+  });
+
+  test('the SIGTERM check: present with its RBAC; deleted when the DaemonSet is gone, or when the agent\'s identity is refused (401) or no longer allowed to look (403); unknown without an answer', { timeout: 60_000 }, async (t) => {
+    const env = await setUp(t);
+    if (env === undefined) return;
+    const { cp, saDir } = env;
+    const kubectl = requireKubectl(t);
+    if (kubectl === undefined) return;
+    const objects = parseManifests(renderKustomize(kubectl, 'cni'), 'deploy/cni').filter((o) => o.metadata.name === 'pillion-cni-node');
+    const ensure = (kind: string): void => {
+      if (cp.kubectl(['get', kind.toLowerCase(), '-n', 'pillion-system', 'pillion-cni-node']).status === 0) return;
+      cp.kubectlOk(['create', '-f', '-'], { input: JSON.stringify(objects.find((o) => o.kind === kind)) });
+    };
+    ensure('DaemonSet'); // an earlier test deletes it
+    const fate = (dir: string, server = cp.server): Promise<string> => daemonSetFate(server, dir, 'pillion-system', 'pillion-cni-node');
+    assert.equal(await fate(saDir), 'present');
+
+    const refusedDir = mkdtempSync(join(tmpdir(), 'pillion-sa-refused-'));
+    try {
+      writeFileSync(join(refusedDir, 'token'), 'a-token-the-api-server-does-not-know');
+      writeFileSync(join(refusedDir, 'ca.crt'), readFileSync(join(saDir, 'ca.crt')));
+      assert.equal(await fate(refusedDir), 'deleted', '401: the ServiceAccount went with the release');
+    } finally {
+      rmSync(refusedDir, { recursive: true, force: true });
+    }
+
+    cp.kubectlOk(['delete', 'rolebinding', '-n', 'pillion-system', 'pillion-cni-node']);
+    try {
+      assert.equal(await fate(saDir), 'deleted', '403: the RBAC went with the release');
+    } finally {
+      ensure('RoleBinding');
+    }
+    assert.equal(await fate(saDir), 'present');
+    assert.equal(await fate(saDir, `https://127.0.0.1:${await freePort()}`), 'unknown', 'no API server: keep the node as it is');
   });
 });

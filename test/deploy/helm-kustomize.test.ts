@@ -83,7 +83,7 @@ describe('helm chart vs kustomize', () => {
     }
     for (const [preset, netDir, binDir] of [
       ['gke', '/etc/cni/net.d', '/home/kubernetes/bin'],
-      ['k3s', '/var/lib/rancher/k3s/agent/etc/cni/net.d', '/var/lib/rancher/k3s/data/current/bin'],
+      ['k3s', '/var/lib/rancher/k3s/agent/etc/cni/net.d', '/var/lib/rancher/k3s/data/cni'],
     ] as const) {
       const objects = render([`cni.preset=${preset}`]);
       const pod = (objects.find((o) => o.kind === 'DaemonSet') as unknown as Ds).spec.template.spec;

@@ -37,7 +37,7 @@ app.kubernetes.io/part-of: pillion
 {{- $presets := dict
   "default" (dict "netDir" "/etc/cni/net.d" "binDir" "/opt/cni/bin")
   "gke" (dict "netDir" "/etc/cni/net.d" "binDir" "/home/kubernetes/bin")
-  "k3s" (dict "netDir" "/var/lib/rancher/k3s/agent/etc/cni/net.d" "binDir" "/var/lib/rancher/k3s/data/current/bin") -}}
+  "k3s" (dict "netDir" "/var/lib/rancher/k3s/agent/etc/cni/net.d" "binDir" "/var/lib/rancher/k3s/data/cni") -}}
 {{- toJson (get $presets .Values.cni.preset) -}}
 {{- end }}
 
