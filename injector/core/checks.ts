@@ -198,12 +198,15 @@ export function quantityValue(text: unknown): number | undefined {
  * exact reader leaves out (exponents beyond ±30) are ordered as floats.
  */
 function exceeds(request: unknown, limit: unknown): boolean {
-  const exactRequest = parseQuantity(request);
-  const exactLimit = parseQuantity(limit);
-  if (exactRequest !== undefined && exactLimit !== undefined) return exactRequest > exactLimit;
   const roughRequest = quantityValue(request);
   const roughLimit = quantityValue(limit);
-  return roughRequest !== undefined && roughLimit !== undefined && roughRequest > roughLimit;
+  if (roughRequest === undefined || roughLimit === undefined) return false;
+  // Floats order values that differ in their first nine digits rightly; only closer ones (equal
+  // ones above all) need the exact reading, which costs a few microseconds a pod.
+  if (Math.abs(roughRequest - roughLimit) > 1e-9 * Math.max(Math.abs(roughRequest), Math.abs(roughLimit))) return roughRequest > roughLimit;
+  const exactRequest = parseQuantity(request);
+  const exactLimit = parseQuantity(limit);
+  return exactRequest !== undefined && exactLimit !== undefined ? exactRequest > exactLimit : roughRequest > roughLimit;
 }
 
 /** The override annotation of each resource field (resources.requests.cpu ← pillion.dev/proxy-cpu …). */
