@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readKubeconfig } from '../../../cni/pod/kubeconfig.js';
 import { uninstall } from '../../../cni/install/uninstall.js';
+import type { Agent } from '../../../cni/install/agent.js';
 import { sha256 } from '../../../cni/install/files.js';
 import { loadState, ownDirName } from '../../../cni/install/state.js';
 import { repoPath } from '../../support/paths.js';
@@ -338,13 +339,19 @@ test('the runtime\'s first file is a symbolic link: not ready, the link and its 
     assert.equal(pluginTypes(join(host.netDir, '.00-hidden.conflist')).at(-1), 'pillion-cni');
   }));
 
+/** An agent that put its entry into Calico's list, ready. */
+async function readyOnCalico(host: TestHost): Promise<{ path: string; agent: Agent }> {
+  const path = join(host.netDir, '10-calico.conflist');
+  writeFileSync(path, calicoConflist);
+  const agent = host.agent();
+  await agent.start();
+  assert.equal(agent.status.ready, true, agent.status.reason);
+  return { path, agent };
+}
+
 test('an edit made while the entry is in place (the entry kept last) is what uninstall leaves, less the entry', () =>
   withHost(async (host) => {
-    const path = join(host.netDir, '10-calico.conflist');
-    writeFileSync(path, calicoConflist);
-    const agent = host.agent();
-    await agent.start();
-    assert.equal(agent.status.ready, true);
+    const { path, agent } = await readyOnCalico(host);
     // The primary (or an operator) rewrites the list with a new MTU, keeping Pillion's entry last.
     const edited = JSON.parse(readFileSync(path, 'utf8')) as { plugins: Record<string, unknown>[] };
     edited.plugins[0] = { ...edited.plugins[0], mtu: 8981 };
@@ -359,11 +366,7 @@ test('an edit made while the entry is in place (the entry kept last) is what uni
 
 test('the file with the entry becomes a symbolic link to the same bytes (the entry moved into a ConfigMap): left a link, never restored through, forgotten', () =>
   withHost(async (host) => {
-    const path = join(host.netDir, '10-calico.conflist');
-    writeFileSync(path, calicoConflist);
-    const agent = host.agent();
-    await agent.start();
-    assert.equal(agent.status.ready, true);
+    const { path, agent } = await readyOnCalico(host);
     const target = join(host.root, 'configmap-calico.conflist');
     const withEntry = readFileSync(path);
     writeFileSync(target, withEntry);
