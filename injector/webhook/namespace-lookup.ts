@@ -24,12 +24,19 @@ export const unknownNamespaceLookup: NamespaceLookup = {
   labelsOf: () => Promise.resolve(undefined),
 };
 
+/**
+ * How long one namespace GET may take. The API server waits for the webhook's answer only
+ * `timeoutSeconds` (5 s in deploy/ and the chart); a later answer reaches nobody, and the pod gets
+ * a bare timeout instead of the lookup's own error (decideWithoutLabels in admission.ts).
+ */
+export const namespaceLookupTimeoutMs = 3000;
+
 /** Reads namespaces (GET /api/v1/namespaces/NAME). Failures (RBAC, network) are logged and rejected. */
 export function createKubeNamespaceLookup(api: Pick<KubeApi, 'request'>, log: LookupLogger): NamespaceLookup {
   return {
     async labelsOf(namespace) {
       try {
-        const ns = await api.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`);
+        const ns = await api.request('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}`, { timeoutMs: namespaceLookupTimeoutMs });
         const metadata = isPlainObject(ns) ? ns.metadata : undefined;
         const labels = isPlainObject(metadata) ? metadata.labels : undefined;
         return isPlainObject(labels) ? stringValues(labels) : {};

@@ -5,15 +5,16 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { readClusterVersion } from '../../../injector/webhook/cluster.js';
 import { KubeApiError, loadKubeApi } from '../../../injector/webhook/kube-api.js';
-import type { KubeApi } from '../../../injector/webhook/kube-api.js';
-import { createKubeNamespaceLookup } from '../../../injector/webhook/namespace-lookup.js';
+import type { KubeApi, KubeRequest } from '../../../injector/webhook/kube-api.js';
+import { createKubeNamespaceLookup, namespaceLookupTimeoutMs } from '../../../injector/webhook/namespace-lookup.js';
+import { repoPath } from '../../support/paths.js';
 import { createKubeWebhookConfigurationClient, patchCaBundle } from '../../../injector/webhook/self-signed.js';
 import { createTestCa, issueServingPair, makeTempDir } from './support/tls.js';
 import type { TestCa } from './support/tls.js';
@@ -202,4 +203,16 @@ test('an unreadable or malformed kubeconfig fails at load, naming the file', (t)
   const noContext = join(tmp.dir, 'no-context');
   writeFileSync(noContext, 'apiVersion: v1\nkind: Config\nclusters: []\n');
   assert.throws(() => loadKubeApi({ env: { KUBECONFIG: noContext } }), /no-context: no current-context/);
+});
+
+test('the namespace GET gives up before the API server gives up on the webhook (timeoutSeconds of every shipped webhook)', async () => {
+  const asked: (KubeRequest | undefined)[] = [];
+  const lookup = createKubeNamespaceLookup({ request: (_method, _path, options) => (asked.push(options), Promise.resolve({ metadata: { labels: {} } })) }, { warn: () => undefined });
+  await lookup.labelsOf('shop');
+  assert.equal(asked[0]?.timeoutMs, namespaceLookupTimeoutMs);
+  for (const file of [repoPath('deploy', 'base', 'mutating-webhook.yaml'), repoPath('charts', 'pillion', 'values.yaml')]) {
+    const seconds = [...readFileSync(file, 'utf8').matchAll(/^\s*timeoutSeconds: (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.ok(seconds.length > 0, file);
+    for (const s of seconds) assert.ok(namespaceLookupTimeoutMs + 1000 <= s * 1000, `${file}: timeoutSeconds ${s} leaves the lookup (${namespaceLookupTimeoutMs} ms) no time to answer`);
+  }
 });
