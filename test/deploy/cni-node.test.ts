@@ -74,7 +74,7 @@ function runOf(ds: DaemonSet): AgentRun {
   return run;
 }
 
-test('deploy/cni is deploy/base plus the node agent; of the injector, only its config.yaml differs', (t) => {
+test('deploy/cni is deploy/base plus the node agent; of the injector, only its config.yaml differs, and the namespace admits privileged pods', (t) => {
   const base = kustomizeObjects(t, 'base');
   const cni = kustomizeObjects(t, 'cni');
   if (base === undefined || cni === undefined) return;
@@ -97,6 +97,12 @@ test('deploy/cni is deploy/base plus the node agent; of the injector, only its c
       const b = normaliseObject(other) as { data: Record<string, Record<string, unknown>> };
       assert.deepEqual(b.data['config.yaml'], { ...a.data['config.yaml'], captureMode: 'cni' });
       assert.deepEqual(b.data['values.yaml'], a.data['values.yaml']);
+    } else if (object.kind === 'Namespace') {
+      // The node agent is privileged: a cluster whose default Pod Security level is stricter must still admit it.
+      const labels = (other.metadata as { labels?: Record<string, string> }).labels ?? {};
+      assert.equal(labels['pod-security.kubernetes.io/enforce'], 'privileged');
+      const { ['pod-security.kubernetes.io/enforce']: _privileged, ...rest } = labels;
+      assert.deepEqual(rest, (object.metadata as { labels?: Record<string, string> }).labels ?? {});
     } else assert.deepEqual(normaliseObject(other), normaliseObject(object), `${key} unchanged`);
   }
 });
