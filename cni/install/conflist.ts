@@ -64,6 +64,8 @@ function versionParts(version: string): number[] | undefined {
   return match === null ? undefined : match.slice(1).map(Number);
 }
 
+const newestSpecParts = versionParts(newestSpecVersion) ?? [];
+
 function isNewerThan(a: number[], b: number[]): boolean {
   for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
   return false;
@@ -82,14 +84,12 @@ export function runtimeVersionsOf(doc: Json): { readonly ok: true; readonly vers
   const listed = doc.cniVersions;
   if (listed !== undefined) {
     if (!Array.isArray(listed) || !listed.every((v): v is string => typeof v === 'string')) return { ok: false, reason: '"cniVersions" is not a list of strings' };
-    const newest = versionParts(newestSpecVersion) ?? [];
-    const usable: { text: string; parts: number[] }[] = [];
+    let highest: { text: string; parts: number[] } | undefined;
     for (const text of [...listed, ...(single === '' ? [] : [single])]) {
       const parts = versionParts(text);
       if (parts === undefined) return { ok: false, reason: `${text === single ? '"cniVersion" is' : `"cniVersions" has`} ${JSON.stringify(text)}, not a version` };
-      if (!isNewerThan(parts, newest)) usable.push({ text, parts });
+      if (!isNewerThan(parts, newestSpecParts) && (highest === undefined || isNewerThan(parts, highest.parts))) highest = { text, parts };
     }
-    const highest = usable.reduce<{ text: string; parts: number[] } | undefined>((best, v) => (best === undefined || isNewerThan(v.parts, best.parts) ? v : best), undefined);
     if (highest !== undefined) versions.add(highest.text);
   }
   return { ok: true, versions: [...versions] };

@@ -1,6 +1,6 @@
 // Putting Pillion's entry into the chosen configuration and taking it out again. File-level,
 // shared by the agent and by uninstall.
-import { lstatSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   conflistFromConf,
@@ -15,7 +15,7 @@ import {
   withoutEntry,
   type Json,
 } from './conflist.js';
-import { ownershipOf, readIfExists, removeDurably, sha256, writeAtomic } from './files.js';
+import { lstatIfPresent, ownershipOf, readIfExists, removeDurably, sha256, writeAtomic } from './files.js';
 import { clearState, loadState, saveState, type InstallState } from './state.js';
 
 export type EntryOutcome =
@@ -39,21 +39,7 @@ export function listConfigs(netDir: string): string[] {
  * ConfigMap).
  */
 function isLink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
-
-/** Whether anything is at `path`, a dangling link included. */
-function isPresent(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return lstatIfPresent(path)?.isSymbolicLink() === true;
 }
 
 /**
@@ -73,7 +59,7 @@ export function restore(netDir: string, state: InstallState, log: (line: string)
   const owner = { mode: state.original.mode, uid: state.original.uid, gid: state.original.gid };
   if (state.original.name !== state.file) {
     const originalPath = join(netDir, state.original.name);
-    if (!isPresent(originalPath)) {
+    if (lstatIfPresent(originalPath) === undefined) {
       writeAtomic(originalPath, original, owner);
       log(`restored ${state.original.name} byte for byte`);
     }

@@ -3,7 +3,8 @@
 // fsync, rename, fsync of the directory. Mode and owner are set explicitly (umask and the
 // agent's uid must not change them).
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fsyncSync, lstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export function sha256(bytes: Uint8Array): string {
@@ -17,6 +18,15 @@ export function readIfExists(path: string): Buffer | undefined {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
+  }
+}
+
+/** What is at `path` itself (a link is not followed), or undefined when nothing can be found there. */
+export function lstatIfPresent(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
   }
 }
 

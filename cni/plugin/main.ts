@@ -42,10 +42,14 @@ export async function runPlugin(env: NodeJS.ProcessEnv, io: PluginIo): Promise<n
       return 0;
     }
     if (command === 'DEL') return await runDelNeverFailing(env, io);
-    if (command === 'STATUS' || command === 'GC') {
+    /** The config from stdin; from then on, logs go where it says. */
+    const readConfig = (): NetworkConfig => {
       conf = parseNetworkConfig(readStdinOrFail(io));
       log = createLog(context, conf.logFile, io.stderr);
-      requireStatusAndGc(conf.cniVersion, command);
+      return conf;
+    };
+    if (command === 'STATUS' || command === 'GC') {
+      requireStatusAndGc(readConfig().cniVersion, command);
       // STATUS: ready whenever its configuration is usable. What the plugin can lack (its
       // kubeconfig, the node's iptables tools) fails only CNI-mode pods, each with its own ADD
       // error and the proxy's capture check; a failed STATUS would have the runtime report the
@@ -56,9 +60,8 @@ export async function runPlugin(env: NodeJS.ProcessEnv, io: PluginIo): Promise<n
       return 0;
     }
     const invocation = readEnvironment(env);
-    conf = parseNetworkConfig(readStdinOrFail(io));
-    log = createLog(context, conf.logFile, io.stderr);
-    const output = command === 'ADD' ? await runAdd(invocation, conf, log) : await runCheck(invocation, conf, log);
+    const config = readConfig();
+    const output = command === 'ADD' ? await runAdd(invocation, config, log) : await runCheck(invocation, config, log);
     io.stdout(output);
     return 0;
   } catch (error) {
