@@ -270,7 +270,7 @@ export function regularProxyWarnings(spec: JsonObject, proxyUid: unknown): strin
   }
   const uid = typeof proxyUid === 'number' ? proxyUid : undefined;
   const stuck = objectsOf(spec, 'initContainers').filter((c) => {
-    if (c.restartPolicy === 'Always') return false;
+    if (isNativeSidecar(c)) return false;
     const securityContext = isPlainObject(c.securityContext) ? c.securityContext : {};
     return uid === undefined || securityContext.runAsUser !== uid;
   });
@@ -283,7 +283,7 @@ export function regularProxyWarnings(spec: JsonObject, proxyUid: unknown): strin
   }
   // The pod's own native sidecars start before the regular containers, the proxy among them, and
   // run on: running them as the proxy's uid would take them out of the mesh for good.
-  const early = objectsOf(spec, 'initContainers').filter((c) => c.restartPolicy === 'Always');
+  const early = nativeSidecarsOf(spec);
   if (early.length > 0) {
     warnings.push(
       `native sidecars ${early.map((c) => nameOf(c) ?? '?').join(', ')} start before the proxy (a regular container) with capture on, so their connections fail until it listens, ` +
@@ -302,7 +302,7 @@ export function regularProxyWarnings(spec: JsonObject, proxyUid: unknown): strin
 export function proxyIdentityWarnings(spec: JsonObject, exempt: { readonly proxyUid: number; readonly proxyGid: number } | undefined): string[] {
   if (exempt === undefined) return [];
   const pod = isPlainObject(spec.securityContext) ? spec.securityContext : {};
-  const containers = [...objectsOf(spec, 'initContainers').filter((c) => c.restartPolicy === 'Always'), ...objectsOf(spec, 'containers')];
+  const containers = [...nativeSidecarsOf(spec), ...objectsOf(spec, 'containers')];
   const names = containers
     .filter((c) => {
       const own = isPlainObject(c.securityContext) ? c.securityContext : {};
@@ -315,9 +315,19 @@ export function proxyIdentityWarnings(spec: JsonObject, exempt: { readonly proxy
   ];
 }
 
+/** An init container that runs beside the app (restartPolicy Always): a native sidecar. */
+function isNativeSidecar(container: JsonObject): boolean {
+  return container.restartPolicy === 'Always';
+}
+
+/** The pod's own native sidecars. */
+function nativeSidecarsOf(spec: JsonObject): JsonObject[] {
+  return objectsOf(spec, 'initContainers').filter(isNativeSidecar);
+}
+
 /** Whether the pod itself already uses native sidecars (proof that its cluster supports them). */
 export function usesNativeSidecars(spec: JsonObject): boolean {
-  return objectsOf(spec, 'initContainers').some((c) => c.restartPolicy === 'Always');
+  return objectsOf(spec, 'initContainers').some(isNativeSidecar);
 }
 
 /**
@@ -373,7 +383,7 @@ function resolvePort(port: unknown, container: JsonObject): number | undefined {
  * captured inbound by the pod's capture plan, which `planOf` gives (undefined: nothing captured).
  */
 export function tcpProbeWarnings(spec: JsonObject, planOf: () => CapturePlan | undefined): string[] {
-  const containers = [...objectsOf(spec, 'containers'), ...objectsOf(spec, 'initContainers').filter((c) => c.restartPolicy === 'Always')];
+  const containers = [...objectsOf(spec, 'containers'), ...nativeSidecarsOf(spec)];
   const warnings: string[] = [];
   for (const container of containers) {
     for (const kind of probeKinds) {
