@@ -17,7 +17,8 @@ export { simulatePacket, type Packet } from './explain/simulate.js';
 export { verifyCapture } from './verify/verify.js';
 export { capturedPort, ordinaryId } from './verify/probe.js';
 export type { Executor, CommandResult } from './exec/executor.js';
-export { SpawnExecutor, programOnPath, runProcess, timedOutExitCode } from './exec/spawn-executor.js';
+export { SpawnExecutor, programOnPath, runProcess, runProcessSync, timedOutExitCode } from './exec/spawn-executor.js';
+export { fdWriter } from './cli/write-fd.js';
 export { UsageError, RuntimeError } from './errors.js';
 export {
   ValueError, parsePort, parsePortList, parsePortSelection, normalisePortRanges, formatPortRange,

@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isSea } from 'node:sea';
+import { fdWriter } from '../../init/index.js';
 import { runPlugin } from '../plugin/main.js';
 
 function rerunWithoutNodeOptions(): number {
@@ -24,8 +25,8 @@ if (!isSea() && (process.env.NODE_OPTIONS ?? '') !== '') {
 } else {
   void runPlugin(process.env, {
     readStdin: () => readFileSync(0, 'utf8'),
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stdout: fdWriter(1, () => process.stdout),
+    stderr: fdWriter(2, () => process.stderr, true),
   }).then((code) => {
     process.exitCode = code;
   });

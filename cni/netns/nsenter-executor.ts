@@ -1,8 +1,9 @@
 // The thin executor of CNI mode: every command init's library asks for runs inside the pod's
 // network namespace through the host's nsenter (argv only, restore text on stdin), with
 // iptables-restore waiting for the xtables lock, and the whole call bounded in time. Processes
-// are started by init's child_process runner (runProcess), as pillion-init's own are.
-import { programOnPath, runProcess, type CommandResult, type Executor } from '../../init/index.js';
+// are run by init's child_process runner, one at a time and synchronously, as pillion-init's own
+// are: the plugin has nothing else to do while a command runs.
+import { programOnPath, runProcessSync, type CommandResult, type Executor } from '../../init/index.js';
 
 export interface NsenterOptions {
   /** Path of the namespace (CNI_NETNS). */
@@ -30,7 +31,7 @@ export class NsenterExecutor implements Executor {
     const full = nsenterArgv(this.options.netns, argv, this.options.lockWaitSeconds);
     this.commands.push(full);
     const timeoutMs = Math.max(MIN_SLICE_MS, this.options.deadline - Date.now());
-    return runProcess(full, { ...(runOptions.input === undefined ? {} : { input: runOptions.input }), timeoutMs });
+    return Promise.resolve(runProcessSync(full, { ...(runOptions.input === undefined ? {} : { input: runOptions.input }), timeoutMs }));
   }
 
   /**

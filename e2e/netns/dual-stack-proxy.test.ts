@@ -21,7 +21,7 @@ import { injectPod } from '../../injector/core/inject.js';
 import { isPlainObject } from '../../injector/core/json.js';
 import type { InjectContext, JsonObject } from '../../injector/core/types.js';
 import { bundledTemplates } from '../../test/injector/core/fixture-support.js';
-import { pillionInitBin, repoPath } from '../../test/support/paths.js';
+import { repoPath, shippedPillionInitBin } from '../../test/support/paths.js';
 import { privilegedBlocker, skipOrFail } from '../../test/support/privileges.js';
 import { reachedDirectly, sendProbe, type ConnectResult } from '../support/connect.js';
 import {
@@ -149,7 +149,7 @@ async function buildPod(tag: string, index: number, rendered: Rendered, ipv6: bo
     await started(Service.start('peer', inNamespace(peer, [python3, serversScript, '--name', 'peer', '--tcp', '8080']), { ready: /^READY$/ }));
 
     // The init container: the rendered args, the rendered env (and nothing else of this shell's).
-    const init = await runCommand(inNamespace(pod, [process.execPath, pillionInitBin, ...rendered.initArgs]), {
+    const init = await runCommand(inNamespace(pod, [process.execPath, shippedPillionInitBin, ...rendered.initArgs]), {
       env: containerEnv(rendered.initEnv),
       timeoutMs: 30_000,
     });

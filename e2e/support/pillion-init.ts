@@ -1,6 +1,7 @@
-// Running the real, built pillion-init CLI inside a namespace, as the init container would.
+// Running the real, built pillion-init CLI inside a namespace, as the init container would: the
+// bundle the init image ships (test/build/bundles.test.ts holds it to dist/'s output).
 import { existsSync } from 'node:fs';
-import { pillionInitBin } from '../../test/support/paths.js';
+import { shippedPillionInitBin } from '../../test/support/paths.js';
 import { inNamespace, runCommand, type RunResult } from './netns.js';
 
 /** Documented exit codes of pillion-init. */
@@ -8,8 +9,8 @@ export const exitCodes = { ok: 0, failure: 1, usage: 2, verifyFailed: 126 } as c
 
 /** Throws a precise message when the CLI has not been built (a test must fail, not pass vacuously). */
 export function assertPillionInitBuilt(): void {
-  if (!existsSync(pillionInitBin)) {
-    throw new Error(`${pillionInitBin} does not exist; build first with: npx tsc -p .`);
+  if (!existsSync(shippedPillionInitBin)) {
+    throw new Error(`${shippedPillionInitBin} does not exist; build first with: npm run build`);
   }
 }
 
@@ -26,10 +27,10 @@ function cleanEnvironment(): Record<string, string> {
   return env;
 }
 
-/** `ip netns exec NS node dist/init/bin/pillion-init.js ARGS...` */
+/** `ip netns exec NS node dist/bundle/pillion-init/pillion-init.js ARGS...` */
 export async function runPillionInit(ns: string, args: readonly string[]): Promise<RunResult> {
   assertPillionInitBuilt();
-  return runCommand(inNamespace(ns, [process.execPath, pillionInitBin, ...args]), { timeoutMs: 30_000, env: cleanEnvironment() });
+  return runCommand(inNamespace(ns, [process.execPath, shippedPillionInitBin, ...args]), { timeoutMs: 30_000, env: cleanEnvironment() });
 }
 
 /** Describe a run for assertion messages: the command, exit code and stderr. */

@@ -10,6 +10,11 @@ export interface RunOptions {
   readonly uid?: number;
   readonly gid?: number;
   readonly timeoutMs?: number;
+  /**
+   * The command must run while this process keeps serving (verify's probe clients connect to
+   * listeners in this process). Without it an executor may run the command synchronously.
+   */
+  readonly alongside?: boolean;
 }
 
 export interface CommandResult {

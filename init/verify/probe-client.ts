@@ -4,6 +4,8 @@
 import { sendNonce } from './connect.js';
 
 const [host = '', portText = '', nonce = '', timeoutText = '2000'] = process.argv.slice(2);
-const result = await sendNonce(host, Number(portText), nonce, Number(timeoutText));
-if (!result.ok) process.stderr.write(`${result.reason}\n`);
-process.exit(result.ok ? 0 : 3);
+// No top-level await: the shipped bundle is CommonJS (injector/build/bundle.ts).
+void sendNonce(host, Number(portText), nonce, Number(timeoutText)).then((result) => {
+  if (!result.ok) process.stderr.write(`${result.reason}\n`);
+  process.exit(result.ok ? 0 : 3);
+});

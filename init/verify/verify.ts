@@ -73,7 +73,7 @@ export async function verifyCapture(config: CaptureConfig, executor: Executor, l
       const dest = probe.family === 6 ? `[${probe.address}]:${probe.port}` : `${probe.address}:${probe.port}`;
       const nonce = `pillion-verify ${probe.direction} ${dest} ${randomBytes(8).toString('hex')}`;
       const run = await executor.run([process.execPath, probeClient(), probe.address, String(probe.port), nonce, String(timeoutMs)], {
-        uid: probe.uid, gid: probe.gid, timeoutMs: timeoutMs + 2000,
+        uid: probe.uid, gid: probe.gid, timeoutMs: timeoutMs + 2000, alongside: true,
       });
       const arrived = await waitFor(() => listeners.some((l) => l.nonces.has(nonce)), run.exitCode === 0 ? timeoutMs : 0);
       const what = `${probe.direction} IPv${probe.family} (uid ${probe.uid} -> ${dest})`;

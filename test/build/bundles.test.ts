@@ -40,7 +40,9 @@ test('package.json\'s bin is the bundles\' launchers, and npm run build writes t
   for (const bin of [pillionBundle, pillionInitBundle]) assert.ok(existsSync(bin), `${bin} (npm run build)`);
   // verify runs the probe client from beside its own module (import.meta.url): the folder is flat.
   assert.ok(existsSync(join(bundleDir, 'pillion-init', 'probe-client.js')));
-  assert.deepEqual(readdirSync(join(bundleDir, 'pillion-init')).filter((f) => !f.endsWith('.js')), []);
+  assert.deepEqual(readdirSync(join(bundleDir, 'pillion-init')).filter((f) => !f.endsWith('.js')), ['package.json']);
+  // pillion-init is CommonJS whatever package.json is above its folder (the init image has none).
+  assert.deepEqual(JSON.parse(readFileSync(join(bundleDir, 'pillion-init', 'package.json'), 'utf8')), { type: 'commonjs' });
 });
 
 test('pillion inject and uninject: the bundle gives what dist/ gives, over every manifest', () => {

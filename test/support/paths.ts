@@ -18,5 +18,7 @@ export const repoPath = (...parts: string[]): string => join(repoRoot, ...parts)
 /** The built CLIs, as CI and users run them. */
 export const pillionInitBin = repoPath('dist', 'init', 'bin', 'pillion-init.js');
 export const pillionBin = repoPath('dist', 'injector', 'bin', 'pillion.js');
+/** pillion-init as the init image ships it: the bundle's launcher (injector/build/bundle.ts). */
+export const shippedPillionInitBin = repoPath('dist', 'bundle', 'pillion-init', 'pillion-init.js');
 /** Golden files are regenerated when UPDATE_GOLDEN=1. */
 export const updateGolden = process.env.UPDATE_GOLDEN === '1';
