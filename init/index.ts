@@ -18,7 +18,7 @@ export { verifyCapture } from './verify/verify.js';
 export { capturedPort, ordinaryId } from './verify/probe.js';
 export type { Executor, CommandResult } from './exec/executor.js';
 export { SpawnExecutor, programOnPath, runProcess, runProcessSync, timedOutExitCode } from './exec/spawn-executor.js';
-export { fdWriter } from './cli/write-fd.js';
+export { exitWhenWritten, FdWriter } from './cli/write-fd.js';
 export { UsageError, RuntimeError } from './errors.js';
 export {
   ValueError, parsePort, parsePortList, parsePortSelection, normalisePortRanges, formatPortRange,

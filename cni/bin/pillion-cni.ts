@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isSea } from 'node:sea';
-import { fdWriter } from '../../init/index.js';
+import { exitWhenWritten, FdWriter } from '../../init/index.js';
 import { runPlugin } from '../plugin/main.js';
 
 function rerunWithoutNodeOptions(): number {
@@ -23,11 +23,10 @@ function rerunWithoutNodeOptions(): number {
 if (!isSea() && (process.env.NODE_OPTIONS ?? '') !== '') {
   process.exitCode = rerunWithoutNodeOptions();
 } else {
-  void runPlugin(process.env, {
-    readStdin: () => readFileSync(0, 'utf8'),
-    stdout: fdWriter(1, () => process.stdout),
-    stderr: fdWriter(2, () => process.stderr, true),
-  }).then((code) => {
-    process.exitCode = code;
+  const stdout = new FdWriter(1, () => process.stdout);
+  const stderr = new FdWriter(2, () => process.stderr, true);
+  // runPlugin has awaited all of its work (commands, the API server's answer) when it returns.
+  void runPlugin(process.env, { readStdin: () => readFileSync(0, 'utf8'), stdout: stdout.write, stderr: stderr.write }).then((code) => {
+    exitWhenWritten(code, [stdout, stderr]);
   });
 }
