@@ -119,6 +119,16 @@ describe('helm chart vs kustomize', () => {
     assert.deepEqual(pod.volumes.find((v) => v.name === 'templates')?.configMap, { name: 'my-templates' });
   });
 
+  test('one replica gets no disruption budget (it would block drains); more get one that lets one go', (t) => {
+    const helm = requireHelm(t);
+    if (helm === undefined) return;
+    const budgets = (sets: readonly string[]): unknown[] =>
+      parseManifests(renderHelm(helm, sets), `helm template ${sets.join(' ')}`).filter((o) => o.kind === 'PodDisruptionBudget').map((o) => (o as unknown as { spec: { minAvailable: unknown } }).spec.minAvailable);
+    assert.deepEqual(budgets(['replicas=1']), []);
+    assert.deepEqual(budgets(['replicas=3', 'podDisruptionBudget.minAvailable=2']), [2]);
+    assert.deepEqual(budgets(['podDisruptionBudget.minAvailable=50%']), ['50%']);
+  });
+
   test('bad values are refused with a message naming the value', (t) => {
     const helm = requireHelm(t);
     if (helm === undefined) return;
@@ -129,6 +139,9 @@ describe('helm chart vs kustomize', () => {
       ['webhook.timeoutSeconds=60', /webhook\.timeoutSeconds must be between 1 and 30/],
       ['cni.preset=eks', /cni\.preset must be default, gke or k3s, not "eks"/],
       ['cni.repair=nuke', /cni\.repair must be delete, label or off, not "nuke"/],
+      // A budget that keeps every replica forbids every eviction: node drains would never finish.
+      ['podDisruptionBudget.minAvailable=2', /podDisruptionBudget\.minAvailable \(2\) must be below replicas \(2\)/],
+      ['podDisruptionBudget.minAvailable=100%', /podDisruptionBudget\.minAvailable \(100%\) must be below replicas \(2\)/],
     ] as const) {
       const { stderr } = runFailing([...base, '--set', set]);
       assert.match(stderr, message, set);

@@ -45,6 +45,11 @@ app.kubernetes.io/part-of: pillion
 {{- if eq .Values.tls.mode "selfSigned" }}true{{ end -}}
 {{- end }}
 
+{{/* The injector's PodDisruptionBudget is rendered: enabled, and more than one replica to keep. */}}
+{{- define "pillion.pdb" -}}
+{{- if and .Values.podDisruptionBudget.enabled (not (include "pillion.selfSigned" .)) (gt (int .Values.replicas) 1) }}true{{ end -}}
+{{- end }}
+
 {{- define "pillion.validate" -}}
 {{- if not (has .Values.tls.mode (list "secret" "certManager" "selfSigned")) -}}
 {{- fail (printf "tls.mode must be secret, certManager or selfSigned, not %q" .Values.tls.mode) -}}
@@ -60,5 +65,12 @@ app.kubernetes.io/part-of: pillion
 {{- end -}}
 {{- if or (lt (int .Values.webhook.timeoutSeconds) 1) (gt (int .Values.webhook.timeoutSeconds) 30) -}}
 {{- fail "webhook.timeoutSeconds must be between 1 and 30 (the API server's limit)" -}}
+{{- end -}}
+{{- if include "pillion.pdb" . -}}
+{{- $min := .Values.podDisruptionBudget.minAvailable -}}
+{{- $all := or (and (kindIs "string" $min) (eq (toString $min) "100%")) (and (not (kindIs "string" $min)) (ge (int $min) (int .Values.replicas))) -}}
+{{- if $all -}}
+{{- fail (printf "podDisruptionBudget.minAvailable (%v) must be below replicas (%v): a budget that keeps every injector pod forbids evicting any, and node drains never finish" $min .Values.replicas) -}}
+{{- end -}}
 {{- end -}}
 {{- end }}
