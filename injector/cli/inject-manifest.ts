@@ -15,6 +15,7 @@ import type { InjectContext, InjectResult, JsonObject, PodReport, UninjectResult
 import { KubeYamlError, forEachNode, isMergeKey, kubeKeyString, toKubeValue } from './kube-yaml.js';
 import { lineAt, parseStream } from './stream.js';
 import type { ParsedStream, StreamDocument } from './stream.js';
+import { spliceDocument } from './splice.js';
 import { syncDocument } from './sync-node.js';
 import { findWorkloads, isList, readPath } from './workloads.js';
 import { isPlainObject } from '../core/json.js';
@@ -179,6 +180,16 @@ function yamlBody(doc: Document, originalBody: string): string {
   return doc.toString({ directives: false, lineWidth: 0, flowCollectionPadding: false, indentSeq: !hasFlushSequences(originalBody) });
 }
 
+/** The author's indentation step: how much deeper a map's keys sit than the key that holds it (2 when none shows). */
+function indentStep(text: string): number {
+  const step = /^( *)[^\s#-][^\n]*:[ \t]*\r?\n\1( +)[^\s#-]/m.exec(text)?.[2]?.length ?? 2;
+  return step <= 8 ? step : 2;
+}
+
+function wrap(text: string | undefined): string[] | undefined {
+  return text === undefined ? undefined : [text];
+}
+
 /** Whether `text` is one document that kubectl reads as exactly `value`. */
 function readsBackAs(text: string, value: unknown): boolean {
   const check = parseStream('<output>', text);
@@ -219,7 +230,7 @@ function hasLinkedNodes(doc: Document): boolean {
  * back every output of the corpus, of generated documents and of the splice's edge cases to show
  * that it holds.
  */
-function renderInjected(item: StreamDocument, newValue: unknown): string {
+function renderInjected(item: StreamDocument, value: unknown, newValue: unknown): string {
   // From here on the document holds built nodes too, not only parsed ones.
   const doc = item.doc as unknown as Document;
   const range = doc.contents?.range;
@@ -244,8 +255,13 @@ function renderInjected(item: StreamDocument, newValue: unknown): string {
   // then takes off the printed body: meaningful in a keep-chomped block scalar (`|+`).
   const plainSplice = /(^|\n)$/.test(yamlPrefix) && originalBody.endsWith('\n');
   const syncNeedsReadBack = !plainSplice || hasLinkedNodes(doc);
+  const json = isJsonBody(originalBody);
+  const style = { step: indentStep(originalBody), indentSeq: !hasFlushSequences(originalBody), lineBreak: crlf ? '\r\n' : '\n' } as const;
   const attempts: { readonly readBack: boolean; readonly run: () => string[] | undefined }[] = [
-    { readBack: true, run: () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue), prefix) : undefined) },
+    { readBack: true, run: () => (json ? finish(jsonBody(originalBody, newValue), prefix) : undefined) },
+    // Only the changed entries printed into the document's own bytes (splice.ts): most of a large
+    // document is never printed again. Not where nodes share values (anchors, merge keys, tags).
+    { readBack: false, run: () => (syncNeedsReadBack ? undefined : wrap(spliceDocument(item.text, item.offset, doc.contents, value, newValue, style))) },
     { readBack: syncNeedsReadBack, run: () => (syncDocument(doc, newValue) ? finish(yamlBody(doc, originalBody), yamlPrefix) : undefined) },
     {
       readBack: true,
@@ -389,7 +405,7 @@ function processDocument(
   if (problems.length > failed) return undefined;
   if (!injectedAny) return { value, text: item.text };
   // JSON output never needs the YAML text; skip the re-serialisation work.
-  return { value: newValue, text: options.output === 'yaml' ? renderInjected(item, newValue) : '' };
+  return { value: newValue, text: options.output === 'yaml' ? renderInjected(item, value, newValue) : '' };
 }
 
 /** Run one workload through the core; returns the injected pod, or undefined (skipped or failed). */

@@ -91,9 +91,10 @@ test('untouched documents keep every byte: directives, comments, markers, no fin
   assert.ok(run.stdout.startsWith(head + marker), 'bytes before the injected document changed');
   assert.ok(run.stdout.endsWith(tail), 'bytes after the injected document changed');
   assert.ok(!run.stdout.endsWith('\n'), 'the missing final newline stays missing');
-  // The injected document keeps its comments.
-  assert.match(run.stdout, /name: inside # injected/);
-  assert.match(run.stdout, /image: registry\.example\/app:1 # pinned/);
+  // The injected document keeps its own lines byte for byte, comments and their spacing included.
+  for (const line of ['  name: inside   # injected\n', '    image: registry.example/app:1   # pinned\n']) {
+    assert.ok(input.includes(line) && run.stdout.includes(line), `kept line ${JSON.stringify(line)}`);
+  }
   assert.match(run.stderr, /^skipped Pod\/default\/keep-out: opted-out: /m);
   assert.match(run.stderr, /^skipped Pod\/default\/hostnet: host-network: /m);
   assert.doesNotMatch(run.stderr, /not-a-kubernetes-deployment/, 'a Deployment of another API group is not ours');
