@@ -15,7 +15,7 @@ export { parseIptablesSave } from './state/iptables-save.js';
 export { decideBackend, resolveBackend, toolName, type Backend } from './backend/detect.js';
 export { simulatePacket, type Packet } from './explain/simulate.js';
 export { verifyCapture } from './verify/verify.js';
-export { capturedPort, ordinaryId } from './verify/probe.js';
+export { capturedPort, ordinaryId } from './verify/probe-plan.js';
 export type { Executor, CommandResult } from './exec/executor.js';
 export { SpawnExecutor, programOnPath, runProcess, runProcessSync, timedOutExitCode } from './exec/spawn-executor.js';
 export { exitWhenWritten, FdWriter } from './cli/write-fd.js';

@@ -17,7 +17,8 @@ import type { Logger } from '../logger.js';
 import { familyPlan, planCaptureRules } from '../plan/planner.js';
 import type { IpFamily } from '../values.js';
 import { sendNonce } from './connect.js';
-import { capturedPort, closeListeners, listen, probeAddresses, waitFor, type Listener } from './probe.js';
+import { closeListeners, listen, probeAddresses, waitFor, type Listener } from './probe.js';
+import { capturedPort } from './probe-plan.js';
 
 export interface ValidateResult {
   readonly ok: boolean;

@@ -16,7 +16,8 @@ import { RuntimeError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
 import { planCaptureRules } from '../plan/planner.js';
 import type { IpFamily } from '../values.js';
-import { appId, capturedPort, closeListeners, listen, probeAddresses, waitFor, type Listener } from './probe.js';
+import { closeListeners, listen, probeAddresses, waitFor, type Listener } from './probe.js';
+import { appId, capturedPort } from './probe-plan.js';
 
 export interface VerifyResult {
   readonly ok: boolean;

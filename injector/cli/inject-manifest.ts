@@ -209,7 +209,9 @@ function readsBackAs(text: string, value: unknown): boolean {
  * so the printed document needs no reading back. With one, a kept alias can point at a changed
  * anchor, a merge key is replaced by the keys it merged, a tagged scalar prints its own source.
  */
-function hasLinkedNodes(doc: Document): boolean {
+function hasLinkedNodes(doc: Document, text: string): boolean {
+  // Each of these is written with its indicator character; a text without any has none of them.
+  if (!/[&*!]|<</.test(text)) return false;
   let linked = false;
   forEachNode(doc.contents, (node) => {
     if (isAlias(node) || node.anchor !== undefined || node.tag !== undefined) linked = true;
@@ -254,7 +256,7 @@ function renderInjected(item: StreamDocument, value: unknown, newValue: unknown)
   // shares its first line with the prefix (`--- {`) or has no final line break, which `finish`
   // then takes off the printed body: meaningful in a keep-chomped block scalar (`|+`).
   const plainSplice = /(^|\n)$/.test(yamlPrefix) && originalBody.endsWith('\n');
-  const syncNeedsReadBack = !plainSplice || hasLinkedNodes(doc);
+  const syncNeedsReadBack = !plainSplice || hasLinkedNodes(doc, item.text);
   const json = isJsonBody(originalBody);
   const style = { step: indentStep(originalBody), indentSeq: !hasFlushSequences(originalBody), lineBreak: crlf ? '\r\n' : '\n' } as const;
   const attempts: { readonly readBack: boolean; readonly run: () => string[] | undefined }[] = [
@@ -353,7 +355,7 @@ function inUserTerms(message: string): string {
 function documentValue(item: StreamDocument): unknown {
   if (item.doc.errors.length > 0) return undefined;
   try {
-    return toKubeValue(item.doc);
+    return toKubeValue(item.doc, item.text);
   } catch (error) {
     if (!(error instanceof KubeYamlError) && !isStackOverflow(error)) throw error;
     return undefined;
@@ -383,7 +385,7 @@ function processDocument(
   try {
     // The value kubectl would send to the API server: what the core decides on.
     // Read once already (documentValue); undefined means it failed there: read again for the error.
-    value = known !== undefined ? known : toKubeValue(item.doc);
+    value = known !== undefined ? known : toKubeValue(item.doc, item.text);
   } catch (error) {
     if (isStackOverflow(error)) return problem(item.doc.contents?.range?.[0], tooDeep);
     if (!(error instanceof KubeYamlError)) throw error;

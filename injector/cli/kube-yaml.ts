@@ -368,8 +368,10 @@ class Decoder {
   private readonly expanding = new Set<Alias>();
   private readonly targets = new Map<Alias, Node>();
 
-  constructor(doc: Document) {
-    // An alias refers to the latest anchor of that name before it, in document order.
+  constructor(doc: Document, mayHaveAnchors: boolean) {
+    // An alias refers to the latest anchor of that name before it, in document order. Without an
+    // `&` in its text a document has no anchor, and the walk that finds them is skipped.
+    if (!mayHaveAnchors) return;
     const anchors = new Map<string, Node>();
     forEachNode(doc.contents, (node) => {
       if (isAlias(node)) {
@@ -472,12 +474,15 @@ class Decoder {
   }
 }
 
-/** The JSON value kubectl makes of `doc` (which must have been parsed with kubeParseOptions). */
-export function toKubeValue(doc: Document): unknown {
-  return new Decoder(doc).document(doc);
+/**
+ * The JSON value kubectl makes of `doc` (which must have been parsed with kubeParseOptions).
+ * `text`, the document's source text, when given, tells whether it can hold anchors at all.
+ */
+export function toKubeValue(doc: Document, text?: string): unknown {
+  return new Decoder(doc, text?.includes('&') ?? true).document(doc);
 }
 
 /** The JSON value kubectl makes of one node of `doc` (an alias resolved in `doc`). */
 export function kubeNodeValue(doc: Document, node: Node | null): unknown {
-  return new Decoder(doc).decode(node);
+  return new Decoder(doc, true).decode(node);
 }
