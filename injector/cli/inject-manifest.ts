@@ -256,14 +256,15 @@ function renderInjected(item: StreamDocument, value: unknown, newValue: unknown)
   // shares its first line with the prefix (`--- {`) or has no final line break, which `finish`
   // then takes off the printed body: meaningful in a keep-chomped block scalar (`|+`).
   const plainSplice = /(^|\n)$/.test(yamlPrefix) && originalBody.endsWith('\n');
-  const syncNeedsReadBack = !plainSplice || hasLinkedNodes(doc, item.text);
+  const linked = hasLinkedNodes(doc, item.text);
+  const syncNeedsReadBack = !plainSplice || linked;
   const json = isJsonBody(originalBody);
   const style = { step: indentStep(originalBody), indentSeq: !hasFlushSequences(originalBody), lineBreak: crlf ? '\r\n' : '\n' } as const;
   const attempts: { readonly readBack: boolean; readonly run: () => string[] | undefined }[] = [
     { readBack: true, run: () => (json ? finish(jsonBody(originalBody, newValue), prefix) : undefined) },
     // Only the changed entries printed into the document's own bytes (splice.ts): most of a large
     // document is never printed again. Not where nodes share values (anchors, merge keys, tags).
-    { readBack: false, run: () => (syncNeedsReadBack ? undefined : wrap(spliceDocument(item.text, item.offset, doc.contents, value, newValue, style))) },
+    { readBack: false, run: () => (linked ? undefined : wrap(spliceDocument(item.text, item.offset, doc.contents, value, newValue, style))) },
     { readBack: syncNeedsReadBack, run: () => (syncDocument(doc, newValue) ? finish(yamlBody(doc, originalBody), yamlPrefix) : undefined) },
     {
       readBack: true,

@@ -283,11 +283,19 @@ export function spliceDocument(source: string, offset: number, root: Node | null
     throw error;
   }
   const edits = splicer.edits.sort((a, b) => a.start - b.start || a.end - b.end);
+  // A last line without a line break: what is written there starts a line of its own and, like
+  // the file, ends without one (kubectl reads the file as if it had one either way).
+  const open = source !== '' && !source.endsWith('\n');
   let out = '';
   let at = 0;
   for (const edit of edits) {
     if (edit.start < at) return undefined; // overlapping edits: not a shape this handles
-    out += source.slice(at, edit.start) + edit.text;
+    let text = edit.text;
+    if (open && edit.end === source.length && text !== '') {
+      if (edit.start === source.length) text = style.lineBreak + text;
+      if (text.endsWith(style.lineBreak)) text = text.slice(0, -style.lineBreak.length);
+    }
+    out += source.slice(at, edit.start) + text;
     at = edit.end;
   }
   return out + source.slice(at);

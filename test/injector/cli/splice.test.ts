@@ -45,14 +45,16 @@ function keepsEveryLine(input: string, output: string): boolean {
   return true;
 }
 
+const lf = (text: string): string => text.replace(/\r\n/g, '\n');
+
 /** The splice of the one document in `text`, or undefined. */
-function spliceOf(text: string): string | undefined {
+function spliceOf(text: string, crlf = false): string | undefined {
   const item = parseStream('in.yaml', text).documents[0];
   assert.ok(item !== undefined);
   const before = toKubeValue(item.doc) as JsonObject;
   const result = injectPod(before, { namespace: 'default', namespaceLabels: undefined, mode: 'candidate', nativeSidecarsInUse: false }, setup);
   assert.equal(result.kind, 'injected');
-  return spliceDocument(item.text, item.offset, item.doc.contents, before, result.kind === 'injected' ? result.pod : before, style);
+  return spliceDocument(item.text, item.offset, item.doc.contents, before, result.kind === 'injected' ? result.pod : before, crlf ? { ...style, lineBreak: '\r\n' } : style);
 }
 
 const podHead = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    pillion.dev/inject: "true"\n';
@@ -85,11 +87,18 @@ test('entries inserted after keep-chomped block scalars and multi-line flow valu
     `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: a\n    args:\n    - |+\n      hello\n\n\n  dnsPolicy: ClusterFirst\n`,
     `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n    a: |+\n      x\n\nspec:\n  containers:\n  - name: app\n    image: a\n    args:\n    - >+\n      hello\n\n    # c\n`,
     `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: a\n    command: ["a",\n      "b"]\n`,
+    // The last entry empty, then a file whose last line has no line break (CRLF too).
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: ~\nspec:\n  initContainers: []\n  containers:\n  - name: app\n    image: a\n  volumes:\n`,
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: a`,
+    `apiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: p\r\nspec:\r\n  containers:\r\n  - name: app\r\n    image: a`,
   ];
   for (const text of cases) {
-    const spliced = spliceOf(text);
-    assert.ok(spliced !== undefined && keepsEveryLine(text, spliced), text);
+    const crlf = text.includes('\r\n');
+    const spliced = spliceOf(text, crlf);
+    assert.ok(spliced !== undefined && keepsEveryLine(lf(text).replace(/: (~|\[\])\n/g, ':\n'), lf(spliced)), text);
     assert.equal(injectBoth(text), spliced);
+    assert.equal(spliced.endsWith('\n'), text.endsWith('\n'), 'a missing final line break stays missing');
+    if (crlf) assert.ok(!/[^\r]\n/.test(spliced), 'CRLF throughout');
   }
 });
 
@@ -155,7 +164,7 @@ test('generated hand-written layouts: spliced, every input line kept, and the ou
       const text = manifest(l);
       const output = injectBoth(text);
       assert.match(output, /- name: pillion-proxy/);
-      assert.ok(keepsEveryLine(text.replace(/\r\n/g, '\n'), output.replace(/\r\n/g, '\n')), `every input line kept:\n${output}`);
+      assert.ok(keepsEveryLine(lf(text), lf(output)), `every input line kept:\n${output}`);
       if (l.crlf) assert.ok(!/[^\r]\n/.test(output), 'CRLF throughout');
       spliced++;
     }),
