@@ -291,11 +291,14 @@ export function spliceDocument(source: string, offset: number, root: Node | null
   for (const edit of edits) {
     if (edit.start < at) return undefined; // overlapping edits: not a shape this handles
     let text = edit.text;
-    if (open && edit.end === source.length && text !== '') {
-      if (edit.start === source.length) text = style.lineBreak + text;
+    out += source.slice(at, edit.start);
+    if (open && edit.end === source.length) {
+      // The last lines removed: the line before them becomes the last, without its line break.
+      if (text === '') out = out.replace(/\r?\n$/, '');
+      else if (edit.start === source.length) text = style.lineBreak + text;
       if (text.endsWith(style.lineBreak)) text = text.slice(0, -style.lineBreak.length);
     }
-    out += source.slice(at, edit.start) + text;
+    out += text;
     at = edit.end;
   }
   return out + source.slice(at);
