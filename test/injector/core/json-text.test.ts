@@ -45,3 +45,17 @@ test('a frozen subtree is serialised once and its text reused wherever it appear
   assert.equal(stringifyJson({ other: shared, n: 1 }), '{"other":{"name":"pillion-proxy"},"n":1}');
   assert.equal(reads, 1);
 });
+
+test('stringifyJson writes strings, keys and numbers as JSON.stringify does: quotes, controls, lone and paired surrogates, -0, exponents', () => {
+  const anyUnit = fc.string({ unit: fc.nat(0xffff).map((code) => String.fromCharCode(code)), maxLength: 12 });
+  const number = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, 1e21, 5e-7, Number.MAX_SAFE_INTEGER, Number.NaN, Number.POSITIVE_INFINITY));
+  fc.assert(
+    fc.property(fc.dictionary(anyUnit, fc.oneof(anyUnit, number, fc.array(anyUnit, { maxLength: 3 }))), (data) => {
+      assert.equal(stringifyJson(data), JSON.stringify(data));
+    }),
+    { numRuns: 1000 },
+  );
+  for (const text of ['a"b', 'back\\slash', '\u0000\u001f', '\u2028\u2029', '\ud83d\ude00', '\ud800', '\udfff x', 'é']) {
+    assert.equal(stringifyJson({ [text]: [text] }), JSON.stringify({ [text]: [text] }), JSON.stringify(text));
+  }
+});
