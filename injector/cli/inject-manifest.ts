@@ -6,7 +6,7 @@
 // (YAML error, invalid annotation, workload without a template) fails the whole run: nothing is
 // printed, so a `| kubectl apply -f -` pipeline never applies half a manifest.
 import { isDeepStrictEqual } from 'node:util';
-import { isAlias, isMap, isNode, isPair, isSeq, isScalar } from 'yaml';
+import { isAlias, isMap, isNode, isPair, isSeq, isScalar, Scalar } from 'yaml';
 import type { Document, Node } from 'yaml';
 import { InjectionError } from '../core/errors.js';
 import { annotationPrefix } from '../core/overrides.js';
@@ -221,6 +221,21 @@ function hasLinkedNodes(doc: Document, text: string): boolean {
 }
 
 /**
+ * Whether `doc` holds a folded block scalar (`>`). The yaml library's printer can write one with a
+ * more-indented line and a comment near it so that it reads back with one more line break (found
+ * by a longer run of rewrite.test.ts's generator), so a re-printed document with one is read back.
+ * The splice keeps such a scalar's bytes unless its own entry changed.
+ */
+function hasFoldedScalars(doc: Document, text: string): boolean {
+  if (!text.includes('>')) return false;
+  let folded = false;
+  forEachNode(doc.contents, (node) => {
+    if (isScalar(node) && node.type === Scalar.BLOCK_FOLDED) folded = true;
+  });
+  return folded;
+}
+
+/**
  * Re-serialise an injected document in place of its body, keeping the bytes around the body
  * (leading comments, directives, `---`, root anchor or tag, trailing comments, `...`) exactly as
  * they were, and the body's line breaks (CRLF stays CRLF). A JSON body is written as JSON. A
@@ -257,7 +272,7 @@ function renderInjected(item: StreamDocument, value: unknown, newValue: unknown)
   // then takes off the printed body: meaningful in a keep-chomped block scalar (`|+`).
   const plainSplice = /(^|\n)$/.test(yamlPrefix) && originalBody.endsWith('\n');
   const linked = hasLinkedNodes(doc, item.text);
-  const syncNeedsReadBack = !plainSplice || linked;
+  const syncNeedsReadBack = !plainSplice || linked || hasFoldedScalars(doc, item.text);
   const json = isJsonBody(originalBody);
   const style = { step: indentStep(originalBody), indentSeq: !hasFlushSequences(originalBody), lineBreak: crlf ? '\r\n' : '\n' } as const;
   const attempts: { readonly readBack: boolean; readonly run: () => string[] | undefined }[] = [

@@ -206,6 +206,8 @@ class Splicer {
       pending = '';
     };
     for (const [key, value] of Object.entries(after)) {
+      // JSON leaves such a key out; yaml would print it: the whole-document printer decides.
+      if (value === undefined) throw new NotSpliceable('a key without a value');
       const pair = pairs.get(key);
       if (pair === undefined) {
         pending += printPair(key, value, this.style);
