@@ -16,13 +16,23 @@ export type Decision =
   | { readonly inject: true; readonly previous: InjectionStatus | undefined }
   | { readonly inject: false; readonly reason: SkipReason; readonly detail: string };
 
-function readInjectValue(source: Readonly<Record<string, unknown>> | undefined, what: string): 'enabled' | 'disabled' | undefined {
+/**
+ * The pod's own choice. An annotation's value is read leniently (any case, spaces around). A
+ * label's must be exact: the webhook configuration routes label opt-ins (`enabled`, `true`) to its
+ * fail-closed webhook by selector, and a selector matches values exactly. A label `Enabled`
+ * taken as an opt-in would reach only the fail-open catch-all, so the pod would be created
+ * without its proxy whenever the injector is unreachable; refusing it says so while it can.
+ */
+function readInjectValue(source: Readonly<Record<string, unknown>> | undefined, what: 'label' | 'annotation'): 'enabled' | 'disabled' | undefined {
   if (source === undefined || !Object.hasOwn(source, injectKey)) return undefined;
   const value = source[injectKey];
-  const text = typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+  const text = typeof value !== 'string' ? undefined : what === 'label' ? value : value.trim().toLowerCase();
   if (text === 'enabled' || text === 'true') return 'enabled';
   if (text === 'disabled' || text === 'false') return 'disabled';
-  throw new InjectionError(`${what} ${injectKey}: ${JSON.stringify(value)} is not enabled, disabled, true or false`, injectKey);
+  const exact = what === 'label' && typeof value === 'string' && ['enabled', 'true', 'disabled', 'false'].includes(value.trim().toLowerCase())
+    ? `; a label's value must be written exactly so (lowercase): the webhook configuration matches it exactly, and would admit this pod without its proxy whenever the injector is unreachable`
+    : '';
+  throw new InjectionError(`${what} ${injectKey}: ${JSON.stringify(value)} is not enabled, disabled, true or false${exact}`, injectKey);
 }
 
 function stringMap(value: unknown): Readonly<Record<string, unknown>> | undefined {

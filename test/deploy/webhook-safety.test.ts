@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
+import { InjectionError } from '../../injector/core/errors.js';
+import { injectPod } from '../../injector/core/inject.js';
+import { loadSetup } from '../../injector/core/setup.js';
 import { matchesSelector } from './support/label-selector.js';
 import type { LabelSelector, Labels } from './support/label-selector.js';
 import { findObject, helmObjects, injectorNamespace, kustomizeObjects } from './support/manifests.js';
@@ -54,6 +57,8 @@ function matching(webhooks: Webhook[], nsLabels: Labels, podLabels: Labels): str
 
 // Label values a namespace or pod might carry: the documented ones, a typo, and none.
 const injectLabelValues = [undefined, 'enabled', 'disabled', 'true', 'false', 'yes'];
+// Other spellings a label could carry (a label value has no spaces; case is free).
+const labelValueSpellings = ['Enabled', 'ENABLED', 'eNabled', 'True', 'TRUE', 'Disabled', 'FALSE'];
 const withInject = (value: string | undefined): Labels => (value === undefined ? {} : { 'pillion.dev/inject': value });
 
 for (const [variant, render] of Object.entries(variants)) {
@@ -142,6 +147,31 @@ for (const [variant, render] of Object.entries(variants)) {
       }
       // The catch-all exists by default: an annotation opt-in in an unlabelled namespace is reviewed.
       assert.equal(matching(webhooks, namespaceLabels('shop'), {}).length, 1, 'an unlabelled pod in an unlabelled namespace reaches the injector');
+    });
+
+    test('every pod label value the injection core takes as an opt-in is routed to a fail-closed webhook; others it refuses', (t) => {
+      const objects = render(t);
+      if (objects === undefined) return;
+      const webhooks = webhooksOf(objects);
+      const policy = new Map(webhooks.map((w) => [w.name, w.failurePolicy]));
+      const setup = loadSetup({});
+      let optIns = 0;
+      for (const value of [...labelValueSpellings, ...injectLabelValues.filter((v) => v !== undefined)]) {
+        const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop', labels: withInject(value) }, spec: { containers: [{ name: 'app', image: 'app:1' }] } };
+        let injected: boolean;
+        try {
+          injected = injectPod(pod, { namespace: 'shop', namespaceLabels: {}, mode: 'policy' }, setup).kind === 'injected';
+        } catch (error) {
+          assert.ok(error instanceof InjectionError, String(error));
+          continue; // refused while the injector is up: the user sees why and fixes the label
+        }
+        if (!injected) continue;
+        optIns++;
+        const names = matching(webhooks, namespaceLabels('shop'), withInject(value));
+        assert.equal(names.length, 1, `label ${value}: the opt-in reaches the injector`);
+        assert.equal(policy.get(names[0] as string), 'Fail', `label ${value}: the core injects it, so its webhook must fail closed`);
+      }
+      assert.equal(optIns, 2, 'enabled and true opt in');
     });
   });
 }
