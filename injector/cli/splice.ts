@@ -9,10 +9,12 @@
 // Everything else keeps its bytes, comments and formatting included.
 //
 // Only block maps and sequences are edited, and only where the text is laid out one entry per line
-// from a known column; anything else (a flow collection, a key order the core changed, duplicate
-// keys, an entry sharing a line with a comment above it) returns undefined and the caller prints the
-// whole document as before. Inserted lines are printed with the same kube schema, so they read back
-// as written (test/injector/cli/rewrite.test.ts reads back every output).
+// from a known column (`key: value` or `- item`); anything else (a flow collection, an explicit
+// `? key`, a key order the core changed, duplicate keys, a first entry inserted below a comment)
+// returns undefined and the caller prints the whole document as before. Inserted lines are printed
+// with the same kube schema, at their neighbours' column, in the author's indentation step and
+// sequence style, so they read back as written (test/injector/cli/rewrite.test.ts and
+// splice.test.ts read back every output).
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isMap, isScalar, isSeq } from 'yaml';
 import type { Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
@@ -189,11 +191,12 @@ class Splicer {
   }
 
   private syncMap(node: YAMLMap, before: Record<string, unknown>, after: Record<string, unknown>): void {
-    const pairs = new Map<string, Pair>();
-    for (const pair of node.items) {
+    // Each key as kubectl reads it, with its pair's position.
+    const pairs = new Map<string, number>();
+    for (const [i, pair] of node.items.entries()) {
       const key = isScalar(pair.key) ? kubeKeyString(pair.key.value, pair.key) : undefined;
       if (typeof key !== 'string' || pairs.has(key)) throw new NotSpliceable('a key kubectl reads otherwise, or twice');
-      pairs.set(key, pair);
+      pairs.set(key, i);
     }
     const entries = node.items.map((pair) => pairEntry(this.source, this.offset, pair));
     const column = entries[0]?.column;
@@ -208,22 +211,22 @@ class Splicer {
     for (const [key, value] of Object.entries(after)) {
       // JSON leaves such a key out; yaml would print it: the whole-document printer decides.
       if (value === undefined) throw new NotSpliceable('a key without a value');
-      const pair = pairs.get(key);
-      if (pair === undefined) {
+      const index = pairs.get(key);
+      if (index === undefined) {
         pending += printPair(key, value, this.style);
         continue;
       }
-      const index = node.items.indexOf(pair);
       if (index < lastKept) throw new NotSpliceable('kept keys in another order');
       flush();
       lastKept = index;
+      const pair = node.items[index] as Pair;
       if (!this.sync(pair.value as Node | null, before[key], value)) this.replace(entries[index] as Entry, printPair(key, value, this.style));
     }
     flush();
     // Keys the new value no longer has lose their lines (not the first key of a compact `- key:` entry).
-    for (const [key, pair] of pairs) {
+    for (const [key, index] of pairs) {
       if (Object.hasOwn(after, key)) continue;
-      const entry = entries[node.items.indexOf(pair)] as Entry;
+      const entry = entries[index] as Entry;
       if (!entry.ownLine) throw new NotSpliceable('removing the first key of a compact entry');
       this.edits.push({ start: entry.from, end: entry.end, text: '' });
     }
