@@ -12,7 +12,7 @@ import { InjectionError } from '../core/errors.js';
 import { annotationPrefix } from '../core/overrides.js';
 import { reportOf } from '../core/report.js';
 import type { InjectContext, InjectResult, JsonObject, PodReport, UninjectResult } from '../core/types.js';
-import { KubeYamlError, forEachNode, isMergeKey, kubeKeyString, toKubeValue } from './kube-yaml.js';
+import { KubeYamlError, forEachNode, isMergeKey, pairKeyString, toKubeValue } from './kube-yaml.js';
 import { lineAt, parseStream } from './stream.js';
 import type { ParsedStream, StreamDocument } from './stream.js';
 import { spliceDocument } from './splice.js';
@@ -74,7 +74,7 @@ function locate(doc: Document, path: Path): { offset: number | undefined; found:
   let offset = node?.range?.[0];
   for (const key of path) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && kubeKeyString(p.key.value, p.key) === String(key));
+      const pair = node.items.find((p) => pairKeyString(p) === String(key));
       if (pair === undefined) return { offset, found: false };
       offset = (pair.key as Node).range?.[0] ?? offset;
       node = pair.value as Node | null;

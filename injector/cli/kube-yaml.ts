@@ -298,6 +298,14 @@ function goFloat32Key(v: number): string {
   return `${sign}${whole}${fraction === '' ? '' : `.${fraction}`}`;
 }
 
+/** A pair's key as kubectl sees it (`yes:` is "true", `0400:` is "256"); undefined for a key kubectl refuses or a collection key. */
+export function pairKeyString(pair: Pair): string | undefined {
+  const key = pair.key;
+  if (!isScalar(key)) return undefined;
+  const text = kubeKeyString(key.value, key);
+  return typeof text === 'string' ? text : undefined;
+}
+
 /**
  * The JSON key kubectl makes of a scalar key whose decoded value is `value`. `node` (the scalar
  * itself, when there is one) tells an int from a float with an integral value.

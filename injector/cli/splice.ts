@@ -16,10 +16,11 @@
 // sequence style, so they read back as written (test/injector/cli/rewrite.test.ts and
 // splice.test.ts read back every output).
 import { isDeepStrictEqual } from 'node:util';
-import { Document, isMap, isScalar, isSeq } from 'yaml';
+import { Document, isMap, isSeq } from 'yaml';
 import type { Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
 import { isPlainObject } from '../core/json.js';
-import { kubeKeyString, kubeParseOptions } from './kube-yaml.js';
+import { nameOf } from '../core/merge.js';
+import { kubeParseOptions, pairKeyString } from './kube-yaml.js';
 
 /** How printed lines are laid out: yaml's indentation step and whether sequences are indented under their key. */
 export interface SpliceStyle {
@@ -194,8 +195,8 @@ class Splicer {
     // Each key as kubectl reads it, with its pair's position.
     const pairs = new Map<string, number>();
     for (const [i, pair] of node.items.entries()) {
-      const key = isScalar(pair.key) ? kubeKeyString(pair.key.value, pair.key) : undefined;
-      if (typeof key !== 'string' || pairs.has(key)) throw new NotSpliceable('a key kubectl reads otherwise, or twice');
+      const key = pairKeyString(pair);
+      if (key === undefined || pairs.has(key)) throw new NotSpliceable('a key kubectl reads otherwise, or twice');
       pairs.set(key, i);
     }
     const entries = node.items.map((pair) => pairEntry(this.source, this.offset, pair));
@@ -239,7 +240,6 @@ class Splicer {
     const column = entries[0]?.column;
     if (column === undefined || entries.some((e) => e.column !== column)) throw new NotSpliceable('sequence items at different columns');
     // Items are matched by name when every new item has one (containers, volumes), else by position.
-    const nameOf = (v: unknown): string | undefined => (isPlainObject(v) && typeof v.name === 'string' ? v.name : undefined);
     const byName = after.every((v) => nameOf(v) !== undefined);
     const oldIndex = new Map<string, number>();
     if (byName) {

@@ -9,23 +9,12 @@
 import { isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, Node, Pair } from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
-import { isMergeKey, kubeKeyString, kubeNodeValue } from './kube-yaml.js';
+import { isMergeKey, kubeNodeValue, pairKeyString } from './kube-yaml.js';
 import { isPlainObject } from '../core/json.js';
+import { nameOf } from '../core/merge.js';
 
 // Shared sub-objects in the new value must not become YAML anchors and aliases.
 const createOptions = { aliasDuplicateObjects: false } as const;
-
-/** The key as kubectl sees it (`yes:` is "true", `0400:` is "256"). */
-function keyText(pair: Pair): string | undefined {
-  const key = pair.key;
-  if (!isScalar(key)) return undefined;
-  const text = kubeKeyString(key.value, key);
-  return typeof text === 'string' ? text : undefined;
-}
-
-function nameOf(value: unknown): string | undefined {
-  return isPlainObject(value) && typeof value.name === 'string' ? value.name : undefined;
-}
 
 function syncMap(doc: Document, node: Node, value: Record<string, unknown>): Node {
   if (!isMap(node)) return doc.createNode(value, createOptions);
@@ -34,7 +23,7 @@ function syncMap(doc: Document, node: Node, value: Record<string, unknown>): Nod
   // duplicate keys the last one is what kubectl reads, so that is the pair kept.
   const byKey = new Map<string, Pair>();
   for (const pair of node.items) {
-    const key = keyText(pair);
+    const key = pairKeyString(pair);
     if (key !== undefined && !isMergeKey(pair.key)) byKey.set(key, pair);
   }
   // The new value's key order is the core's decision (it keeps the user's fields in place); a

@@ -47,6 +47,7 @@ export function mergeNamedLists(base: readonly Named[], top: readonly Named[], o
   return out;
 }
 
-export function nameOf(item: JsonObject): string | undefined {
-  return typeof item.name === 'string' ? item.name : undefined;
+/** A list item's `name`, when it is an object with a string one. */
+export function nameOf(item: unknown): string | undefined {
+  return isPlainObject(item) && typeof item.name === 'string' ? item.name : undefined;
 }
