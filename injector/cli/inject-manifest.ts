@@ -186,10 +186,6 @@ function indentStep(text: string): number {
   return step <= 8 ? step : 2;
 }
 
-function wrap(text: string | undefined): string[] | undefined {
-  return text === undefined ? undefined : [text];
-}
-
 /** Whether `text` is one document that kubectl reads as exactly `value`. */
 function readsBackAs(text: string, value: unknown): boolean {
   const check = parseStream('<output>', text);
@@ -236,16 +232,18 @@ function hasFoldedScalars(doc: Document, text: string): boolean {
 }
 
 /**
- * Re-serialise an injected document in place of its body, keeping the bytes around the body
- * (leading comments, directives, `---`, root anchor or tag, trailing comments, `...`) exactly as
- * they were, and the body's line breaks (CRLF stays CRLF). A JSON body is written as JSON. A
+ * The text of an injected document. Spliced where it can be (splice.ts: only the changed entries
+ * printed, into the document's own bytes); else re-serialised in place of its body, keeping the
+ * bytes around the body (leading comments, directives, `---`, root anchor or tag, trailing
+ * comments, `...`) exactly as they were, and the body's line breaks (CRLF stays CRLF). A JSON body
+ * is written as JSON. A
  * rewrite that may not mean exactly the injected value (JSON, linked nodes, the plain fallback) is
  * read back as kubectl reads it: one that does not (anchors shared with changed parts) gives way to
  * a plain one. Reading back is most of the work on large inputs (the output holds a proxy per
  * workload), so a comment-keeping rewrite of a document without linked nodes, whose body starts
- * a line and ends with a line break, is not read back; test/injector/cli/rewrite.test.ts reads
- * back every output of the corpus, of generated documents and of the splice's edge cases to show
- * that it holds.
+ * a line, ends with a line break and holds no folded block scalar, is not read back, nor is a
+ * splice; test/injector/cli/rewrite.test.ts and splice.test.ts read back every output of the
+ * corpus, of generated documents and of the edge cases to show that it holds.
  */
 function renderInjected(item: StreamDocument, value: unknown, newValue: unknown): string {
   // From here on the document holds built nodes too, not only parsed ones.
@@ -256,6 +254,19 @@ function renderInjected(item: StreamDocument, value: unknown, newValue: unknown)
   const bodyEnd = range[2] - item.offset;
   const originalBody = item.text.slice(bodyStart, bodyEnd);
   const crlf = originalBody.includes('\r\n') || (!originalBody.includes('\n') && item.text.includes('\r\n'));
+  // First, only the changed entries printed into the document's own bytes (splice.ts): most of a
+  // large document is never printed again. Not where nodes share values (anchors, merge keys,
+  // tags); a JSON body (a flow root) is never spliced.
+  const linked = hasLinkedNodes(doc, item.text);
+  if (!linked) {
+    const style = { step: indentStep(originalBody), indentSeq: !hasFlushSequences(originalBody), lineBreak: crlf ? '\r\n' : '\n' } as const;
+    try {
+      const spliced = spliceDocument(item.text, item.offset, doc.contents, value, newValue, style);
+      if (spliced !== undefined) return spliced;
+    } catch {
+      // printed again below
+    }
+  }
   const prefix = item.text.slice(0, bodyStart);
   // A root indented as a whole (`  kind: Pod`): the indent is before the body's range, and yaml
   // prints the body from column 0, so a printed body goes in place of the indent too.
@@ -267,19 +278,13 @@ function renderInjected(item: StreamDocument, value: unknown, newValue: unknown)
     const variants = !originalBody.endsWith('\n') && generated.endsWith('\n') ? [generated.slice(0, -1), generated] : [generated];
     return variants.map((body) => kept + (crlf ? body.replace(/\r?\n/g, '\r\n') : body) + item.text.slice(bodyEnd));
   };
-  // Decided before the rewrite changes the tree. The splice needs reading back too when the body
+  // Decided before the rewrite changes the tree. The printed body needs reading back too when it
   // shares its first line with the prefix (`--- {`) or has no final line break, which `finish`
   // then takes off the printed body: meaningful in a keep-chomped block scalar (`|+`).
   const plainSplice = /(^|\n)$/.test(yamlPrefix) && originalBody.endsWith('\n');
-  const linked = hasLinkedNodes(doc, item.text);
   const syncNeedsReadBack = !plainSplice || linked || hasFoldedScalars(doc, item.text);
-  const json = isJsonBody(originalBody);
-  const style = { step: indentStep(originalBody), indentSeq: !hasFlushSequences(originalBody), lineBreak: crlf ? '\r\n' : '\n' } as const;
   const attempts: { readonly readBack: boolean; readonly run: () => string[] | undefined }[] = [
-    { readBack: true, run: () => (json ? finish(jsonBody(originalBody, newValue), prefix) : undefined) },
-    // Only the changed entries printed into the document's own bytes (splice.ts): most of a large
-    // document is never printed again. Not where nodes share values (anchors, merge keys, tags).
-    { readBack: false, run: () => (linked ? undefined : wrap(spliceDocument(item.text, item.offset, doc.contents, value, newValue, style))) },
+    { readBack: true, run: () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue), prefix) : undefined) },
     { readBack: syncNeedsReadBack, run: () => (syncDocument(doc, newValue) ? finish(yamlBody(doc, originalBody), yamlPrefix) : undefined) },
     {
       readBack: true,
