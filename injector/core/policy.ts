@@ -26,13 +26,19 @@ export type Decision =
 function readInjectValue(source: Readonly<Record<string, unknown>> | undefined, what: 'label' | 'annotation'): 'enabled' | 'disabled' | undefined {
   if (source === undefined || !Object.hasOwn(source, injectKey)) return undefined;
   const value = source[injectKey];
-  const text = typeof value !== 'string' ? undefined : what === 'label' ? value : value.trim().toLowerCase();
-  if (text === 'enabled' || text === 'true') return 'enabled';
-  if (text === 'disabled' || text === 'false') return 'disabled';
-  const exact = what === 'label' && typeof value === 'string' && ['enabled', 'true', 'disabled', 'false'].includes(value.trim().toLowerCase())
+  const lenient = typeof value === 'string' ? choiceOf(value.trim().toLowerCase()) : undefined;
+  const choice = what === 'label' ? choiceOf(value) : lenient;
+  if (choice !== undefined) return choice;
+  const exact = lenient !== undefined
     ? `; a label's value must be written exactly so (lowercase): the webhook configuration matches it exactly, and would admit this pod without its proxy whenever the injector is unreachable`
     : '';
   throw new InjectionError(`${what} ${injectKey}: ${JSON.stringify(value)} is not enabled, disabled, true or false${exact}`, injectKey);
+}
+
+function choiceOf(text: unknown): 'enabled' | 'disabled' | undefined {
+  if (text === 'enabled' || text === 'true') return 'enabled';
+  if (text === 'disabled' || text === 'false') return 'disabled';
+  return undefined;
 }
 
 function stringMap(value: unknown): Readonly<Record<string, unknown>> | undefined {
