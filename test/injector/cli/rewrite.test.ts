@@ -13,43 +13,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Document, isMap, isScalar, isSeq, Scalar, visit } from 'yaml';
 import type { Node } from 'yaml';
-import { flattenForJson, injectManifests } from '../../../injector/cli/inject-manifest.js';
-import type { ManifestInput } from '../../../injector/cli/inject-manifest.js';
-import { kubeParseOptions, toKubeValue } from '../../../injector/cli/kube-yaml.js';
-import { buildSetup } from '../../../injector/cli/setup.js';
+import { injectManifests } from '../../../injector/cli/inject-manifest.js';
+import { kubeParseOptions } from '../../../injector/cli/kube-yaml.js';
 import { parseStream } from '../../../injector/cli/stream.js';
-import { injectPod } from '../../../injector/core/inject.js';
 import type { JsonObject } from '../../../injector/core/types.js';
 import { inCI } from '../../support/privileges.js';
 import { repoPath } from '../../support/paths.js';
-
-const setup = buildSetup({ kubeVersion: undefined });
-const inject = (pod: JsonObject, ctx: Parameters<typeof injectPod>[1]): ReturnType<typeof injectPod> => injectPod(pod, ctx, setup);
-
-/** The objects of a YAML stream as kubectl reads them, Lists flattened as `-o json` flattens them. */
-function readAsKubectl(file: string, text: string): unknown[] {
-  const stream = parseStream(file, text);
-  const values: unknown[] = [];
-  for (const item of stream.documents) {
-    assert.deepEqual(item.doc.errors.map((e) => e.message), [], `${file}: output document ${item.index} parses`);
-    const value = toKubeValue(item.doc);
-    // -o json leaves out empty documents, as the pipeline does.
-    if (value !== null && value !== undefined) flattenForJson(value, values);
-  }
-  return values;
-}
-
-/** Injects `inputs` to YAML and to JSON; the YAML must read back as exactly the JSON. Returns how many workloads were injected. */
-function checkReadsBack(label: string, inputs: readonly ManifestInput[]): number {
-  const options = { mode: 'candidate', namespace: undefined } as const;
-  const yamlRun = injectManifests(inputs, { ...options, output: 'yaml' }, inject);
-  const jsonRun = injectManifests(inputs, { ...options, output: 'json' }, inject);
-  assert.ok(yamlRun.ok, `${label}: ${JSON.stringify(yamlRun.ok ? [] : yamlRun.problems)}`);
-  assert.ok(jsonRun.ok, `${label}: -o json`);
-  const expected = (JSON.parse(jsonRun.output) as { items: unknown[] }).items;
-  assert.deepEqual(readAsKubectl(label, yamlRun.output), expected, `${label}: the YAML output reads back as the JSON output`);
-  return yamlRun.reports.filter((r) => r.decision === 'injected').length;
-}
+import { inject, injectAndReadBack } from './read-back.js';
 
 function manifestFiles(dir: string): string[] {
   return readdirSync(dir)
@@ -70,7 +40,7 @@ test('every corpus manifest and CLI fixture: the YAML output reads back as -o js
     const text = readFileSync(file, 'utf8');
     // The fixtures that must fail (bad YAML, bad annotations) have nothing to read back.
     if (!injectManifests([{ file, text }], { mode: 'candidate', namespace: undefined, output: 'json' }, inject).ok) continue;
-    injected += checkReadsBack(file, [{ file, text }]);
+    injected += injectAndReadBack(file, [{ file, text }]).injected;
     files++;
   }
   assert.ok(files >= 20 && injected >= 40, `read back ${files} files with ${injected} injected workloads`);
@@ -151,7 +121,7 @@ test('generated pod templates in every scalar style, flow collections and commen
       // only the ones that read back as the intended object are inputs.
       const input = parseStream('gen.yaml', text).documents[0];
       if (input === undefined || input.doc.errors.length > 0) return;
-      injected += checkReadsBack(`generated:\n${text}`, [{ file: 'gen.yaml', text }]);
+      injected += injectAndReadBack(`generated:\n${text}`, [{ file: 'gen.yaml', text }]).injected;
     }),
     { numRuns: 300, seed: 11 },
   );
@@ -177,7 +147,7 @@ test('an indented root, a body without a final line break, CRLF: the YAML output
     `${pod('')}\n...\n`,
     `${pod('')} # trailing comment`,
   ];
-  for (const text of inputs) assert.equal(checkReadsBack(JSON.stringify(text), [{ file: 'splice.yaml', text }]), text.split('kind: Pod').length - 1, JSON.stringify(text));
+  for (const text of inputs) assert.equal(injectAndReadBack(JSON.stringify(text), [{ file: 'splice.yaml', text }]).injected, text.split('kind: Pod').length - 1, JSON.stringify(text));
 });
 
 test('a keep-chomped block scalar last in a file without a final line break: the YAML output reads back as -o json', () => {
@@ -186,6 +156,6 @@ test('a keep-chomped block scalar last in a file without a final line break: the
   // the one with the line break is taken.
   for (const end of ['  ', '', '\n  ']) {
     const text = `kind: Pod\napiVersion: v1\nmetadata: {name: x, annotations: {pillion.dev/inject: "true"}}\nspec: {containers: [{name: app, image: nginx}]}\nz: |+\n  x\n\n${end}`;
-    assert.equal(checkReadsBack(JSON.stringify(text), [{ file: 'keep.yaml', text }]), 1, JSON.stringify(text));
+    assert.equal(injectAndReadBack(JSON.stringify(text), [{ file: 'keep.yaml', text }]).injected, 1, JSON.stringify(text));
   }
 });

@@ -11,30 +11,19 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { injectManifests } from '../../../injector/cli/inject-manifest.js';
 import { toKubeValue } from '../../../injector/cli/kube-yaml.js';
-import { buildSetup } from '../../../injector/cli/setup.js';
 import { spliceDocument } from '../../../injector/cli/splice.js';
 import { parseStream } from '../../../injector/cli/stream.js';
 import { injectPod, uninjectPod } from '../../../injector/core/inject.js';
 import type { JsonObject } from '../../../injector/core/types.js';
 import { repoPath } from '../../support/paths.js';
 import { inCI } from '../../support/privileges.js';
+import { cliSetup, inject, injectAndReadBack } from './read-back.js';
 
-const setup = buildSetup({ kubeVersion: undefined });
-const inject = (pod: JsonObject, ctx: Parameters<typeof injectPod>[1]): ReturnType<typeof injectPod> => injectPod(pod, ctx, setup);
 const style = { step: 2, indentSeq: false, lineBreak: '\n' } as const;
 
-/** The YAML and JSON outputs of one file; the YAML must read back as the JSON. */
+/** The YAML output of one file, which must read back as its `-o json` output. */
 function injectBoth(text: string): string {
-  const options = { mode: 'candidate', namespace: undefined } as const;
-  const yaml = injectManifests([{ file: 'in.yaml', text }], { ...options, output: 'yaml' }, inject);
-  const json = injectManifests([{ file: 'in.yaml', text }], { ...options, output: 'json' }, inject);
-  assert.ok(yaml.ok && json.ok, text);
-  const read = parseStream('out.yaml', yaml.output).documents.map((d) => {
-    assert.deepEqual(d.doc.errors, [], yaml.output);
-    return toKubeValue(d.doc);
-  });
-  assert.deepEqual(read, (JSON.parse(json.output) as { items: unknown[] }).items, `reads back as -o json:\n${yaml.output}`);
-  return yaml.output;
+  return injectAndReadBack(text, [{ file: 'in.yaml', text }]).output;
 }
 
 /** Whether every line of `input` appears in `output` in the same order (nothing of the user's was rewritten). */
@@ -56,7 +45,7 @@ function spliceOf(text: string, crlf = false): string | undefined {
   const item = parseStream('in.yaml', text).documents[0];
   assert.ok(item !== undefined);
   const before = toKubeValue(item.doc) as JsonObject;
-  const result = injectPod(before, { namespace: 'default', namespaceLabels: undefined, mode: 'candidate', nativeSidecarsInUse: false }, setup);
+  const result = injectPod(before, { namespace: 'default', namespaceLabels: undefined, mode: 'candidate', nativeSidecarsInUse: false }, cliSetup);
   assert.equal(result.kind, 'injected');
   return spliceDocument(item.text, item.offset, item.doc.contents, before, result.kind === 'injected' ? result.pod : before, crlf ? { ...style, lineBreak: '\r\n' } : style);
 }
