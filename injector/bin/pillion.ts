@@ -13,8 +13,8 @@ import { parseFastArgs } from '../cli/fast-args.js';
 
 const fast = parseFastArgs(process.argv.slice(2));
 if (fast !== undefined) {
-  const { runInject, runUninject } = await import('../cli/run.js');
-  process.exitCode = fast.command === 'inject' ? await runInject(fast.flags) : await runUninject(fast.flags);
+  const [{ runInject, runUninject }, { exitWith }] = await Promise.all([import('../cli/run.js'), import('../cli/output.js')]);
+  exitWith(fast.command === 'inject' ? await runInject(fast.flags) : await runUninject(fast.flags));
 } else {
   const { runProgram } = await import('../cli/program.js');
   await runProgram(process.argv);

@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { captureModes } from '../core/config.js';
 import { kubeVersionValue, namespaceValue, runInject, runUninject, shorthandValue } from './run.js';
 import type { InjectFlags, ManifestFlags } from './run.js';
+import { exitWith } from './output.js';
 
 export { stdinName } from './run.js';
 
@@ -85,7 +86,7 @@ export function registerInjectCommand(program: Command): void {
             .argParser(choice(captureModes)),
         ),
   ).action(async (flags: InjectFlags) => {
-    process.exitCode = await runInject(flags);
+    exitWith(await runInject(flags));
   });
   manifestCommand(
     program,
@@ -93,6 +94,6 @@ export function registerInjectCommand(program: Command): void {
     'remove what pillion inject added (per the pillion.dev/status annotation) from the workloads of manifests',
     'pillion uninject -f injected.yaml | kubectl apply -f -',
   ).action(async (flags: ManifestFlags) => {
-    process.exitCode = await runUninject(flags);
+    exitWith(await runUninject(flags));
   });
 }

@@ -20,6 +20,7 @@ import type { ReportedProblem } from './report.js';
 import { buildSetup } from './setup.js';
 import { SetupError } from '../core/errors.js';
 import { dnsLabel } from '../core/names.js';
+import { writeLog, writeOutput } from './output.js';
 
 export const stdinName = '<stdin>';
 
@@ -146,20 +147,6 @@ async function readInputs(names: readonly string[], problems: ManifestProblem[])
 }
 
 /**
- * A reader that stops early (`pillion inject -f big.yaml | head`) is not an error of ours: end
- * quietly with the status a program killed by SIGPIPE has. A closed stderr only loses the report.
- */
-function quietOnClosedPipes(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    process.exit(141);
-  });
-  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-  });
-}
-
-/**
  * The run both commands share: read the -f inputs, run the pipeline with `transform`, print the
  * manifests and the report, or the problems (nothing on stdout then). `prepare` builds what the
  * transform needs; it returns undefined after reporting its own failure (exit 1).
@@ -170,19 +157,18 @@ async function runManifests(
   mode: InjectContext['mode'],
   prepare: (fail: (message: string) => void) => InjectFn | undefined,
 ): Promise<number> {
-  quietOnClosedPipes();
   const fail = (problems: readonly ReportedProblem[]): void => {
-    if (flags.report === 'json') process.stderr.write(formatJsonProblems(problems));
-    else for (const problem of problems) process.stderr.write(formatProblem(problem, command));
+    if (flags.report === 'json') writeLog(formatJsonProblems(problems));
+    else for (const problem of problems) writeLog(formatProblem(problem, command));
   };
   if (flags.filename.filter((name) => name === '-').length > 1) {
     if (flags.report === 'json') fail([{ file: stdinName, document: undefined, line: undefined, message: 'standard input (-f -) can be read only once' }]);
-    else process.stderr.write('error: standard input (-f -) can be read only once\n');
+    else writeLog('error: standard input (-f -) can be read only once\n');
     return 2;
   }
   const transform = prepare((message) => {
     if (flags.report === 'json') fail([{ file: undefined, document: undefined, line: undefined, message }]);
-    else process.stderr.write(`pillion ${command}: ${message}\n`);
+    else writeLog(`pillion ${command}: ${message}\n`);
   });
   if (transform === undefined) return 1;
   const problems: ManifestProblem[] = [];
@@ -193,8 +179,8 @@ async function runManifests(
     fail(allProblems);
     return 1;
   }
-  process.stderr.write(flags.report === 'json' ? formatJsonReport(result.reports) : formatTextReport(result.reports));
-  process.stdout.write(result.output);
+  writeLog(flags.report === 'json' ? formatJsonReport(result.reports) : formatTextReport(result.reports));
+  writeOutput(result.output);
   return 0;
 }
 
