@@ -132,6 +132,27 @@ function builtinsOnUse(root: string): Plugin {
   };
 }
 
+/**
+ * `yaml` as its ES module build (the package's "default" export; Node's condition gives the
+ * CommonJS one). Same version, same code, but the CommonJS build reads `process.env.LOG_TOKENS`
+ * for every token the parser is given and `process.env.LOG_STREAM` for every one the composer is:
+ * each a call into the C++ environment lookup, ~20 ms of reading an 81 KB manifest (issue 11).
+ * The ES module build has neither, and writes its warnings with console.warn instead of
+ * process.emitWarning (to stderr either way).
+ */
+function yamlModuleBuild(root: string): Plugin {
+  const builds: Readonly<Record<string, string>> = {
+    yaml: join(root, 'node_modules/yaml/browser/index.js'),
+    'yaml/util': join(root, 'node_modules/yaml/browser/dist/util.js'),
+  };
+  return {
+    name: 'yaml-module-build',
+    setup(b) {
+      b.onResolve({ filter: /^yaml(\/util)?$/ }, (args) => ({ path: builds[args.path] ?? args.path }));
+    },
+  };
+}
+
 const common: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -218,7 +239,7 @@ export async function bundleCommand(command: BundleCommand, root: string, out: s
           ...common,
           define: { PILLION_PREPARED_TEMPLATES: JSON.stringify(await preparedBundledTemplates()) },
           entryPoints: { main: join(root, 'injector/bin/pillion.ts') },
-          plugins: [builtinsOnUse(root), firstPartyWithoutSideEffects(root), onlyBundle(pillionBundledPackages)],
+          plugins: [yamlModuleBuild(root), builtinsOnUse(root), firstPartyWithoutSideEffects(root), onlyBundle(pillionBundledPackages)],
           outdir: dir,
           splitting: true,
           chunkNames: 'chunk-[hash]',
