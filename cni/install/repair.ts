@@ -14,7 +14,7 @@
 // per `refillMs`; a pod without a controller (nothing would recreate it) and the pods of a
 // controller whose pods it already deleted `ownerLimit` times within `ownerWindowMs` on this node
 // are not deleted but reported (an Event only): deleting them would lose the pod, or loop.
-import { ApiError, type KubeApi } from './kube-api.js';
+import { ApiError, statusMessage, type KubeApi } from './kube-api.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 
 export type RepairMode = 'delete' | 'label' | 'off';
@@ -152,7 +152,7 @@ export function kubePodRepairApi(api: KubeApi, watchSeconds = 300): PodRepairApi
       // The uid precondition: a StatefulSet's pod that was recreated under the same name is not ours.
       const response = await api.call('DELETE', podPath(namespace, name), { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid } });
       if (response.status === 404 || response.status === 409) return 'gone';
-      if (response.status !== 200 && response.status !== 202) throw new ApiError(`delete pod ${namespace}/${name}: ${response.status} ${response.body.slice(0, 200)}`, response.status);
+      if (response.status !== 200 && response.status !== 202) throw new ApiError(`delete pod ${namespace}/${name}: ${response.status} ${statusMessage(response.body)}`, response.status);
       return 'deleted';
     },
     async labelPod(namespace, name, uid) {
@@ -160,7 +160,7 @@ export function kubePodRepairApi(api: KubeApi, watchSeconds = 300): PodRepairApi
       // another pod of that name answers 422 naming metadata.uid (the real API server's answer).
       const response = await api.call('PATCH', podPath(namespace, name), { metadata: { uid, labels: { [captureFailedLabel]: 'true' } } }, 'application/merge-patch+json');
       if (response.status === 404 || response.status === 409 || (response.status === 422 && response.body.includes('metadata.uid'))) return 'gone';
-      if (response.status !== 200) throw new ApiError(`label pod ${namespace}/${name}: ${response.status} ${response.body.slice(0, 200)}`, response.status);
+      if (response.status !== 200) throw new ApiError(`label pod ${namespace}/${name}: ${response.status} ${statusMessage(response.body)}`, response.status);
       return 'labelled';
     },
     async createEvent(namespace, event) {

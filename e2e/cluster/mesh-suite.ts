@@ -196,7 +196,8 @@ export interface CniPaths { readonly netDir: string; readonly binDir: string }
 
 /**
  * A kustomization in a new temporary folder (the caller removes it): deploy/self-signed with
- * deploy/cni/component, as docs/cni.md tells users to combine them. `paths`: the node's CNI
+ * deploy/cni/component and deploy/cni/own-node-policy, as docs/cni.md tells users to combine them
+ * (the agent's repair then runs under the policy, with the token the kubelet mounts). `paths`: the node's CNI
  * folders, patched into the agent's flags and hostPath volumes as docs/cni.md says to for nodes
  * without a preset. `nodeSelector`: the agents run only on nodes with these labels.
  */
@@ -225,7 +226,7 @@ export function writeCniOverlay(options: { paths?: CniPaths; nodeSelector?: Reco
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
     resources: [relative(folder, repoPath('deploy', 'self-signed'))],
-    components: [relative(folder, repoPath('deploy', 'cni', 'component'))],
+    components: [relative(folder, repoPath('deploy', 'cni', 'component')), relative(folder, repoPath('deploy', 'cni', 'own-node-policy'))],
     patches: ops.length === 0 ? [] : [{ target: { kind: 'DaemonSet', name: 'pillion-cni-node' }, patch: JSON.stringify(ops) }],
   };
   writeFileSync(join(folder, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));

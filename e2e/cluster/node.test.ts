@@ -1,7 +1,7 @@
 // Injected pods on a real node: the harness's node (e2e/support/node.ts: kubelet, containerd and
 // the control plane inside a network namespace of its own), images built from the project's
 // Dockerfiles (scripts/build-images.sh), then the injected-pods suite twice: in init mode
-// (deploy/self-signed), then in CNI mode (deploy/self-signed + deploy/cni/component, the node agent
+// (deploy/self-signed), then in CNI mode (deploy/self-signed + deploy/cni/component and own-node-policy, the node agent
 // installing pillion-cni into the node's own CNI folders), with the race in between: a pod made
 // before the plugin was there fails its proxy's capture check and the agent repairs it. Root and the test peers
 // are needed; on a laptop it skips with the reason, under CI=true it runs or fails.
@@ -145,6 +145,8 @@ test('injected pods on a real node', { timeout: 900_000 }, async (t) => {
     () => `${realNode.cp.kubectl(['get', 'pods,events', '-n', raceNamespace]).stdout}\n${realNode.cp.kubectl(['logs', '-n', 'pillion-system', 'daemonset/pillion-cni-node']).stdout.slice(-3000)}`);
     const events = realNode.cp.kubectlOk(['get', 'events', '-n', raceNamespace, '--field-selector', 'reason=PillionCaptureMissing', '-o', 'jsonpath={.items[*].involvedObject.uid}']);
     assert.ok(events.split(' ').includes(early.uid), `an Event on the deleted pod says why it went: ${events}`);
+    // ... deleted with the token the kubelet mounted, under the policy that keeps the agent to its own node's pods.
+    assert.equal(realNode.cp.kubectlOk(['get', 'validatingadmissionpolicybinding', 'pillion-cni-node-own-node', '-o', 'jsonpath={.spec.validationActions}']), '["Deny"]');
     // Its check passed at once: the plugin's rules were in place before any container ran.
     assert.deepEqual(repaired.spec.initContainers?.map((c) => c.name), ['pillion-proxy'], 'no validation container: the hook checked');
     assert.equal(repaired.status.initContainerStatuses?.find((c) => c.name === 'pillion-proxy')?.restartCount, 0);

@@ -1,12 +1,15 @@
 // The repair of pods that started before the plugin was in place, against the real
 // kube-apiserver test peer (pods are stored, never run: their statuses are written as a kubelet
 // would write them). The agent runs as pillion-cni-install does in the DaemonSet, with the
-// identity of its ServiceAccount and exactly the RBAC of deploy/cni, on a stand-in host:
+// identity of its ServiceAccount (a token bound to an agent pod on its node, as the kubelet
+// mounts it) and exactly the RBAC and the own-node ValidatingAdmissionPolicy of deploy/cni, on a
+// stand-in host:
 //   - while the plugin is not in place, a CNI-mode pod whose pillion-validation exited 126 is
 //     left alone; once the entry is in, it is deleted (uid precondition), with a Warning Event;
 //   - a pod without a controller is only reported; pods on other nodes, pods whose validation
 //     passed, and init-mode pods are left alone; nothing is done twice;
-//   - on SIGTERM after its DaemonSet was deleted, the agent uninstalls.
+//   - on SIGTERM after its DaemonSet was deleted, the agent uninstalls;
+//   - the API server refuses the agent's deletes and labels of pods on other nodes.
 // Also the API semantics the agent relies on: a uid in DeleteOptions' preconditions (409) and in a
 // merge patch (422, the uid is immutable) makes another pod of the same name refuse, and the watch
 // by field selector sees only that node's pods.
@@ -22,52 +25,79 @@ import { daemonSetFate } from '../../cni/install/daemonset.js';
 import { KubeApi } from '../../cni/install/kube-api.js';
 import { kubePodRepairApi, type WatchEvent } from '../../cni/install/repair.js';
 import { calicoConflist, makeHost, pluginTypes, waitFor, type TestHost } from '../../test/cni/install/support.js';
-import { parseManifests, renderKustomize, requireKubectl } from '../../test/deploy/support/manifests.js';
+import { parseManifests, renderKustomize, requireKubectl, type K8sObject } from '../../test/deploy/support/manifests.js';
 import { repoPath } from '../../test/support/paths.js';
 import { freePort } from '../../test/support/ports.js';
 import { requireControlPlaneBinaries, startControlPlane, type ControlPlane } from '../support/control-plane.js';
 
-const agentUser = 'system:serviceaccount:pillion-system:pillion-cni-node';
+const agentAccount = { namespace: 'pillion-system', name: 'pillion-cni-node' };
 const node = 'node-a';
 const cniStatus = JSON.stringify({ version: '0.1.0', templates: ['envoy'], capture: { mode: 'cni', args: ['--proxy-uid=1337', '--proxy-gid=1337'] } });
 
 interface Env {
   readonly cp: ControlPlane;
+  /** The agent's service account folder (token, ca.crt) on node-a. */
   readonly saDir: string;
+  /** The same for an agent on another node. */
+  agentOn(nodeName: string): string;
 }
 
 let envPromise: Promise<Env> | undefined;
+const saDirs: string[] = [];
+
+/**
+ * The folder the kubelet would mount into the agent's pod on `nodeName`: a token of the agent's
+ * ServiceAccount bound to that pod, which makes the API server add the node's name to the agent's
+ * identity (what the own-node policy reads).
+ */
+function agentServiceAccountDir(cp: ControlPlane, nodeName: string): string {
+  const pod = `${agentAccount.name}-${nodeName}`;
+  if (cp.kubectl(['get', 'node', nodeName]).status !== 0) cp.kubectlOk(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName } }) });
+  cp.kubectlOk(['create', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: pod, namespace: agentAccount.namespace },
+      spec: { nodeName, serviceAccountName: agentAccount.name, containers: [{ name: 'agent', image: 'ghcr.io/pillion/pillion-cni:0.1.0' }] },
+    }),
+  });
+  const token = cp.kubectlOk(['create', 'token', agentAccount.name, '-n', agentAccount.namespace, '--bound-object-kind', 'Pod', '--bound-object-name', pod]).trim();
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-repair-sa-'));
+  saDirs.push(dir);
+  writeFileSync(join(dir, 'token'), token);
+  writeFileSync(join(dir, 'ca.crt'), readFileSync(cp.caFile));
+  return dir;
+}
+
+/** deploy/cni's objects for the agent: ServiceAccount, RBAC, DaemonSet, the own-node policy. */
+function agentObjects(kubectl: string): K8sObject[] {
+  return parseManifests(renderKustomize(kubectl, 'cni'), 'deploy/cni').filter((o) => o.metadata.name.startsWith(agentAccount.name));
+}
 
 async function setUp(t: TestContext): Promise<Env | undefined> {
   const bin = requireControlPlaneBinaries(t);
   const kubectl = requireKubectl(t);
   if (bin === undefined || kubectl === undefined) return undefined;
   envPromise ??= (async () => {
-    const cp = await startControlPlane(bin, kubectl, {
-      identities: { agent: { user: agentUser, groups: ['system:serviceaccounts', 'system:serviceaccounts:pillion-system'] } },
-    });
+    const cp = await startControlPlane(bin, kubectl);
     for (const ns of ['pillion-system', 'shop']) {
       cp.kubectlOk(['create', 'namespace', ns]);
       // No controller-manager creates default service accounts; the ServiceAccount admission plugin needs one.
       cp.kubectlOk(['create', 'serviceaccount', 'default', '-n', ns]);
     }
-    // deploy/cni's own RBAC and DaemonSet (nothing runs it: it is there for the SIGTERM check).
-    const objects = parseManifests(renderKustomize(kubectl, 'cni'), 'deploy/cni').filter((o) => o.metadata.name === 'pillion-cni-node');
-    assert.deepEqual(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'DaemonSet', 'Role', 'RoleBinding', 'ServiceAccount']);
+    // deploy/cni's own RBAC, policy and DaemonSet (nothing runs it: it is there for the SIGTERM check).
+    const objects = agentObjects(kubectl);
+    assert.deepEqual(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'DaemonSet', 'Role', 'RoleBinding', 'ServiceAccount', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
     cp.kubectlOk(['create', '-f', '-'], { input: objects.map((o) => JSON.stringify(o)).join('\n') });
-    const saDir = mkdtempSync(join(tmpdir(), 'pillion-repair-sa-'));
-    const token = (JSON.parse(readFileSync(cp.kubeconfigOf('agent'), 'utf8')) as { users: { user: { token: string } }[] }).users[0]?.user.token ?? '';
-    writeFileSync(join(saDir, 'token'), token);
-    writeFileSync(join(saDir, 'ca.crt'), readFileSync(cp.caFile));
-    return { cp, saDir };
+    return { cp, saDir: agentServiceAccountDir(cp, node), agentOn: (nodeName: string) => agentServiceAccountDir(cp, nodeName) };
   })();
   return envPromise;
 }
 
 after(async () => {
   const env = await envPromise?.catch(() => undefined);
+  for (const dir of saDirs) rmSync(dir, { recursive: true, force: true });
   if (env === undefined) return;
-  rmSync(env.saDir, { recursive: true, force: true });
   await env.cp.stop();
 });
 
@@ -195,12 +225,14 @@ describe('repair of early pods against the real kube-apiserver', () => {
     const { cp } = env;
     // Label mode's verb too, for this test only (deploy/cni's RBAC is for delete mode).
     cp.kubectlOk(['create', 'clusterrole', 'pillion-repair-label-test', '--verb=patch', '--resource=pods']);
-    cp.kubectlOk(['create', 'clusterrolebinding', 'pillion-repair-label-test', '--clusterrole=pillion-repair-label-test', `--user=${agentUser}`]);
-    const api = kubePodRepairApi(new KubeApi({ server: cp.server, serviceAccountDir: env.saDir }), 5);
+    cp.kubectlOk(['create', 'clusterrolebinding', 'pillion-repair-label-test', '--clusterrole=pillion-repair-label-test', `--serviceaccount=${agentAccount.namespace}:${agentAccount.name}`]);
+    // The agent of node-c: the own-node policy lets it change node-c's pods.
+    const api = kubePodRepairApi(new KubeApi({ server: cp.server, serviceAccountDir: env.agentOn('node-c') }), 5);
     const uid = createPod(cp, 'same-name', { nodeName: 'node-c' });
     const seen: WatchEvent[] = [];
     const listed = await api.listPods('node-c');
-    assert.deepEqual(listed.items.map((p) => p.metadata.name), ['same-name']);
+    // The agent's own pod (pillion-system) is on node-c too.
+    assert.deepEqual(listed.items.filter((p) => p.metadata.namespace === 'shop').map((p) => p.metadata.name), ['same-name']);
     const abort = new AbortController();
     const watching = api.watchPods('node-c', listed.resourceVersion, (event) => seen.push(event), abort.signal).catch(() => undefined);
     assert.equal(await api.labelPod('shop', 'same-name', 'not-its-uid'), 'gone', 'another uid: refused, nothing changed');
@@ -224,7 +256,7 @@ describe('repair of early pods against the real kube-apiserver', () => {
     const { cp, saDir } = env;
     const kubectl = requireKubectl(t);
     if (kubectl === undefined) return;
-    const objects = parseManifests(renderKustomize(kubectl, 'cni'), 'deploy/cni').filter((o) => o.metadata.name === 'pillion-cni-node');
+    const objects = agentObjects(kubectl).filter((o) => o.metadata.name === agentAccount.name);
     const ensure = (kind: string): void => {
       if (cp.kubectl(['get', kind.toLowerCase(), '-n', 'pillion-system', 'pillion-cni-node']).status === 0) return;
       cp.kubectlOk(['create', '-f', '-'], { input: JSON.stringify(objects.find((o) => o.kind === kind)) });
@@ -250,5 +282,41 @@ describe('repair of early pods against the real kube-apiserver', () => {
     }
     assert.equal(await fate(saDir), 'present');
     assert.equal(await fate(saDir, `https://127.0.0.1:${await freePort()}`), 'unknown', 'no API server: keep the node as it is');
+  });
+
+  test('deploy/cni\'s own-node policy: the agent of node-a cannot delete or label a pod of node-b, nor can its ServiceAccount without a node; node-b\'s agent can', { timeout: 60_000 }, async (t) => {
+    const env = await setUp(t);
+    if (env === undefined) return;
+    const { cp } = env;
+    // Label mode's verb too (deploy/cni's RBAC is for delete mode): the policy covers both.
+    if (cp.kubectl(['get', 'clusterrolebinding', 'pillion-repair-label-own-node']).status !== 0) {
+      cp.kubectlOk(['create', 'clusterrole', 'pillion-repair-label-own-node', '--verb=patch', '--resource=pods']);
+      cp.kubectlOk(['create', 'clusterrolebinding', 'pillion-repair-label-own-node', '--clusterrole=pillion-repair-label-own-node', `--serviceaccount=${agentAccount.namespace}:${agentAccount.name}`]);
+    }
+    const uid = createPod(cp, 'on-node-b', { nodeName: 'node-b' });
+    const nodeA = kubePodRepairApi(new KubeApi({ server: cp.server, serviceAccountDir: env.saDir }), 5);
+    const refused = (what: RegExp) => (error: Error): boolean => {
+      assert.match(error.message, what);
+      assert.match(error.message, /403 .*may change only pods on its own node/);
+      return true;
+    };
+    await assert.rejects(nodeA.deletePod('shop', 'on-node-b', uid), refused(/^delete pod shop\/on-node-b: /));
+    await assert.rejects(nodeA.labelPod('shop', 'on-node-b', uid), refused(/^label pod shop\/on-node-b: /));
+    // A token of the ServiceAccount bound to no pod carries no node name: refused too.
+    const unbound = mkdtempSync(join(tmpdir(), 'pillion-repair-sa-'));
+    saDirs.push(unbound);
+    writeFileSync(join(unbound, 'token'), cp.kubectlOk(['create', 'token', agentAccount.name, '-n', agentAccount.namespace]).trim());
+    writeFileSync(join(unbound, 'ca.crt'), readFileSync(cp.caFile));
+    await assert.rejects(kubePodRepairApi(new KubeApi({ server: cp.server, serviceAccountDir: unbound }), 5).deletePod('shop', 'on-node-b', uid), refused(/^delete pod /));
+    assert.equal(podField(cp, 'on-node-b', '.metadata.deletionTimestamp'), '', 'still there');
+    assert.equal(podField(cp, 'on-node-b', '.metadata.labels'), '', 'not labelled');
+    // Its own node's agent may.
+    const nodeB = kubePodRepairApi(new KubeApi({ server: cp.server, serviceAccountDir: env.agentOn('node-b') }), 5);
+    assert.equal(await nodeB.labelPod('shop', 'on-node-b', uid), 'labelled');
+    assert.equal(await nodeB.deletePod('shop', 'on-node-b', uid), 'deleted');
+    // Anyone else (the admin here) is not the policy's concern.
+    const other = createPod(cp, 'admin-deletes', { nodeName: 'node-b' });
+    assert.notEqual(other, '');
+    cp.kubectlOk(['delete', 'pod', '-n', 'shop', 'admin-deletes', '--wait=false']);
   });
 });

@@ -58,6 +58,26 @@ const variants: Record<string, { render: (t: TestContext) => K8sObject[] | undef
 
 const agentName = 'pillion-cni-node';
 
+const ownNodePolicyName = `${agentName}-own-node`;
+
+interface OwnNodePolicy {
+  spec: {
+    failurePolicy: string;
+    matchConstraints: { resourceRules: { apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[] }[] };
+    matchConditions: { name: string; expression: string }[];
+    validations: { expression: string }[];
+  };
+}
+
+/** The agent's own-node ValidatingAdmissionPolicy and its binding, or undefined when neither is rendered. */
+function ownNodePolicyOf(objects: K8sObject[]): OwnNodePolicy | undefined {
+  const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.name === ownNodePolicyName);
+  const binding = objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding' && o.metadata.name === ownNodePolicyName);
+  assert.equal(policy === undefined, binding === undefined, 'the policy and its binding come together');
+  if (binding !== undefined) assert.deepEqual((binding as unknown as { spec: unknown }).spec, { policyName: ownNodePolicyName, validationActions: ['Deny'] });
+  return policy as unknown as OwnNodePolicy | undefined;
+}
+
 function daemonSetOf(objects: K8sObject[]): DaemonSet {
   return findObject(objects, 'DaemonSet', agentName) as unknown as DaemonSet;
 }
@@ -88,6 +108,8 @@ test('deploy/cni is deploy/base plus the node agent; of the injector, only its c
     `Role/${injectorNamespace}/${agentName}`,
     `RoleBinding/${injectorNamespace}/${agentName}`,
     `ServiceAccount/${injectorNamespace}/${agentName}`,
+    `ValidatingAdmissionPolicy//${ownNodePolicyName}`,
+    `ValidatingAdmissionPolicyBinding//${ownNodePolicyName}`,
   ]);
   for (const [key, object] of fromBase) {
     const other = fromCni.get(key);
@@ -220,5 +242,38 @@ for (const [variant, { render, repair }] of Object.entries(variants)) {
       const role = findObject(objects, 'Role', agentName);
       assert.equal(role.metadata.namespace, ds.metadata.namespace, 'the Role is where the DaemonSet is');
     });
+
+    test(`the API server lets the agent change only its own node's pods (repair ${repair})`, (t) => {
+      const objects = render(t);
+      if (objects === undefined) return;
+      const ds = daemonSetOf(objects);
+      const policy = ownNodePolicyOf(objects);
+      if (repair === 'off') {
+        assert.equal(policy, undefined, 'without repairs the agent changes no pod');
+        return;
+      }
+      assert.ok(policy !== undefined, 'rendered for Kubernetes 1.30');
+      assert.equal(policy.spec.failurePolicy, 'Fail');
+      // Every verb the RBAC gives the agent that changes a pod is an operation the policy sees.
+      assert.deepEqual(policy.spec.matchConstraints.resourceRules, [{ apiGroups: [''], apiVersions: ['v1'], operations: ['DELETE', 'UPDATE'], resources: ['pods'] }]);
+      const user = `system:serviceaccount:${ds.metadata.namespace}:${ds.spec.template.spec.serviceAccountName}`;
+      assert.deepEqual(policy.spec.matchConditions.map((c) => c.expression), [`request.userInfo.username == '${user}'`]);
+      assert.match(policy.spec.validations[0]?.expression ?? '', /request\.userInfo\.extra\['authentication\.kubernetes\.io\/node-name'\]\.exists\(n, n == oldObject\.spec\.nodeName\)/);
+    });
   });
 }
+
+test('helm cni.ownNodePolicy: auto renders the policy from Kubernetes 1.30 on; true always; false never', (t) => {
+  const cases: [string[], string, boolean][] = [
+    [[], '1.29.9', false],
+    [[], '1.30.0', true],
+    [[], 'v1.37.2', true],
+    [['cni.ownNodePolicy=true'], '1.23.0', true],
+    [['cni.ownNodePolicy=false'], '1.37.2', false],
+  ];
+  for (const [sets, kubeVersion, rendered] of cases) {
+    const objects = helmObjects(t, ['cni.enabled=true', ...sets], kubeVersion);
+    if (objects === undefined) return;
+    assert.equal(ownNodePolicyOf(objects) !== undefined, rendered, `${sets.join(' ') || 'auto'} on ${kubeVersion}`);
+  }
+});

@@ -10,7 +10,7 @@ import { assertGolden } from '../support/golden.js';
 import { repoPath } from '../support/paths.js';
 import { injectorNamespace, parseManifests, renderKustomize, requireKubectl } from './support/manifests.js';
 
-const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration']);
+const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

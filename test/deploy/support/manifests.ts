@@ -144,10 +144,10 @@ export function renderKustomize(kubectl: string, variant: string): string {
   return runCached([kubectl, 'kustomize', repoPath('deploy', variant)], `kubectl kustomize deploy/${variant}`);
 }
 
-export function renderHelm(helm: string, sets: readonly string[] = []): string {
-  const argv = [helm, 'template', 'pillion', repoPath('charts', 'pillion'), '--namespace', injectorNamespace, '--kube-version', helmKubeVersion];
+export function renderHelm(helm: string, sets: readonly string[] = [], kubeVersion = helmKubeVersion): string {
+  const argv = [helm, 'template', 'pillion', repoPath('charts', 'pillion'), '--namespace', injectorNamespace, '--kube-version', kubeVersion];
   for (const set of sets) argv.push('--set', set);
-  return runCached(argv, `helm template ${sets.join(' ')}`);
+  return runCached(argv, `helm template ${sets.join(' ')} (Kubernetes ${kubeVersion})`);
 }
 
 export function lintHelm(helm: string): string {
@@ -161,7 +161,7 @@ export function kustomizeObjects(t: TestContext, variant: string): K8sObject[] |
 }
 
 /** `helm template` of the chart with `--set` values, parsed; undefined when the test skipped. */
-export function helmObjects(t: TestContext, sets: readonly string[]): K8sObject[] | undefined {
+export function helmObjects(t: TestContext, sets: readonly string[], kubeVersion = helmKubeVersion): K8sObject[] | undefined {
   const bin = requireHelm(t);
-  return bin === undefined ? undefined : parseManifests(renderHelm(bin, sets), `helm template ${sets.join(' ')}`);
+  return bin === undefined ? undefined : parseManifests(renderHelm(bin, sets, kubeVersion), `helm template ${sets.join(' ')} (Kubernetes ${kubeVersion})`);
 }
