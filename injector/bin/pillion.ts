@@ -11,11 +11,17 @@
 // 2 usage error: unknown command or flag, missing or invalid flag value.
 import { parseFastArgs } from '../cli/fast-args.js';
 
-const fast = parseFastArgs(process.argv.slice(2));
-if (fast !== undefined) {
-  const [{ runInject, runUninject }, { exitWith }] = await Promise.all([import('../cli/run.js'), import('../cli/output.js')]);
-  exitWith(fast.command === 'inject' ? await runInject(fast.flags) : await runUninject(fast.flags));
-} else {
-  const { runProgram } = await import('../cli/program.js');
-  await runProgram(process.argv);
+// No top-level await: the bundle is one CommonJS file (injector/build/bundle.ts).
+async function main(): Promise<void> {
+  const fast = parseFastArgs(process.argv.slice(2));
+  if (fast !== undefined) {
+    const [{ runInject, runUninject }, { exitWith }] = await Promise.all([import('../cli/run.js'), import('../cli/output.js')]);
+    exitWith(fast.command === 'inject' ? await runInject(fast.flags) : await runUninject(fast.flags));
+  } else {
+    const { runProgram } = await import('../cli/program.js');
+    await runProgram(process.argv);
+  }
 }
+
+// A rejection is Node's unhandled one: its stack on stderr, exit code 1.
+void main();

@@ -16,13 +16,17 @@
 //   pillion-init/probe-client.js  the probe verify runs as a process of its own
 //   pillion-init/package.json     {"type":"commonjs"}, for the three files above
 //   pillion/pillion.js            the launcher of `pillion`
-//   pillion/main.js, chunk-*.js   `pillion` with the packages `pillion inject` needs (yaml,
-//                                 commander) bundled in; what only the webhook, the CNI agent or
-//                                 commander's program loads is in chunks loaded on first use, and
-//                                 the webhook's packages (fastify, the Kubernetes client, ...) stay
-//                                 imports from node_modules. The bundled templates/ come prepared
-//                                 (loaded, checked and hashed here; injector/cli/setup.ts uses them
-//                                 while the folder's files are the same).
+//   pillion/main.js               `pillion` with the packages `pillion inject` needs (yaml,
+//                                 commander) bundled in, one CommonJS file like pillion-init's
+//                                 (one file loads with less machinery than a graph of ES module
+//                                 chunks: ~5 ms of a bookinfo run); what only the webhook, the CNI
+//                                 agent or commander's program uses runs only when its command
+//                                 imports it, and the webhook's packages (fastify, the Kubernetes
+//                                 client, ...) stay requires from node_modules, made then. The
+//                                 bundled templates/ come prepared (loaded, checked and hashed
+//                                 here; injector/cli/setup.ts uses them while the folder's files
+//                                 are the same).
+//   pillion/package.json          {"type":"commonjs"}
 //
 // The compile cache: the launcher calls module.enableCompileCache() before the bundle is loaded, so
 // V8's code for it is kept across runs (Node's default folder, node-compile-cache under the OS
@@ -40,9 +44,6 @@ import type { PreparedTemplates } from '../cli/setup.js';
 /** The packages bundled into `pillion`: what `pillion inject` imports. The rest stay node_modules imports. */
 export const pillionBundledPackages: readonly string[] = ['yaml', 'commander'];
 
-/** esbuild turns `require()` of CommonJS packages (commander) into calls that need a real require. */
-const requireBanner = "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);";
-
 function launcher(command: BundleCommand): string {
   const head = [
     '#!/usr/bin/env node',
@@ -50,10 +51,7 @@ function launcher(command: BundleCommand): string {
     '// is loaded, so its compiled code is reused from the second run on (NODE_COMPILE_CACHE=DIR: where;',
     '// NODE_DISABLE_COMPILE_CACHE=1: off).',
   ];
-  if (command === 'pillion-init') {
-    return [...head, "'use strict';", '', "require('node:module').enableCompileCache?.();", "require('./main.js');", ''].join('\n');
-  }
-  return [...head, "import { enableCompileCache } from 'node:module';", '', 'enableCompileCache?.();', "await import('./main.js');", ''].join('\n');
+  return [...head, "'use strict';", '', "require('node:module').enableCompileCache?.();", "require('./main.js');", ''].join('\n');
 }
 
 /** Bare package imports outside `bundled` stay imports (resolved from node_modules at run time). */
@@ -153,26 +151,17 @@ function yamlModuleBuild(root: string): Plugin {
   };
 }
 
-const common: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node24',
-  legalComments: 'none',
-  banner: { js: requireBanner },
-  logLevel: 'warning',
-};
-
 /**
- * pillion-init is one CommonJS file (its folder's package.json says so) rather than ES modules:
- * Node loads a CommonJS file with less machinery than an ES module graph, a few ms of every pod's
- * start (docs/benchmarks.md). esbuild does not split CommonJS output, so explain, verify and
- * validate are in the same file, but their code runs only when their command imports it (esbuild
- * wraps each dynamically imported module in a function called on import). verify finds
- * probe-client.js beside its own module through import.meta.url, which CommonJS spells
- * __filename.
+ * Both commands are one CommonJS file each (their folder's package.json says so) rather than ES
+ * modules: Node loads a CommonJS file with less machinery than an ES module graph, a few ms of
+ * every run (docs/benchmarks.md). esbuild does not split CommonJS output, so code only some
+ * commands need (explain, verify and validate; the webhook, the CNI agent, commander's program)
+ * is in the same file, but runs only when its command imports it (esbuild wraps each dynamically
+ * imported module in a function called on import, the packages it requires included). Code that
+ * finds files beside its own module (verify's probe-client.js, the templates' climb, the CNI
+ * agent's cli.js) does so through import.meta.url, which CommonJS spells __filename.
  */
-const pillionInitOptions: BuildOptions = {
+const commonJsOptions: BuildOptions = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -183,7 +172,7 @@ const pillionInitOptions: BuildOptions = {
   logLevel: 'warning',
 };
 
-/** What makes every .js file of pillion-init's folder CommonJS, whatever package.json is above it. */
+/** What makes every .js file of a command's folder CommonJS, whatever package.json is above it. */
 const commonJsPackage = '{"type":"commonjs"}\n';
 
 /**
@@ -229,24 +218,22 @@ export async function bundleCommand(command: BundleCommand, root: string, out: s
   const result =
     command === 'pillion-init'
       ? await build({
-          ...pillionInitOptions,
+          ...commonJsOptions,
           entryPoints: { main: join(root, 'init/bin/pillion-init.ts'), 'probe-client': join(root, 'init/verify/probe-client.ts') },
           plugins: [builtinsOnUse(root), firstPartyWithoutSideEffects(root)],
           outdir: dir,
           write: false,
         })
       : await build({
-          ...common,
-          define: { PILLION_PREPARED_TEMPLATES: JSON.stringify(await preparedBundledTemplates()) },
+          ...commonJsOptions,
+          define: { ...commonJsOptions.define, PILLION_PREPARED_TEMPLATES: JSON.stringify(await preparedBundledTemplates()) },
           entryPoints: { main: join(root, 'injector/bin/pillion.ts') },
           plugins: [yamlModuleBuild(root), builtinsOnUse(root), firstPartyWithoutSideEffects(root), onlyBundle(pillionBundledPackages)],
           outdir: dir,
-          splitting: true,
-          chunkNames: 'chunk-[hash]',
           write: false,
         });
   // The package.json first: a file it makes CommonJS must never be read without it.
-  if (command === 'pillion-init') writeAtomically(join(dir, 'package.json'), commonJsPackage);
+  writeAtomically(join(dir, 'package.json'), commonJsPackage);
   const files = [...result.outputFiles].sort((x, y) => Number(basename(y.path).startsWith('chunk-')) - Number(basename(x.path).startsWith('chunk-')));
   for (const file of files) writeAtomically(file.path, file.contents, basename(file.path) === 'main.js' ? 0o755 : 0o644);
   const bin = join(dir, `${command}.js`);

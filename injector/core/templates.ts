@@ -2,7 +2,7 @@
 // Everything is parsed and checked once (each reference resolves, values are valid for
 // pillion-init), so a broken template stops start-up with the file named instead of failing
 // on the first pod.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -18,16 +18,13 @@ import { InjectionError, SetupError } from './errors.js';
 import { dnsLabel } from './names.js';
 
 function findBundledDir(): string {
-  // Source lives at injector/core/, compiled code at dist/injector/core/: climb to the folder
-  // holding package.json rather than assume one layout.
+  // Source lives at injector/core/, compiled code at dist/injector/core/ or in a bundle under
+  // dist/bundle/: climb to the package root (package.json beside templates/; a bundle's folder has
+  // a package.json of its own) rather than assume one layout.
   let dir = fileURLToPath(new URL('.', import.meta.url));
   for (let i = 0; i < 6; i++) {
-    try {
-      readFileSync(join(dir, 'package.json'));
-      return join(dir, 'templates');
-    } catch {
-      dir = join(dir, '..');
-    }
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'templates'))) return join(dir, 'templates');
+    dir = join(dir, '..');
   }
   throw new Error('cannot find the bundled templates/ folder');
 }
