@@ -54,7 +54,7 @@ function launcher(command: BundleCommand): string {
   return [...head, "'use strict';", '', "require('node:module').enableCompileCache?.();", "require('./main.js');", ''].join('\n');
 }
 
-/** Bare package imports outside `bundled` stay imports (resolved from node_modules at run time). */
+/** Bare package imports outside `bundled` stay outside the bundle (required from node_modules at run time). */
 function onlyBundle(bundled: readonly string[]): Plugin {
   return {
     name: 'only-bundle',
@@ -193,7 +193,6 @@ async function preparedBundledTemplates(): Promise<string> {
 export const bundleCommands = ['pillion-init', 'pillion'] as const;
 export type BundleCommand = (typeof bundleCommands)[number];
 
-/** Writes `command`'s folder under `out` (replacing it); returns the launcher's path. */
 /** A file written beside its place and renamed into it: a reader sees the old file or the new one, never a part. */
 function writeAtomically(file: string, contents: string | Uint8Array, mode = 0o644): void {
   const partial = `${file}.${process.pid}.partial`;
@@ -208,9 +207,8 @@ const staleAfterMs = 10 * 60 * 1000;
 /**
  * Writes `command`'s folder under `out`; returns the launcher's path. The folder is updated in
  * place, not emptied first, so a process started from the previous build (a test, a benchmark,
- * a user's shell while `npm run build` runs) keeps working: every file is renamed into place,
- * chunks (named by their content) before the files that import them, the launcher last; files the
- * new build does not write stay until they are stale.
+ * a user's shell while `npm run build` runs) keeps working: every file is renamed into place, the
+ * launcher last; files the new build does not write stay until they are stale.
  */
 export async function bundleCommand(command: BundleCommand, root: string, out: string): Promise<string> {
   const dir = join(out, command);
@@ -234,7 +232,7 @@ export async function bundleCommand(command: BundleCommand, root: string, out: s
         });
   // The package.json first: a file it makes CommonJS must never be read without it.
   writeAtomically(join(dir, 'package.json'), commonJsPackage);
-  const files = [...result.outputFiles].sort((x, y) => Number(basename(y.path).startsWith('chunk-')) - Number(basename(x.path).startsWith('chunk-')));
+  const files = result.outputFiles;
   for (const file of files) writeAtomically(file.path, file.contents, basename(file.path) === 'main.js' ? 0o755 : 0o644);
   const bin = join(dir, `${command}.js`);
   writeAtomically(bin, launcher(command), 0o755);
