@@ -61,7 +61,11 @@ function agentServiceAccountDir(cp: ControlPlane, nodeName: string): string {
       spec: { nodeName, serviceAccountName: agentAccount.name, containers: [{ name: 'agent', image: 'ghcr.io/pillion/pillion-cni:0.1.0' }] },
     }),
   });
-  const token = cp.kubectlOk(['create', 'token', agentAccount.name, '-n', agentAccount.namespace, '--bound-object-kind', 'Pod', '--bound-object-name', pod]).trim();
+  return serviceAccountDir(cp, cp.kubectlOk(['create', 'token', agentAccount.name, '-n', agentAccount.namespace, '--bound-object-kind', 'Pod', '--bound-object-name', pod]).trim());
+}
+
+/** A service account folder (token, ca.crt) holding `token`, removed after the tests. */
+function serviceAccountDir(cp: ControlPlane, token: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'pillion-repair-sa-'));
   saDirs.push(dir);
   writeFileSync(join(dir, 'token'), token);
@@ -265,14 +269,7 @@ describe('repair of early pods against the real kube-apiserver', () => {
     const fate = (dir: string, server = cp.server): Promise<string> => daemonSetFate(server, dir, 'pillion-system', 'pillion-cni-node');
     assert.equal(await fate(saDir), 'present');
 
-    const refusedDir = mkdtempSync(join(tmpdir(), 'pillion-sa-refused-'));
-    try {
-      writeFileSync(join(refusedDir, 'token'), 'a-token-the-api-server-does-not-know');
-      writeFileSync(join(refusedDir, 'ca.crt'), readFileSync(join(saDir, 'ca.crt')));
-      assert.equal(await fate(refusedDir), 'deleted', '401: the ServiceAccount went with the release');
-    } finally {
-      rmSync(refusedDir, { recursive: true, force: true });
-    }
+    assert.equal(await fate(serviceAccountDir(cp, 'a-token-the-api-server-does-not-know')), 'deleted', '401: the ServiceAccount went with the release');
 
     cp.kubectlOk(['delete', 'rolebinding', '-n', 'pillion-system', 'pillion-cni-node']);
     try {
@@ -303,10 +300,7 @@ describe('repair of early pods against the real kube-apiserver', () => {
     await assert.rejects(nodeA.deletePod('shop', 'on-node-b', uid), refused(/^delete pod shop\/on-node-b: /));
     await assert.rejects(nodeA.labelPod('shop', 'on-node-b', uid), refused(/^label pod shop\/on-node-b: /));
     // A token of the ServiceAccount bound to no pod carries no node name: refused too.
-    const unbound = mkdtempSync(join(tmpdir(), 'pillion-repair-sa-'));
-    saDirs.push(unbound);
-    writeFileSync(join(unbound, 'token'), cp.kubectlOk(['create', 'token', agentAccount.name, '-n', agentAccount.namespace]).trim());
-    writeFileSync(join(unbound, 'ca.crt'), readFileSync(cp.caFile));
+    const unbound = serviceAccountDir(cp, cp.kubectlOk(['create', 'token', agentAccount.name, '-n', agentAccount.namespace]).trim());
     await assert.rejects(kubePodRepairApi(new KubeApi({ server: cp.server, serviceAccountDir: unbound }), 5).deletePod('shop', 'on-node-b', uid), refused(/^delete pod /));
     assert.equal(podField(cp, 'on-node-b', '.metadata.deletionTimestamp'), '', 'still there');
     assert.equal(podField(cp, 'on-node-b', '.metadata.labels'), '', 'not labelled');
