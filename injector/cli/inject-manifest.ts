@@ -267,6 +267,8 @@ function renderInjected(item: StreamDocument, value: unknown, newValue: unknown)
       // printed again below
     }
   }
+  // Printed again: the yaml library's own reading of the document, with its comments.
+  const commented = item.commented() as unknown as Document;
   const prefix = item.text.slice(0, bodyStart);
   // A root indented as a whole (`  kind: Pod`): the indent is before the body's range, and yaml
   // prints the body from column 0, so a printed body goes in place of the indent too.
@@ -282,15 +284,15 @@ function renderInjected(item: StreamDocument, value: unknown, newValue: unknown)
   // shares its first line with the prefix (`--- {`) or has no final line break, which `finish`
   // then takes off the printed body: meaningful in a keep-chomped block scalar (`|+`).
   const plainSplice = /(^|\n)$/.test(yamlPrefix) && originalBody.endsWith('\n');
-  const syncNeedsReadBack = !plainSplice || linked || hasFoldedScalars(doc, item.text);
+  const syncNeedsReadBack = !plainSplice || linked || hasFoldedScalars(commented, item.text);
   const attempts: { readonly readBack: boolean; readonly run: () => string[] | undefined }[] = [
     { readBack: true, run: () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue), prefix) : undefined) },
-    { readBack: syncNeedsReadBack, run: () => (syncDocument(doc, newValue) ? finish(yamlBody(doc, originalBody), yamlPrefix) : undefined) },
+    { readBack: syncNeedsReadBack, run: () => (syncDocument(commented, newValue) ? finish(yamlBody(commented, originalBody), yamlPrefix) : undefined) },
     {
       readBack: true,
       run: () => {
-        doc.contents = doc.createNode(newValue, { aliasDuplicateObjects: false });
-        return finish(yamlBody(doc, originalBody), yamlPrefix);
+        commented.contents = commented.createNode(newValue, { aliasDuplicateObjects: false });
+        return finish(yamlBody(commented, originalBody), yamlPrefix);
       },
     },
   ];

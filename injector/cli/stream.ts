@@ -8,6 +8,7 @@
 // document is emitted as its region and nothing can drift.
 import { Composer, LineCounter, Parser } from 'yaml';
 import type { CST, Document } from 'yaml';
+import { readBlockStream } from './block-reader.js';
 import { kubeParseOptions } from './kube-yaml.js';
 
 export interface StreamDocument {
@@ -18,6 +19,12 @@ export interface StreamDocument {
   /** Offset of `text` in the file. */
   readonly offset: number;
   readonly doc: Document.Parsed;
+  /**
+   * The document as the yaml library's parser reads it, comments attached to its nodes: what
+   * printing it again needs. `doc` itself unless the quick reader (block-reader.ts) made `doc`;
+   * then the whole stream is parsed again, once.
+   */
+  readonly commented: () => Document.Parsed;
 }
 
 export interface ParsedStream {
@@ -59,17 +66,45 @@ function* recordRegionStarts(tokens: Iterable<CST.Token>, starts: number[]): Gen
  * them (kube-yaml.ts), whatever `%YAML` directive a document carries: kubectl is who the output
  * is for. YAML errors are left on each doc un-prettified (`error.pos` is an offset): the CLI
  * prints its own file/document/line prefix.
+ *
+ * A stream of plain block documents is read by block-reader.ts, which gives the same nodes much
+ * sooner; anything else by the yaml library.
  */
 export function parseStream(file: string, source: string): ParsedStream {
-  const lineCounter = new LineCounter();
-  const parser = new Parser(lineCounter.addNewLine);
-  const composer = new Composer({ ...kubeParseOptions, keepSourceTokens: false });
-  const starts: number[] = [];
   // kubectl (go-yaml) reads a file without a final line break as if it had one; the yaml library
   // does not where it matters: a last line of only spaces inside a keep-chomped block (`|+`) is
   // one more line break for kubectl, none for the library. So the text is read with the line
   // break, and the documents' regions are cut back to the bytes the file has.
-  const read = source === '' || source.endsWith('\n') ? source : `${source}\n`;
+  const read = withFinalLineBreak(source);
+  const quick = readBlockStream(read);
+  if (quick === undefined) return parseWithYaml(file, source);
+  const lineCounter = new LineCounter();
+  for (const offset of quick.lineStarts) lineCounter.addNewLine(offset);
+  let commented: ParsedStream | undefined;
+  const documents = quick.documents.map(({ offset, doc }, i): StreamDocument => {
+    const end = i + 1 < quick.documents.length ? (quick.documents[i + 1]?.offset ?? source.length) : source.length;
+    const again = (): Document.Parsed => {
+      commented ??= parseWithYaml(file, source);
+      const same = commented.documents[i];
+      if (same === undefined || same.offset !== offset) throw new Error(`internal: the two readers of ${file} disagree on document ${i + 1}`);
+      return same.doc;
+    };
+    return { index: i + 1, text: source.slice(offset, end), offset, doc, commented: again };
+  });
+  return { file, source, documents, orphanText: '', lineCounter, streamErrors: [] };
+}
+
+function withFinalLineBreak(source: string): string {
+  return source === '' || source.endsWith('\n') ? source : `${source}\n`;
+}
+
+/** parseStream by the yaml library alone (what the quick reader is compared with). */
+export function parseWithYaml(file: string, source: string): ParsedStream {
+  const read = withFinalLineBreak(source);
+  const lineCounter = new LineCounter();
+  const parser = new Parser(lineCounter.addNewLine);
+  const composer = new Composer({ ...kubeParseOptions, keepSourceTokens: false });
+  const starts: number[] = [];
   const docs = Array.from(composer.compose(recordRegionStarts(parser.parse(read), starts)));
   if (docs.length !== starts.length) {
     // Would mean the composer and the token stream disagree about document boundaries.
@@ -79,7 +114,7 @@ export function parseStream(file: string, source: string): ParsedStream {
     // Every region starts at a token of the file's own bytes: the added line break starts none.
     const offset = i === 0 ? 0 : (starts[i] ?? 0);
     const end = i + 1 < starts.length ? (starts[i + 1] ?? source.length) : source.length;
-    return { index: i + 1, text: source.slice(offset, end), offset, doc };
+    return { index: i + 1, text: source.slice(offset, end), offset, doc, commented: () => doc };
   });
   const streamErrors =
     docs.length === 0

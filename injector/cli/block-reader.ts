@@ -1,0 +1,450 @@
+// A quick reader for the plain block YAML that most manifests are written in.
+//
+// `pillion inject` reads its input with the yaml library, whose parser (lexer, CST, composer) is
+// general and, in a process that runs once, cold: ~100 ms for an 80 KB Deployment, plus the
+// garbage collection of its token objects, most of the whole run. Most manifests use a small part
+// of YAML: block maps and sequences, one `key: value` or `- item` per line, plain or one-line
+// quoted scalars, comments at the end of a line or above a document, blank lines, `---` between
+// documents. This reader reads exactly that, line by line, into the yaml library's own node
+// classes, with the values (kubectl's reading, kube-yaml.ts) and source ranges that the yaml
+// library's parser gives the same text, so everything after reading (the kube value, the
+// splice, error positions) cannot tell the two apart. test/injector/cli/block-reader.test.ts
+// compares the two on every corpus manifest and fixture and on generated texts.
+//
+// Anything else (a flow collection, a block or multi-line scalar, an anchor, alias, tag or merge
+// key, a directive, a comment line inside a document, a tab, a CR, an indented root, an explicit
+// key) makes it decline the whole stream: it returns undefined and the caller uses the yaml
+// library, which also reports errors. It never decides that a text is wrong.
+import { Document, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+import { kubeParseOptions, kubeSchema, resolvePlain } from './kube-yaml.js';
+
+/** One document as read: where its region of the text starts, and the document. */
+export interface BlockDocument {
+  readonly offset: number;
+  readonly doc: Document.Parsed;
+}
+
+export interface BlockStream {
+  readonly documents: readonly BlockDocument[];
+  /** Where each line starts, as yaml's LineCounter records them while parsing the same text. */
+  readonly lineStarts: readonly number[];
+}
+
+/** Thrown inside the reader at the first thing it does not read; caught at its entry. */
+class Decline extends Error {}
+
+const decline = (): never => {
+  throw new Decline();
+};
+
+// Characters whose handling differs in ways this reader does not follow: controls (tab and CR
+// included), C1 controls, the byte-order mark, the Unicode line and paragraph separators.
+// eslint-disable-next-line no-control-regex
+const unsupportedCharacters = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
+// Lines that yaml reads as stream-level syntax: directives and document ends.
+const streamSyntax = /^(?:%|\.\.\.)/m;
+
+const SPACE = 0x20;
+const HASH = 0x23;
+const COLON = 0x3a;
+const DASH = 0x2d;
+const DOUBLE_QUOTE = 0x22;
+const SINGLE_QUOTE = 0x27;
+const BACKSLASH = 0x5c;
+// `}` and `]` are two code points after `{` and `[`.
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+
+// The first character of a plain scalar may not be one of YAML's indicators (`-` only when
+// followed by a space, which is a sequence entry; `?` and `:` are declined outright).
+const indicators = new Set([...'-?:,[]{}#&*!|>\'"%@`'].map((c) => c.charCodeAt(0)));
+// JSON's escapes are a subset of YAML's double-quoted ones, decoded the same way.
+const jsonEscapes = /\\(?:["\\/bfnrt]|u[0-9A-Fa-f]{4})/g;
+
+class BlockReader {
+  /** Offsets of the content lines of the current document: first non-space, and line end ('\n'). */
+  private firsts: number[] = [];
+  private ends: number[] = [];
+  private starts: number[] = [];
+  /** Index of the current content line. */
+  private k = 0;
+
+  constructor(private readonly src: string) {}
+
+  private indent(k: number): number {
+    return (this.firsts[k] as number) - (this.starts[k] as number);
+  }
+
+  /** Just after the line break ending content line k. */
+  private after(k: number): number {
+    return (this.ends[k] as number) + 1;
+  }
+
+  /** Whether the text at `at` is a sequence entry indicator: `-` then a space or the line's end. */
+  private isDash(at: number, end: number): boolean {
+    return this.src.charCodeAt(at) === DASH && (at + 1 === end || this.src.charCodeAt(at + 1) === SPACE);
+  }
+
+  /** Read one document's content lines (at least one, the first at column 0) into its root node. */
+  readRoot(starts: number[], firsts: number[], ends: number[]): YAMLMap | YAMLSeq {
+    this.starts = starts;
+    this.firsts = firsts;
+    this.ends = ends;
+    this.k = 0;
+    if (this.indent(0) !== 0) decline();
+    const root = this.block(false);
+    if (this.k !== starts.length) decline();
+    return root;
+  }
+
+  /** The block collection that starts at the current line's first character. */
+  private block(flush: boolean): YAMLMap | YAMLSeq {
+    const first = this.firsts[this.k] as number;
+    const column = this.indent(this.k);
+    if (this.isDash(first, this.ends[this.k] as number)) return this.seq(column, flush);
+    return this.map(column, first);
+  }
+
+  /** A block map whose keys sit at `column`; its first key starts at `at` on the current line. */
+  private map(column: number, at: number): YAMLMap {
+    const map = new YAMLMap(kubeSchema);
+    const start = at;
+    let end: number;
+    for (;;) {
+      const pair = this.pair(column, at);
+      map.items.push(pair);
+      end = (pair.value as Scalar | YAMLMap | YAMLSeq).range?.[2] ?? decline();
+      if (this.k === this.firsts.length) break;
+      const indent = this.indent(this.k);
+      if (indent < column) break;
+      // Deeper lines are a plain scalar's continuation or an error; a `- ` at the keys' column
+      // after a pair whose value did not take it is an error.
+      if (indent > column) decline();
+      at = this.firsts[this.k] as number;
+      if (this.isDash(at, this.ends[this.k] as number)) decline();
+    }
+    map.range = [start, end, end];
+    return map;
+  }
+
+  /** A `key: value` pair whose key starts at `at` on the current line, its value however many lines it takes. */
+  private pair(column: number, at: number): Pair {
+    const k = this.k;
+    const lineEnd = this.ends[k] as number;
+    const key = this.key(at, lineEnd);
+    const colon = key.range?.[1] as number;
+    let v = colon + 1;
+    while (this.src.charCodeAt(v) === SPACE) v++;
+    const comment = v < lineEnd && this.src.charCodeAt(v) === HASH;
+    if (v < lineEnd && !comment) {
+      // A value on the key's line: a scalar, and the next line may not be deeper (a continuation).
+      const value = this.scalar(v, lineEnd, this.after(k));
+      this.k = k + 1;
+      if (this.k < this.firsts.length && this.indent(this.k) > column) decline();
+      return new Pair(key, value);
+    }
+    // An empty value: a block on the following lines (deeper, or a sequence at the key's column), or null.
+    this.k = k + 1;
+    if (this.k < this.firsts.length) {
+      const indent = this.indent(this.k);
+      if (indent > column) return new Pair(key, this.block(false));
+      if (indent === column && this.isDash(this.firsts[this.k] as number, this.ends[this.k] as number)) return new Pair(key, this.seq(column, true));
+    }
+    // A null with a comment after it: the yaml library's range for it then takes in the blank
+    // lines that follow, a rule not followed here.
+    if (comment) decline();
+    return new Pair(key, emptyScalar(v));
+  }
+
+  /** A key at `at` (plain or one-line quoted) followed by `:` and a space or the line's end; its range ends at the colon. */
+  private key(at: number, lineEnd: number): Scalar {
+    const src = this.src;
+    const c = src.charCodeAt(at);
+    if (c === DOUBLE_QUOTE || c === SINGLE_QUOTE) {
+      const key = this.quoted(at, lineEnd);
+      const colon = key.range?.[1] as number;
+      if (src.charCodeAt(colon) !== COLON || !(colon + 1 === lineEnd || src.charCodeAt(colon + 1) === SPACE)) decline();
+      key.range = [at, colon, colon];
+      return key;
+    }
+    this.plainStart(at, lineEnd);
+    for (let p = at; p < lineEnd; p++) {
+      const ch = src.charCodeAt(p);
+      if (ch === COLON && (p + 1 === lineEnd || src.charCodeAt(p + 1) === SPACE)) {
+        // `key : value` (space before the colon) and yaml's limit on implicit keys: declined.
+        if (src.charCodeAt(p - 1) === SPACE || p - at > 1000) decline();
+        const text = src.slice(at, p);
+        if (text === '<<') decline();
+        return plainScalar(text, at, p, p);
+      }
+      if (ch === HASH && src.charCodeAt(p - 1) === SPACE) break;
+    }
+    return decline();
+  }
+
+  /** Whether the text at `at` reads as a `key:` (a compact map in a sequence entry) rather than a scalar. */
+  private startsPair(at: number, lineEnd: number): boolean {
+    const src = this.src;
+    const c = src.charCodeAt(at);
+    if (c === DOUBLE_QUOTE || c === SINGLE_QUOTE) {
+      const close = this.quoteEnd(at, lineEnd);
+      return src.charCodeAt(close) === COLON;
+    }
+    for (let p = at; p < lineEnd; p++) {
+      const ch = src.charCodeAt(p);
+      if (ch === COLON && (p + 1 === lineEnd || src.charCodeAt(p + 1) === SPACE)) return true;
+      if (ch === HASH && src.charCodeAt(p - 1) === SPACE) return false;
+    }
+    return false;
+  }
+
+  /** A block sequence whose `- ` indicators sit at `column`, from the current line. `flush`: the value of a map key at the same column. */
+  private seq(column: number, flush: boolean): YAMLSeq {
+    const seq = new YAMLSeq(kubeSchema);
+    const start = this.firsts[this.k] as number;
+    let end: number;
+    for (;;) {
+      const k = this.k;
+      const dash = this.firsts[k] as number;
+      const lineEnd = this.ends[k] as number;
+      let v = dash + 1;
+      while (this.src.charCodeAt(v) === SPACE) v++;
+      let item: Scalar | YAMLMap | YAMLSeq;
+      if (v === lineEnd || this.src.charCodeAt(v) === HASH) {
+        // `-` alone: a deeper block on the following lines, or null (not with a comment, as above).
+        this.k = k + 1;
+        if (this.k < this.firsts.length && this.indent(this.k) > column) item = this.block(false);
+        else if (v === lineEnd) item = emptyScalar(v);
+        else return decline();
+      } else if (this.isDash(v, lineEnd)) {
+        return decline();
+      } else if (this.startsPair(v, lineEnd)) {
+        item = this.map(v - (this.starts[k] as number), v);
+      } else {
+        item = this.scalar(v, lineEnd, this.after(k));
+        this.k = k + 1;
+        if (this.k < this.firsts.length && this.indent(this.k) > column) decline();
+      }
+      seq.items.push(item);
+      end = item.range?.[2] ?? decline();
+      if (this.k === this.firsts.length) break;
+      const indent = this.indent(this.k);
+      if (indent < column) break;
+      if (indent > column) decline();
+      if (!this.isDash(this.firsts[this.k] as number, this.ends[this.k] as number)) {
+        // The next key of the map that holds a flush sequence; anywhere else an error.
+        if (flush) break;
+        decline();
+      }
+    }
+    seq.range = [start, end, end];
+    return seq;
+  }
+
+  /** A value at `v` on a line ending at `lineEnd`: a scalar, or an empty `{}` or `[]`; `next`: just after the line. */
+  private scalar(v: number, lineEnd: number, next: number): Scalar | YAMLMap | YAMLSeq {
+    const c = this.src.charCodeAt(v);
+    if ((c === OPEN_BRACE || c === OPEN_BRACKET) && this.src.charCodeAt(v + 1) === c + 2) {
+      // `emptyDir: {}`, `args: []`: the only flow collections read here.
+      this.commentOrEnd(v + 2, lineEnd);
+      const empty = c === OPEN_BRACE ? new YAMLMap(kubeSchema) : new YAMLSeq(kubeSchema);
+      empty.flow = true;
+      empty.range = [v, v + 2, next];
+      return empty;
+    }
+    if (c === DOUBLE_QUOTE || c === SINGLE_QUOTE) {
+      const scalar = this.quoted(v, lineEnd);
+      const close = scalar.range?.[1] as number;
+      this.commentOrEnd(close, lineEnd);
+      scalar.range = [v, close, next];
+      return scalar;
+    }
+    this.plainStart(v, lineEnd);
+    const src = this.src;
+    let textEnd = lineEnd;
+    for (let p = v; p < lineEnd; p++) {
+      const ch = src.charCodeAt(p);
+      if (ch === HASH && src.charCodeAt(p - 1) === SPACE) {
+        textEnd = p;
+        break;
+      }
+      // `: ` (or a colon at the end) inside a value would start a nested map: an error.
+      if (ch === COLON && (p + 1 === lineEnd || src.charCodeAt(p + 1) === SPACE)) decline();
+    }
+    while (src.charCodeAt(textEnd - 1) === SPACE) textEnd--;
+    return plainScalar(src.slice(v, textEnd), v, textEnd, next);
+  }
+
+  /** After a quoted scalar: only spaces, then the line's end or a comment. */
+  private commentOrEnd(from: number, lineEnd: number): void {
+    let p = from;
+    while (this.src.charCodeAt(p) === SPACE) p++;
+    if (p === lineEnd) return;
+    if (p > from && this.src.charCodeAt(p) === HASH) return;
+    decline();
+  }
+
+  /** A plain scalar may not start with an indicator (`-` then something other than a space is fine). */
+  private plainStart(at: number, lineEnd: number): void {
+    const c = this.src.charCodeAt(at);
+    if (!indicators.has(c)) return;
+    if (c === DASH && at + 1 < lineEnd && this.src.charCodeAt(at + 1) !== SPACE) return;
+    decline();
+  }
+
+  /** Offset of the closing quote of the quoted scalar at `at`, on the same line. */
+  private quoteEnd(at: number, lineEnd: number): number {
+    const src = this.src;
+    const quote = src.charCodeAt(at);
+    for (let p = at + 1; p < lineEnd; p++) {
+      const ch = src.charCodeAt(p);
+      if (quote === DOUBLE_QUOTE && ch === BACKSLASH) p++;
+      else if (ch === quote) {
+        if (quote === SINGLE_QUOTE && src.charCodeAt(p + 1) === SINGLE_QUOTE) p++;
+        else return p;
+      }
+    }
+    return decline();
+  }
+
+  /** A one-line quoted scalar at `at`; its range (to be completed by the caller) ends after the closing quote. */
+  private quoted(at: number, lineEnd: number): Scalar {
+    const close = this.quoteEnd(at, lineEnd);
+    const body = this.src.slice(at + 1, close);
+    let value: string;
+    let type: Scalar.Type;
+    if (this.src.charCodeAt(at) === SINGLE_QUOTE) {
+      value = body.includes("'") ? body.replaceAll("''", "'") : body;
+      type = Scalar.QUOTE_SINGLE;
+    } else {
+      type = Scalar.QUOTE_DOUBLE;
+      if (!body.includes('\\')) value = body;
+      else {
+        // Only the escapes YAML and JSON share, decoded by JSON's own reader.
+        if (body.replace(jsonEscapes, '').includes('\\')) decline();
+        value = JSON.parse(`"${body}"`) as string;
+      }
+    }
+    const scalar = new Scalar(value);
+    scalar.type = type;
+    scalar.source = value;
+    scalar.range = [at, close + 1, close + 1];
+    return scalar;
+  }
+}
+
+function plainScalar(text: string, start: number, end: number, next: number): Scalar {
+  const scalar = new Scalar(resolvePlain(text).value);
+  scalar.type = Scalar.PLAIN;
+  scalar.source = text;
+  scalar.range = [start, end, next];
+  return scalar;
+}
+
+/** The null of a key or `-` with nothing after it, as the yaml library places it: where the spaces after the indicator end. */
+function emptyScalar(at: number): Scalar {
+  const scalar = new Scalar(null);
+  scalar.type = Scalar.PLAIN;
+  scalar.source = '';
+  scalar.range = [at, at, at];
+  return scalar;
+}
+
+/** Whether the last value in `node`, depth first, is the null of an empty `key:` or `-`. */
+function endsEmpty(node: Scalar | YAMLMap | YAMLSeq): boolean {
+  let last: unknown = node;
+  for (;;) {
+    if (last instanceof YAMLMap) last = (last.items.at(-1) as Pair | undefined)?.value;
+    else if (last instanceof YAMLSeq) last = last.items.at(-1);
+    else break;
+  }
+  return last instanceof Scalar && last.value === null && last.source === '';
+}
+
+/**
+ * Read `text` (which ends with a line break, or is empty) as a stream of plain block documents, or
+ * undefined when any part of it is something else.
+ */
+export function readBlockStream(text: string): BlockStream | undefined {
+  if (text === '' || unsupportedCharacters.test(text) || streamSyntax.test(text)) return undefined;
+  try {
+    return readLines(text);
+  } catch (error) {
+    // A stack overflow (a document nested thousands of levels deep) too: the yaml library then
+    // reports the depth as a reading error, as without this reader.
+    if (error instanceof Decline || error instanceof RangeError) return undefined;
+    throw error;
+  }
+}
+
+function readLines(text: string): BlockStream {
+  const reader = new BlockReader(text);
+  const documents: BlockDocument[] = [];
+  const lineStarts = [0];
+  // The current document: its region's start, its `---` (or -1), its content lines, and where
+  // its body ends (after the last content line) and its blank lines end.
+  let regionStart = 0;
+  let marker = -1;
+  let starts: number[] = [];
+  let firsts: number[] = [];
+  let ends: number[] = [];
+  let blankEnd = 0;
+  let comments = false;
+  const finish = (): void => {
+    if (starts.length === 0) {
+      // A document of nothing but `---` and blank lines (a file that ends with `---`, or files
+      // joined with `---` after each other's final `---`).
+      if (marker < 0 || comments || !text.startsWith('---\n', marker)) decline();
+      const doc = new Document(undefined, kubeParseOptions) as Document.Parsed;
+      doc.contents = emptyScalar(marker + 3) as Document.Parsed['contents'];
+      doc.range = [marker, marker + 3, marker + 3];
+      doc.directives.docStart = true;
+      documents.push({ offset: regionStart, doc });
+      return;
+    }
+    const root = reader.readRoot(starts, firsts, ends);
+    const doc = new Document(undefined, kubeParseOptions) as Document.Parsed;
+    doc.contents = root as Document.Parsed['contents'];
+    const bodyEnd = root.range?.[2] as number;
+    // Blank lines after the body are the document's, unless its last value is an empty one.
+    const trailing = endsEmpty(root) ? bodyEnd : Math.max(bodyEnd, blankEnd);
+    doc.range = [marker >= 0 ? marker : (firsts[0] as number), bodyEnd, trailing];
+    if (marker >= 0) doc.directives.docStart = true;
+    documents.push({ offset: regionStart, doc });
+  };
+  for (let start = 0; start < text.length; ) {
+    const end = text.indexOf('\n', start);
+    if (end < 0) return decline();
+    const next = end + 1;
+    lineStarts.push(next);
+    let first = start;
+    while (text.charCodeAt(first) === SPACE) first++;
+    if (first === end) {
+      blankEnd = next;
+    } else if (text.charCodeAt(first) === HASH) {
+      // A comment above a document's body is fine (it stays in the document's prefix); below
+      // its first line the yaml library attaches it to nodes in ways not followed here.
+      if (starts.length > 0) decline();
+      comments = true;
+    } else if (first === start && text.startsWith('---', start) && (start + 3 === end || text.charCodeAt(start + 3) === SPACE)) {
+      if (text.slice(start + 3, end).trim() !== '') decline();
+      if (starts.length > 0 || marker >= 0) finish();
+      else if (documents.length > 0) decline();
+      if (documents.length > 0) regionStart = start;
+      marker = start;
+      starts = [];
+      firsts = [];
+      ends = [];
+      blankEnd = 0;
+      comments = false;
+    } else {
+      starts.push(start);
+      firsts.push(first);
+      ends.push(end);
+      blankEnd = 0;
+    }
+    start = next;
+  }
+  finish();
+  return { documents, lineStarts };
+}
