@@ -51,6 +51,7 @@ const DASH = 0x2d;
 const DOUBLE_QUOTE = 0x22;
 const SINGLE_QUOTE = 0x27;
 const BACKSLASH = 0x5c;
+const maxDepth = 200;
 // `}` and `]` are two code points after `{` and `[`.
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
@@ -68,6 +69,8 @@ class BlockReader {
   private starts: number[] = [];
   /** Index of the current content line. */
   private k = 0;
+  /** Nesting of block collections being read (compact ones inside sequence entries not counted). */
+  private depth = 0;
 
   constructor(private readonly src: string) {}
 
@@ -91,6 +94,7 @@ class BlockReader {
     this.firsts = firsts;
     this.ends = ends;
     this.k = 0;
+    this.depth = 0;
     if (this.indent(0) !== 0) decline();
     const root = this.block(false);
     if (this.k !== starts.length) decline();
@@ -101,8 +105,15 @@ class BlockReader {
   private block(flush: boolean): YAMLMap | YAMLSeq {
     const first = this.firsts[this.k] as number;
     const column = this.indent(this.k);
-    if (this.isDash(first, this.ends[this.k] as number)) return this.seq(column, flush);
-    return this.map(column, first);
+    // Far deeper than any Kubernetes object, far below where the yaml library's own recursion
+    // gives up (~1,400 levels, depending on the stack): such a text is the library's to refuse.
+    if (++this.depth > maxDepth) decline();
+    try {
+      if (this.isDash(first, this.ends[this.k] as number)) return this.seq(column, flush);
+      return this.map(column, first);
+    } finally {
+      this.depth--;
+    }
   }
 
   /** A block map whose keys sit at `column`; its first key starts at `at` on the current line. */
@@ -164,6 +175,7 @@ class BlockReader {
       const key = this.quoted(at, lineEnd);
       const colon = key.range?.[1] as number;
       if (src.charCodeAt(colon) !== COLON || !(colon + 1 === lineEnd || src.charCodeAt(colon + 1) === SPACE)) decline();
+      if (colon - at > 1000) decline();
       key.range = [at, colon, colon];
       return key;
     }
@@ -171,7 +183,8 @@ class BlockReader {
     for (let p = at; p < lineEnd; p++) {
       const ch = src.charCodeAt(p);
       if (ch === COLON && (p + 1 === lineEnd || src.charCodeAt(p + 1) === SPACE)) {
-        // `key : value` (space before the colon) and yaml's limit on implicit keys: declined.
+        // `key : value` (space before the colon) and yaml's limit on implicit keys (1024
+        // characters, quoted keys too): declined.
         if (src.charCodeAt(p - 1) === SPACE || p - at > 1000) decline();
         const text = src.slice(at, p);
         if (text === '<<') decline();
@@ -188,7 +201,7 @@ class BlockReader {
     const c = src.charCodeAt(at);
     if (c === DOUBLE_QUOTE || c === SINGLE_QUOTE) {
       const close = this.quoteEnd(at, lineEnd);
-      return src.charCodeAt(close) === COLON;
+      return src.charCodeAt(close + 1) === COLON;
     }
     for (let p = at; p < lineEnd; p++) {
       const ch = src.charCodeAt(p);
@@ -370,9 +383,7 @@ export function readBlockStream(text: string): BlockStream | undefined {
   try {
     return readLines(text);
   } catch (error) {
-    // A stack overflow (a document nested thousands of levels deep) too: the yaml library then
-    // reports the depth as a reading error, as without this reader.
-    if (error instanceof Decline || error instanceof RangeError) return undefined;
+    if (error instanceof Decline) return undefined;
     throw error;
   }
 }
@@ -427,9 +438,9 @@ function readLines(text: string): BlockStream {
       if (starts.length > 0) decline();
       comments = true;
     } else if (first === start && text.startsWith('---', start) && (start + 3 === end || text.charCodeAt(start + 3) === SPACE)) {
-      if (text.slice(start + 3, end).trim() !== '') decline();
+      // Only spaces may follow (not other Unicode white space, which YAML reads as content).
+      for (let p = start + 3; p < end; p++) if (text.charCodeAt(p) !== SPACE) decline();
       if (starts.length > 0 || marker >= 0) finish();
-      else if (documents.length > 0) decline();
       if (documents.length > 0) regionStart = start;
       marker = start;
       starts = [];

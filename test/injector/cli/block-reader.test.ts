@@ -103,6 +103,9 @@ test('edge cases: taken ones read the same, the rest go to the yaml library', ()
     'a: 1\n---\n---\n# c\nb: 1\n',
     '---\n---\na: 1\n',
     'a: 1\n---\n\n---\nb: 1\n---\n',
+    '- "a": 1\n  \'b\': 2\n- \'name\': x\n',
+    `${'k'.repeat(1000)}: 1\n`,
+    Array.from({ length: 150 }, (_, i) => `${' '.repeat(i)}k:`).join('\n'),
   ];
   for (const text of taken) assert.equal(compare('edge', text), true, `taken: ${JSON.stringify(text)}`);
   const declined = [
@@ -143,9 +146,20 @@ test('edge cases: taken ones read the same, the rest go to the yaml library', ()
     'a:\n  b: 1\n c: 2\n',
     'a: `x`\n',
     '\ufeffa: 1\n',
+    `"${'k'.repeat(1023)}": 1\n`,
+    `- "${'k'.repeat(1023)}": 1\n`,
+    `${'k'.repeat(1023)}: 1\n`,
+    '--- \u00a0\na: 1\n',
+    'a: 1\n--- \u3000\n- x\n',
   ];
   for (const text of declined) {
     assert.equal(compare('edge', text), false, `declined: ${JSON.stringify(text)}`);
+  }
+  // Deeper than any object, and deep enough for the yaml library to give up at a depth that
+  // depends on the stack it is called from (so not compared here): the library's to refuse.
+  for (const line of ['-', 'k:']) {
+    const deep = Array.from({ length: 1500 }, (_, i) => `${' '.repeat(i)}${line}\n`).join('');
+    assert.equal(readBlockStream(deep), undefined, `${line} nested 1,500 deep is declined`);
   }
 });
 
@@ -159,7 +173,7 @@ const line = fc.oneof(
   fc.tuple(fc.nat(6), scalarText, fc.constantFrom(': ', ':', ' : ', ':  '), scalarText).map(([indent, k, sep, v]) => `${' '.repeat(indent)}${k}${sep}${v}`),
   fc.tuple(fc.nat(6), fc.constantFrom('- ', '-', '-  ', '- - '), scalarText).map(([indent, dash, v]) => `${' '.repeat(indent)}${dash}${v}`),
   fc.tuple(fc.nat(6), fc.constantFrom('- ', '-  '), scalarText, scalarText).map(([indent, dash, k, v]) => `${' '.repeat(indent)}${dash}${k}: ${v}`),
-  fc.constantFrom('', '   ', '# c', '  # c', '---', '--- ', '...', '%YAML 1.1'),
+  fc.constantFrom('', '   ', '# c', '  # c', '---', '--- ', '--- \u00a0', '---\u3000', '...', '%YAML 1.1'),
 );
 
 test('generated line soups: whatever the quick reader takes reads the same as with the yaml library', () => {
