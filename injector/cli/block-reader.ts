@@ -11,18 +11,21 @@
 // splice, error positions) cannot tell the two apart. test/injector/cli/block-reader.test.ts
 // compares the two on every corpus manifest and fixture and on generated texts.
 //
-// Anything else (a flow collection, a block or multi-line scalar, an anchor, alias, tag or merge
-// key, a directive, a comment line inside a document, a tab, a CR, an indented root, an explicit
-// key) makes it decline the whole stream: it returns undefined and the caller uses the yaml
-// library, which also reports errors. It never decides that a text is wrong.
+// Any other document (a flow collection, a block or multi-line scalar, an anchor, alias, tag or
+// merge key, a comment line inside its body, a tab, an indented root, an explicit key) is left to
+// the yaml library: its region of the text is returned instead (stream.ts reads it there). A
+// stream with directives, `...` or characters that may break lines is declined as a whole. This
+// reader never decides that a text is wrong.
 import { Document, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { kubeParseOptions, kubeSchema, resolvePlain } from './kube-yaml.js';
 
-/** One document as read: where its region of the text starts, and the document. */
-export interface BlockDocument {
-  readonly offset: number;
-  readonly doc: Document.Parsed;
-}
+/**
+ * One document: where its region of the text starts, and the document as read; or, for a
+ * document this reader does not read, where its region ends (the yaml library's to read).
+ */
+export type BlockDocument =
+  | { readonly offset: number; readonly doc: Document.Parsed }
+  | { readonly offset: number; readonly end: number; readonly doc: undefined };
 
 export interface BlockStream {
   readonly documents: readonly BlockDocument[];
@@ -37,10 +40,11 @@ const decline = (): never => {
   throw new Decline();
 };
 
-// Characters whose handling differs in ways this reader does not follow: controls (tab and CR
-// included), C1 controls, the byte-order mark, the Unicode line and paragraph separators.
+// Characters whose handling differs in ways this reader does not follow, so that even where
+// documents start is not certain: controls (CR included), C1 controls, the byte-order mark, the
+// Unicode line and paragraph separators. A tab only leaves its own document to the yaml library.
 // eslint-disable-next-line no-control-regex
-const unsupportedCharacters = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
+const unsupportedCharacters = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
 // Lines that yaml reads as stream-level syntax: directives and document ends.
 const streamSyntax = /^(?:%|\.\.\.)/m;
 
@@ -375,25 +379,17 @@ function endsEmpty(node: Scalar | YAMLMap | YAMLSeq): boolean {
 }
 
 /**
- * Read `text` (which ends with a line break, or is empty) as a stream of plain block documents, or
- * undefined when any part of it is something else.
+ * Read `text` (which ends with a line break, or is empty) as a stream of documents, each read
+ * here when it is plain block YAML and otherwise left to the yaml library; undefined when the
+ * stream itself is something else (directives, `...`, characters that may break lines).
  */
 export function readBlockStream(text: string): BlockStream | undefined {
   if (text === '' || unsupportedCharacters.test(text) || streamSyntax.test(text)) return undefined;
-  try {
-    return readLines(text);
-  } catch (error) {
-    if (error instanceof Decline) return undefined;
-    throw error;
-  }
-}
-
-function readLines(text: string): BlockStream {
   const reader = new BlockReader(text);
   const documents: BlockDocument[] = [];
   const lineStarts = [0];
-  // The current document: its region's start, its `---` (or -1), its content lines, and where
-  // its body ends (after the last content line) and its blank lines end.
+  // The current document: its region's start, its `---` (or -1), its content lines, where its
+  // blank lines end, and whether something in it is not read here.
   let regionStart = 0;
   let marker = -1;
   let starts: number[] = [];
@@ -401,31 +397,13 @@ function readLines(text: string): BlockStream {
   let ends: number[] = [];
   let blankEnd = 0;
   let comments = false;
-  const finish = (): void => {
-    if (starts.length === 0) {
-      // A document of nothing but `---` and blank lines (a file that ends with `---`, or files
-      // joined with `---` after each other's final `---`).
-      if (marker < 0 || comments || !text.startsWith('---\n', marker)) decline();
-      const doc = new Document(undefined, kubeParseOptions) as Document.Parsed;
-      doc.contents = emptyScalar(marker + 3) as Document.Parsed['contents'];
-      doc.range = [marker, marker + 3, marker + 3];
-      doc.directives.docStart = true;
-      documents.push({ offset: regionStart, doc });
-      return;
-    }
-    const root = reader.readRoot(starts, firsts, ends);
-    const doc = new Document(undefined, kubeParseOptions) as Document.Parsed;
-    doc.contents = root as Document.Parsed['contents'];
-    const bodyEnd = root.range?.[2] as number;
-    // Blank lines after the body are the document's, unless its last value is an empty one.
-    const trailing = endsEmpty(root) ? bodyEnd : Math.max(bodyEnd, blankEnd);
-    doc.range = [marker >= 0 ? marker : (firsts[0] as number), bodyEnd, trailing];
-    if (marker >= 0) doc.directives.docStart = true;
-    documents.push({ offset: regionStart, doc });
+  let leave = false;
+  const finish = (end: number): void => {
+    const doc = leave || text.slice(regionStart, end).includes('\t') ? undefined : readDocument(reader, text, marker, starts, firsts, ends, blankEnd, comments);
+    documents.push(doc === undefined ? { offset: regionStart, end, doc } : { offset: regionStart, doc });
   };
   for (let start = 0; start < text.length; ) {
     const end = text.indexOf('\n', start);
-    if (end < 0) return decline();
     const next = end + 1;
     lineStarts.push(next);
     let first = start;
@@ -435,12 +413,10 @@ function readLines(text: string): BlockStream {
     } else if (text.charCodeAt(first) === HASH) {
       // A comment above a document's body is fine (it stays in the document's prefix); below
       // its first line the yaml library attaches it to nodes in ways not followed here.
-      if (starts.length > 0) decline();
+      if (starts.length > 0) leave = true;
       comments = true;
     } else if (first === start && text.startsWith('---', start) && (start + 3 === end || text.charCodeAt(start + 3) === SPACE)) {
-      // Only spaces may follow (not other Unicode white space, which YAML reads as content).
-      for (let p = start + 3; p < end; p++) if (text.charCodeAt(p) !== SPACE) decline();
-      if (starts.length > 0 || marker >= 0) finish();
+      if (starts.length > 0 || marker >= 0 || leave) finish(start);
       if (documents.length > 0) regionStart = start;
       marker = start;
       starts = [];
@@ -448,6 +424,9 @@ function readLines(text: string): BlockStream {
       ends = [];
       blankEnd = 0;
       comments = false;
+      // Content on the marker's line (only spaces are read here; other Unicode white space is content).
+      leave = false;
+      for (let p = start + 3; p < end; p++) if (text.charCodeAt(p) !== SPACE) leave = true;
     } else {
       starts.push(start);
       firsts.push(first);
@@ -456,6 +435,34 @@ function readLines(text: string): BlockStream {
     }
     start = next;
   }
-  finish();
+  finish(text.length);
   return { documents, lineStarts };
+}
+
+/** One document from its content lines, or undefined when it is not plain block YAML. */
+function readDocument(reader: BlockReader, text: string, marker: number, starts: number[], firsts: number[], ends: number[], blankEnd: number, comments: boolean): Document.Parsed | undefined {
+  const doc = new Document(undefined, kubeParseOptions) as Document.Parsed;
+  if (starts.length === 0) {
+    // A document of nothing but `---` and blank lines (a file that ends with `---`, or files
+    // joined with `---` after each other's final `---`).
+    if (marker < 0 || comments || !text.startsWith('---\n', marker)) return undefined;
+    doc.contents = emptyScalar(marker + 3) as Document.Parsed['contents'];
+    doc.range = [marker, marker + 3, marker + 3];
+    doc.directives.docStart = true;
+    return doc;
+  }
+  let root: YAMLMap | YAMLSeq;
+  try {
+    root = reader.readRoot(starts, firsts, ends);
+  } catch (error) {
+    if (error instanceof Decline) return undefined;
+    throw error;
+  }
+  doc.contents = root as Document.Parsed['contents'];
+  const bodyEnd = root.range?.[2] as number;
+  // Blank lines after the body are the document's, unless its last value is an empty one.
+  const trailing = endsEmpty(root) ? bodyEnd : Math.max(bodyEnd, blankEnd);
+  doc.range = [marker >= 0 ? marker : (firsts[0] as number), bodyEnd, trailing];
+  if (marker >= 0) doc.directives.docStart = true;
+  return doc;
 }

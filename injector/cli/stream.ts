@@ -9,7 +9,7 @@
 import { Composer, LineCounter, Parser } from 'yaml';
 import type { CST, Document } from 'yaml';
 import { readBlockStream } from './block-reader.js';
-import { kubeParseOptions } from './kube-yaml.js';
+import { forEachNode, kubeParseOptions } from './kube-yaml.js';
 
 export interface StreamDocument {
   /** 1-based position in its file, as reported to the user. */
@@ -67,8 +67,9 @@ function* recordRegionStarts(tokens: Iterable<CST.Token>, starts: number[]): Gen
  * is for. YAML errors are left on each doc un-prettified (`error.pos` is an offset): the CLI
  * prints its own file/document/line prefix.
  *
- * A stream of plain block documents is read by block-reader.ts, which gives the same nodes much
- * sooner; anything else by the yaml library.
+ * A document of plain block YAML is read by block-reader.ts, which gives the same nodes much
+ * sooner; any other document by the yaml library, alone when its region of the stream reads
+ * cleanly as one document, else the whole stream, so that errors are exactly the library's.
  */
 export function parseStream(file: string, source: string): ParsedStream {
   // kubectl (go-yaml) reads a file without a final line break as if it had one; the yaml library
@@ -78,10 +79,17 @@ export function parseStream(file: string, source: string): ParsedStream {
   const read = withFinalLineBreak(source);
   const quick = readBlockStream(read);
   if (quick === undefined) return parseWithYaml(file, source);
+  const docs: Document.Parsed[] = [];
+  for (const item of quick.documents) {
+    const doc = item.doc ?? parseRegion(read, item.offset, item.end);
+    if (doc === undefined) return parseWithYaml(file, source);
+    docs.push(doc);
+  }
   const lineCounter = new LineCounter();
   for (const offset of quick.lineStarts) lineCounter.addNewLine(offset);
   let commented: ParsedStream | undefined;
-  const documents = quick.documents.map(({ offset, doc }, i): StreamDocument => {
+  const documents = quick.documents.map(({ offset, doc: quickDoc }, i): StreamDocument => {
+    const doc = docs[i] as Document.Parsed;
     const end = i + 1 < quick.documents.length ? (quick.documents[i + 1]?.offset ?? source.length) : source.length;
     const again = (): Document.Parsed => {
       commented ??= parseWithYaml(file, source);
@@ -89,9 +97,46 @@ export function parseStream(file: string, source: string): ParsedStream {
       if (same === undefined || same.offset !== offset) throw new Error(`internal: the two readers of ${file} disagree on document ${i + 1}`);
       return same.doc;
     };
-    return { index: i + 1, text: source.slice(offset, end), offset, doc, commented: again };
+    // A document the yaml library read carries its comments already.
+    return { index: i + 1, text: source.slice(offset, end), offset, doc, commented: quickDoc === undefined ? () => doc : again };
   });
   return { file, source, documents, orphanText: '', lineCounter, streamErrors: [] };
+}
+
+/**
+ * The one document in `read`'s region [start, end), read by the yaml library alone and placed at
+ * `start` (every range moved there); undefined unless the region reads as exactly one document
+ * without errors or warnings (the stream is then read as a whole, for the library's own errors).
+ * A region that a `---` ends is read with one after it: where a document ends changes where the
+ * library ends its last node (a marker ends it before trailing blank lines, the end of the text after).
+ */
+function parseRegion(read: string, start: number, end: number): Document.Parsed | undefined {
+  const marked = end < read.length;
+  const text = read.slice(start, end) + (marked ? '---\n' : '');
+  // The library's lexer reports line starts as it goes; where it skips some (text it does not
+  // take as tokens), the line numbers of the stream's reading are the whole stream's to give.
+  let lines = 0;
+  const parser = new Parser(() => lines++);
+  const docs = Array.from(new Composer({ ...kubeParseOptions, keepSourceTokens: false }).compose(parser.parse(text)));
+  const doc = docs[0];
+  if (docs.length !== (marked ? 2 : 1) || doc === undefined || doc.errors.length > 0 || doc.warnings.length > 0) return undefined;
+  let breaks = 0;
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) breaks++;
+  // One call for the start of the text, one after each line break.
+  if (lines !== breaks + 1) return undefined;
+  const move = (range: [number, number, number] | null | undefined): void => {
+    if (range === null || range === undefined) return;
+    range[0] += start;
+    range[1] += start;
+    range[2] += start;
+  };
+  move(doc.range);
+  // The next document's region starts where this one's tokens end: at the `---` unless the
+  // library left something between (blank lines after a root scalar), which only the whole
+  // stream's reading places.
+  if (marked && doc.range[2] !== end) return undefined;
+  forEachNode(doc.contents, (node) => move(node.range));
+  return doc;
 }
 
 function withFinalLineBreak(source: string): string {
