@@ -118,6 +118,15 @@ test('aliases: 100 are fine, a billion laughs is refused with a clear message', 
   assert.match(refused.stderr, /laughs\.yaml: document 2 \(line \d+\): document contains excessive aliasing: .*billion laughs/);
 });
 
+test('an explicit key whose value has no `:` is refused, as by kubectl, not read with its value dropped', () => {
+  // The yaml library alone reads this pod without its containers, silently; kubectl refuses it.
+  const file = scratchFile('explicit-key.yaml', `${pod('fine')}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: dropped\nspec:\n  ? containers\n  - name: app\n    image: registry.example/app:1\n`);
+  const run = runPillion(['inject', '-f', file]);
+  assert.equal(run.status, 1);
+  assert.equal(run.stdout, '');
+  assert.match(run.stderr, /explicit-key\.yaml: document 2 \(line \d+\): a `\? key` entry has a value on the next lines without `:` before it; kubectl refuses this document/);
+});
+
 test('a root anchor or tag is written once; CRLF stays CRLF; JSON stays JSON', () => {
   for (const props of ['!!map', '&root', '&root !!map']) {
     const run = runPillion(['inject', '-f', '-'], `# lead\n--- ${props}\n${pod('rooted')}`);

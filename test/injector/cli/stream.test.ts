@@ -33,3 +33,19 @@ test('leading comments and directives belong to the first document; `...` to the
   assert.equal(empty.documents.length, 0);
   assert.equal(empty.orphanText, '# only a comment\n');
 });
+
+test('a `? key` followed by a sequence without `:` is an error, as kubectl says, not a key with its value dropped', () => {
+  // The yaml library alone reads `? a\n- b` as {a: null} and reports nothing.
+  for (const source of ['? a\n- b\n', 'x: 1\n? a\n- b\n- c\n', 'ok: 1\n---\nspec:\n  ? a\n  - hostNetwork: true\n']) {
+    const stream = parseStream('p.yaml', source);
+    const bad = stream.documents.at(-1);
+    assert.ok(bad !== undefined);
+    assert.equal(bad.doc.errors.length, 1, source);
+    assert.match(bad.doc.errors[0]?.message ?? '', /kubectl refuses this document \(did not find expected key\)/);
+    assert.equal(bad.doc.errors[0]?.pos[0], source.search(/- (b|host)/), 'the error points at the sequence');
+  }
+  // With `:` the value is the key's.
+  for (const source of ['? a\n: b\n', '? a\n:\n- b\n', '? - a\n  - b\n: c\n', '? a\n', 'a: b?\n']) {
+    assert.deepEqual(parseStream('p.yaml', source).documents[0]?.doc.errors, [], source);
+  }
+});
