@@ -247,6 +247,13 @@ test('kubectl agrees: scalars, keys, merges and tags, fixed and generated', (t) 
     'spec:\n  18446744073709551615: v\n',
     'spec:\n  .inf: v\n  1e6: w\n  1.0: x\n',
     'spec:\n  <<: [1]\n',
+    // Explicit keys: with `:` as usual; a sequence after `? key` without `:` is refused by both
+    // (the yaml library alone would drop it silently).
+    'spec:\n  ? a\n  - b\n',
+    'spec:\n  ? a\n  : b\n',
+    'spec:\n  ? a\n',
+    'spec:\n  ? a\n  :\n  - b\n',
+    '? x\n- y\nspec: 1\n',
     // Files without a final line break (kubectl reads them as if they had one).
     ...endsWithoutLineBreak.map(([body]) => body),
   ];
