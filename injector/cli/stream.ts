@@ -9,7 +9,7 @@
 import { Composer, LineCounter, Parser } from 'yaml';
 import type { CST, Document } from 'yaml';
 import { readBlockStream } from './block-reader.js';
-import { noteValuesWithoutColon, reportValuesWithoutColon } from './explicit-keys.js';
+import { noteRefusals, reportRefusals, type Refusal } from './kubectl-refusals.js';
 import { forEachNode, kubeParseOptions } from './kube-yaml.js';
 
 export interface StreamDocument {
@@ -118,9 +118,9 @@ function parseRegion(read: string, start: number, end: number): Document.Parsed 
   // take as tokens), the line numbers of the stream's reading are the whole stream's to give.
   let lines = 0;
   const parser = new Parser(() => lines++);
-  const found: number[][] = [];
-  const docs = Array.from(new Composer({ ...kubeParseOptions, keepSourceTokens: false }).compose(noteValuesWithoutColon(parser.parse(text), text, found)));
-  reportValuesWithoutColon(docs, found);
+  const found: Refusal[][] = [];
+  const docs = Array.from(new Composer({ ...kubeParseOptions, keepSourceTokens: false }).compose(noteRefusals(parser.parse(text), text, found)));
+  reportRefusals(docs, found);
   const doc = docs[0];
   if (docs.length !== (marked ? 2 : 1) || doc === undefined || doc.errors.length > 0 || doc.warnings.length > 0) return undefined;
   let breaks = 0;
@@ -153,13 +153,13 @@ export function parseWithYaml(file: string, source: string): ParsedStream {
   const parser = new Parser(lineCounter.addNewLine);
   const composer = new Composer({ ...kubeParseOptions, keepSourceTokens: false });
   const starts: number[] = [];
-  const found: number[][] = [];
-  const docs = Array.from(composer.compose(recordRegionStarts(noteValuesWithoutColon(parser.parse(read), read, found), starts)));
+  const found: Refusal[][] = [];
+  const docs = Array.from(composer.compose(recordRegionStarts(noteRefusals(parser.parse(read), read, found), starts)));
   if (docs.length !== starts.length) {
     // Would mean the composer and the token stream disagree about document boundaries.
     throw new Error(`internal: ${docs.length} documents but ${starts.length} document tokens in ${file}`);
   }
-  reportValuesWithoutColon(docs, found);
+  reportRefusals(docs, found);
   const documents = docs.map((doc, i): StreamDocument => {
     // Every region starts at a token of the file's own bytes: the added line break starts none.
     const offset = i === 0 ? 0 : (starts[i] ?? 0);

@@ -254,6 +254,11 @@ test('kubectl agrees: scalars, keys, merges and tags, fixed and generated', (t) 
     'spec:\n  ? a\n',
     'spec:\n  ? a\n  :\n  - b\n',
     '? x\n- y\nspec: 1\n',
+    // `\/` is an escape of YAML 1.2 only: kubectl refuses it, and Pillion with it.
+    'spec:\n  a: "\\/"\n',
+    'spec:\n  a: "x\\\\/y"\n',
+    'spec:\n  "k\\/": 1\n',
+    'spec:\n  a: [1, "\\/"]\n',
     // Files without a final line break (kubectl reads them as if they had one).
     ...endsWithoutLineBreak.map(([body]) => body),
   ];
@@ -263,4 +268,85 @@ test('kubectl agrees: scalars, keys, merges and tags, fixed and generated', (t) 
     assert.equal(ours.error === undefined, kube.error === undefined, `accepted by one only:\n${doc.slice(0, 300)}\nkubectl: ${kube.error}\npillion: ${ours.error}`);
     if (kube.error === undefined) assert.deepEqual(ours.value, kube.value, doc.slice(0, 300));
   }
+});
+
+// Generated block documents, the kind most manifests are (and the kind injector/cli/block-reader.ts
+// reads itself): trees of maps, sequences and scalars in kubectl-sensitive spellings, flush or
+// indented sequences, compact `- key:` entries; spellings kubectl refuses (`.nan`, `\/`) are in the
+// fixed cases above. One kubectl run reads them all as a List; should it refuse the file, each
+// document is read alone to find which ones it refuses.
+type Tree = string | null | { readonly map: readonly (readonly [string, Tree])[] } | { readonly seq: readonly Tree[] };
+
+function printTree(tree: Tree, column: number, flush: boolean, out: string[], prefix: string): void {
+  const pad = ' '.repeat(column);
+  if (tree === null || typeof tree === 'string') {
+    out.push(`${prefix === '' ? pad : prefix}${tree ?? ''}`);
+    return;
+  }
+  if ('map' in tree) {
+    tree.map.forEach(([key, value], i) => {
+      const head = i === 0 && prefix !== '' ? prefix : pad;
+      if (value === null || typeof value === 'string') out.push(`${head}${key}: ${value ?? ''}`);
+      else {
+        out.push(`${head}${key}:`);
+        printTree(value, 'seq' in value && flush ? column : column + 2, flush, out, '');
+      }
+    });
+    return;
+  }
+  for (const item of tree.seq) {
+    if (item === null || typeof item === 'string') out.push(`${pad}- ${item ?? ''}`);
+    else if ('map' in item) printTree(item, column + 2, flush, out, `${pad}- `);
+    else {
+      out.push(`${pad}-`);
+      printTree(item, column + 2, flush, out, '');
+    }
+  }
+}
+
+test('kubectl agrees: generated block documents', (t) => {
+  const blocker = kubectlBlocker();
+  if (blocker !== undefined) return skipOrFail(t, blocker);
+  const dir = mkdtempSync(join(tmpdir(), `pillion-kubectl-block-${process.pid}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const scalar = fc.oneof(
+    fc.constantFrom('x', 'nginx:1.27', 'http://a:80/b', '8080', '-1', '+1', '1.5', '1e3', '.5', '08', '0400', '0x1F', '0o17', '0b101', '1_000', '1__0', 'true', 'yes', 'Off', 'nO', 'TRUE', 'y', 'N', '~', 'null', 'NULL', '2002-12-14', '1:20', '-x', 'a:b', 'x#y', 'a,b', 'a b c', 'é', '{}', '[]', '"80"', "'a b'", "'it''s'", '"\\u00e9 \\"q\\""', '"a\\tb"', '"\\\\/"', '"\\x41"', '"\\e"', '"\\N"', '"\\_"', '"\\0"', '"a\\ b"'),
+    fc.stringMatching(/^[a-z][a-z0-9./_-]{0,8}$/),
+  );
+  const key = fc.constantFrom('name', 'value', 'k1', 'yes', 'on', 'Y', '0400', '0x10', '1.5', '"0400"', '"q k"', "'s k'", 'x y');
+  const tree = fc.letrec<{ tree: Tree; collection: Tree }>((tie) => ({
+    tree: fc.oneof({ depthSize: 'small' }, scalar, fc.constant(null), tie('collection')),
+    collection: fc.oneof(
+      fc.array(fc.tuple(key, tie('tree')), { minLength: 1, maxLength: 3 }).map((map) => ({ map })),
+      fc.array(tie('tree'), { minLength: 1, maxLength: 3 }).map((seq) => ({ seq })),
+    ),
+  })).collection;
+  const bodies = fc.sample(fc.tuple(tree, fc.boolean()), { numRuns: 200, seed: 11 }).map(([data, flush]) => {
+    const out: string[] = [];
+    printTree({ map: [['data', data]] }, 0, flush, out, '');
+    return `${out.join('\n')}\n`;
+  });
+  const docs = bodies.map((body, i) => header.replace('name: probe', `name: probe-${i}`) + body);
+  const file = join(dir, 'all.yaml');
+  writeFileSync(file, docs.join('---\n'));
+  const run = spawnSync('kubectl', ['annotate', '--local', '-f', file, 'pillion.dev/probe=1', '-o', 'json'], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: '/dev/null' } });
+  const theirs: { value?: unknown; error?: string }[] =
+    run.status === 0
+      ? // One pretty-printed object after another, each from a `{` to a `}` at column 0.
+        (JSON.parse(`[${run.stdout.replace(/^\}\n\{$/gm, '},\n{')}]`) as Record<string, Record<string, unknown>>[]).map((item) => {
+          delete item.metadata?.annotations;
+          return { value: item };
+        })
+      : bodies.map((body) => kubectlRead(dir, body));
+  assert.equal(theirs.length, docs.length);
+  docs.forEach((doc, i) => {
+    const ours = pillionReadOrError(bodies[i] ?? '');
+    const kube = theirs[i] ?? {};
+    const name = { name: `probe-${i}` };
+    // kubectlRead writes the shared header (name: probe): compare with the name each one had.
+    const kubeValue = run.status === 0 ? kube.value : kube.value === undefined ? undefined : { ...(kube.value as Record<string, unknown>), metadata: name };
+    const ourValue = ours.value === undefined ? undefined : { ...(ours.value as Record<string, unknown>), metadata: name };
+    assert.equal(ours.error === undefined, kube.error === undefined, `accepted by one only:\n${doc}\nkubectl: ${kube.error}\npillion: ${ours.error}`);
+    if (kube.error === undefined) assert.deepEqual(ourValue, kubeValue, doc);
+  });
 });

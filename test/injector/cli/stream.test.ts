@@ -49,3 +49,16 @@ test('a `? key` followed by a sequence without `:` is an error, as kubectl says,
     assert.deepEqual(parseStream('p.yaml', source).documents[0]?.doc.errors, [], source);
   }
 });
+
+test('`\\/` in a double-quoted string is an error, as kubectl says (YAML 1.1 has no such escape)', () => {
+  for (const source of ['a: "\\/"\n', 'a:\n- "x\\\\\\/"\n', '"\\/": 1\n', 'a: {b: "\\/"}\n']) {
+    const errors = parseStream('p.yaml', source).documents[0]?.doc.errors ?? [];
+    assert.equal(errors.length, 1, source);
+    assert.match(errors[0]?.message ?? '', /not an escape for kubectl/);
+    assert.equal(errors[0]?.pos[0], source.lastIndexOf('\\/'), 'the error points at the escape');
+  }
+  // An escaped backslash before a slash is fine; so is a slash in single quotes or plain.
+  for (const source of ['a: "x\\\\/y"\n', "a: '\\/'\n", 'a: \\/\n', 'a: /b/c\n']) {
+    assert.deepEqual(parseStream('p.yaml', source).documents[0]?.doc.errors, [], source);
+  }
+});
