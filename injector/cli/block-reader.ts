@@ -88,6 +88,20 @@ class BlockReader {
     return (this.ends[k] as number) + 1;
   }
 
+  /** Whether the text at `at` is a mapping value indicator: `:` then a space or the line's end. */
+  private isColon(at: number, end: number): boolean {
+    return this.src.charCodeAt(at) === COLON && (at + 1 === end || this.src.charCodeAt(at + 1) === SPACE);
+  }
+
+  /** Offset of the `:` that ends a plain key starting at `at`, or -1 when a comment or the line's end comes first. */
+  private plainKeyColon(at: number, lineEnd: number): number {
+    for (let p = at; p < lineEnd; p++) {
+      if (this.isColon(p, lineEnd)) return p;
+      if (this.src.charCodeAt(p) === HASH && this.src.charCodeAt(p - 1) === SPACE) return -1;
+    }
+    return -1;
+  }
+
   /** Whether the text at `at` is a sequence entry indicator: `-` then a space or the line's end. */
   private isDash(at: number, end: number): boolean {
     return this.src.charCodeAt(at) === DASH && (at + 1 === end || this.src.charCodeAt(at + 1) === SPACE);
@@ -101,20 +115,20 @@ class BlockReader {
     this.k = 0;
     this.depth = 0;
     if (this.indent(0) !== 0) decline();
-    const root = this.block(false);
+    const root = this.block();
     if (this.k !== starts.length) decline();
     return root;
   }
 
   /** The block collection that starts at the current line's first character. */
-  private block(flush: boolean): YAMLMap | YAMLSeq {
+  private block(): YAMLMap | YAMLSeq {
     const first = this.firsts[this.k] as number;
     const column = this.indent(this.k);
     // Far deeper than any Kubernetes object, far below where the yaml library's own recursion
     // gives up (~1,400 levels, depending on the stack): such a text is the library's to refuse.
     if (++this.depth > maxDepth) decline();
     try {
-      if (this.isDash(first, this.ends[this.k] as number)) return this.seq(column, flush);
+      if (this.isDash(first, this.ends[this.k] as number)) return this.seq(column, false);
       return this.map(column, first);
     } finally {
       this.depth--;
@@ -163,7 +177,7 @@ class BlockReader {
     this.k = k + 1;
     if (this.k < this.firsts.length) {
       const indent = this.indent(this.k);
-      if (indent > column) return new Pair(key, this.block(false));
+      if (indent > column) return new Pair(key, this.block());
       if (indent === column && this.isDash(this.firsts[this.k] as number, this.ends[this.k] as number)) return new Pair(key, this.seq(column, true));
     }
     // A null with a comment after it: the yaml library's range for it then takes in the blank
@@ -179,25 +193,19 @@ class BlockReader {
     if (c === DOUBLE_QUOTE || c === SINGLE_QUOTE) {
       const key = this.quoted(at, lineEnd);
       const colon = key.range?.[1] as number;
-      if (src.charCodeAt(colon) !== COLON || !(colon + 1 === lineEnd || src.charCodeAt(colon + 1) === SPACE)) decline();
+      if (!this.isColon(colon, lineEnd)) decline();
       if (colon - at > 1000) decline();
       key.range = [at, colon, colon];
       return key;
     }
     this.plainStart(at, lineEnd);
-    for (let p = at; p < lineEnd; p++) {
-      const ch = src.charCodeAt(p);
-      if (ch === COLON && (p + 1 === lineEnd || src.charCodeAt(p + 1) === SPACE)) {
-        // `key : value` (space before the colon) and yaml's limit on implicit keys (1024
-        // characters, quoted keys too): declined.
-        if (src.charCodeAt(p - 1) === SPACE || p - at > 1000) decline();
-        const text = src.slice(at, p);
-        if (text === '<<') decline();
-        return plainScalar(text, at, p, p);
-      }
-      if (ch === HASH && src.charCodeAt(p - 1) === SPACE) break;
-    }
-    return decline();
+    const p = this.plainKeyColon(at, lineEnd);
+    // No key; `key : value` (space before the colon) and yaml's limit on implicit keys (1024
+    // characters, quoted keys too): declined.
+    if (p < 0 || src.charCodeAt(p - 1) === SPACE || p - at > 1000) decline();
+    const text = src.slice(at, p);
+    if (text === '<<') decline();
+    return plainScalar(text, at, p, p);
   }
 
   /** Whether the text at `at` reads as a `key:` (a compact map in a sequence entry) rather than a scalar. */
@@ -208,12 +216,7 @@ class BlockReader {
       const close = this.quoteEnd(at, lineEnd);
       return src.charCodeAt(close + 1) === COLON;
     }
-    for (let p = at; p < lineEnd; p++) {
-      const ch = src.charCodeAt(p);
-      if (ch === COLON && (p + 1 === lineEnd || src.charCodeAt(p + 1) === SPACE)) return true;
-      if (ch === HASH && src.charCodeAt(p - 1) === SPACE) return false;
-    }
-    return false;
+    return this.plainKeyColon(at, lineEnd) >= 0;
   }
 
   /** A block sequence whose `- ` indicators sit at `column`, from the current line. `flush`: the value of a map key at the same column. */
@@ -231,7 +234,7 @@ class BlockReader {
       if (v === lineEnd || this.src.charCodeAt(v) === HASH) {
         // `-` alone: a deeper block on the following lines, or null (not with a comment, as above).
         this.k = k + 1;
-        if (this.k < this.firsts.length && this.indent(this.k) > column) item = this.block(false);
+        if (this.k < this.firsts.length && this.indent(this.k) > column) item = this.block();
         else if (v === lineEnd) item = emptyScalar(v);
         else return decline();
       } else if (this.isDash(v, lineEnd)) {
@@ -287,7 +290,7 @@ class BlockReader {
         break;
       }
       // `: ` (or a colon at the end) inside a value would start a nested map: an error.
-      if (ch === COLON && (p + 1 === lineEnd || src.charCodeAt(p + 1) === SPACE)) decline();
+      if (this.isColon(p, lineEnd)) decline();
     }
     while (src.charCodeAt(textEnd - 1) === SPACE) textEnd--;
     return plainScalar(src.slice(v, textEnd), v, textEnd, next);

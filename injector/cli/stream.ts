@@ -80,27 +80,28 @@ export function parseStream(file: string, source: string): ParsedStream {
   const read = withFinalLineBreak(source);
   const quick = readBlockStream(read);
   if (quick === undefined) return parseWithYaml(file, source);
-  const docs: Document.Parsed[] = [];
-  for (const item of quick.documents) {
-    const doc = item.doc ?? parseRegion(read, item.offset, item.end);
-    if (doc === undefined) return parseWithYaml(file, source);
-    docs.push(doc);
-  }
-  const lineCounter = new LineCounter();
-  for (const offset of quick.lineStarts) lineCounter.addNewLine(offset);
   let commented: ParsedStream | undefined;
-  const documents = quick.documents.map(({ offset, doc: quickDoc }, i): StreamDocument => {
-    const doc = docs[i] as Document.Parsed;
-    const end = i + 1 < quick.documents.length ? (quick.documents[i + 1]?.offset ?? source.length) : source.length;
+  const documents: StreamDocument[] = [];
+  for (const [i, item] of quick.documents.entries()) {
+    const { offset } = item;
+    const end = quick.documents[i + 1]?.offset ?? source.length;
+    if (item.doc === undefined) {
+      const doc = parseRegion(read, offset, item.end);
+      if (doc === undefined) return parseWithYaml(file, source);
+      // The yaml library's reading carries its comments already.
+      documents.push({ index: i + 1, text: source.slice(offset, end), offset, doc, commented: () => doc });
+      continue;
+    }
     const again = (): Document.Parsed => {
       commented ??= parseWithYaml(file, source);
       const same = commented.documents[i];
       if (same === undefined || same.offset !== offset) throw new Error(`internal: the two readers of ${file} disagree on document ${i + 1}`);
       return same.doc;
     };
-    // A document the yaml library read carries its comments already.
-    return { index: i + 1, text: source.slice(offset, end), offset, doc, commented: quickDoc === undefined ? () => doc : again };
-  });
+    documents.push({ index: i + 1, text: source.slice(offset, end), offset, doc: item.doc, commented: again });
+  }
+  const lineCounter = new LineCounter();
+  for (const offset of quick.lineStarts) lineCounter.addNewLine(offset);
   return { file, source, documents, orphanText: '', lineCounter, streamErrors: [] };
 }
 
@@ -117,10 +118,7 @@ function parseRegion(read: string, start: number, end: number): Document.Parsed 
   // The library's lexer reports line starts as it goes; where it skips some (text it does not
   // take as tokens), the line numbers of the stream's reading are the whole stream's to give.
   let lines = 0;
-  const parser = new Parser(() => lines++);
-  const found: Refusal[][] = [];
-  const docs = Array.from(new Composer({ ...kubeParseOptions, keepSourceTokens: false }).compose(noteRefusals(parser.parse(text), text, found)));
-  reportRefusals(docs, found);
+  const { docs } = composeWithYaml(text, () => lines++);
   const doc = docs[0];
   if (docs.length !== (marked ? 2 : 1) || doc === undefined || doc.errors.length > 0 || doc.warnings.length > 0) return undefined;
   let breaks = 0;
@@ -146,20 +144,30 @@ function withFinalLineBreak(source: string): string {
   return source === '' || source.endsWith('\n') ? source : `${source}\n`;
 }
 
+/**
+ * The yaml library's documents of `text`, with kubectl's refusals the library misses added to their
+ * errors (kubectl-refusals.ts); `onNewLine` hears every line start the lexer reports, `starts`
+ * (when given) gets the offset where each document's region starts.
+ */
+function composeWithYaml(text: string, onNewLine: (offset: number) => void, starts?: number[]): { docs: Document.Parsed[]; composer: Composer } {
+  const composer = new Composer({ ...kubeParseOptions, keepSourceTokens: false });
+  const found: Refusal[][] = [];
+  const tokens = noteRefusals(new Parser(onNewLine).parse(text), text, found);
+  const docs = Array.from(composer.compose(starts === undefined ? tokens : recordRegionStarts(tokens, starts)));
+  reportRefusals(docs, found);
+  return { docs, composer };
+}
+
 /** parseStream by the yaml library alone (what the quick reader is compared with). */
 export function parseWithYaml(file: string, source: string): ParsedStream {
   const read = withFinalLineBreak(source);
   const lineCounter = new LineCounter();
-  const parser = new Parser(lineCounter.addNewLine);
-  const composer = new Composer({ ...kubeParseOptions, keepSourceTokens: false });
   const starts: number[] = [];
-  const found: Refusal[][] = [];
-  const docs = Array.from(composer.compose(recordRegionStarts(noteRefusals(parser.parse(read), read, found), starts)));
+  const { docs, composer } = composeWithYaml(read, lineCounter.addNewLine, starts);
   if (docs.length !== starts.length) {
     // Would mean the composer and the token stream disagree about document boundaries.
     throw new Error(`internal: ${docs.length} documents but ${starts.length} document tokens in ${file}`);
   }
-  reportRefusals(docs, found);
   const documents = docs.map((doc, i): StreamDocument => {
     // Every region starts at a token of the file's own bytes: the added line break starts none.
     const offset = i === 0 ? 0 : (starts[i] ?? 0);
