@@ -14,6 +14,7 @@ import { parseStream, parseWithYaml } from '../../../injector/cli/stream.js';
 import type { ParsedStream } from '../../../injector/cli/stream.js';
 import { bookinfoSource, manyEnvDeployment, replicate } from '../../../bench/peers/workloads.js';
 import { repoPath } from '../../support/paths.js';
+import { printTree, type Tree } from './block-yaml.js';
 
 /** A node of either reader as plain data: what everything after reading looks at. */
 function describe(node: unknown): unknown {
@@ -210,8 +211,7 @@ test('generated line soups: whatever the quick reader takes reads the same as wi
 // Documents the way people write them: trees of maps, sequences and scalars printed as block YAML
 // in varied styles (indentation step, flush or indented sequences, compact `- key:` entries, blank
 // lines, end-of-line comments, quoting, `{}` and `[]`, several documents), sometimes with one line
-// moved sideways, dropped or doubled.
-type Tree = string | null | { readonly map: readonly (readonly [string, Tree])[] } | { readonly seq: readonly Tree[] };
+// moved sideways, dropped or doubled (printed by block-yaml.ts).
 
 // Mostly scalars a manifest would hold, now and then one of the soup's.
 const fairScalar = fc.oneof(
@@ -230,45 +230,6 @@ const treeOf: fc.Arbitrary<Tree> = fc.letrec<{ tree: Tree; collection: Tree }>((
     fc.array(tie('tree'), { minLength: 1, maxLength: 4 }).map((seq) => ({ seq })),
   ),
 })).collection;
-
-interface Style {
-  readonly step: number;
-  readonly flush: boolean;
-  readonly compact: boolean;
-  readonly blanks: readonly boolean[];
-  readonly comments: readonly boolean[];
-}
-
-function printTree(tree: Tree, column: number, style: Style, out: string[], prefix: string): void {
-  const pad = ' '.repeat(column);
-  const note = (): string => (style.comments[out.length % style.comments.length] === true ? '  # note' : '');
-  if (tree === null || typeof tree === 'string') {
-    out.push(`${prefix === '' ? pad : prefix}${tree ?? ''}${tree === null ? '' : note()}`);
-    return;
-  }
-  if ('map' in tree) {
-    tree.map.forEach(([key, value], i) => {
-      const head = i === 0 && prefix !== '' ? prefix : pad;
-      if (value === null || typeof value === 'string') out.push(`${head}${key}: ${value ?? ''}${value === null ? '' : note()}`);
-      else {
-        out.push(`${head}${key}:`);
-        const seqFlush = 'seq' in value && style.flush;
-        printTree(value, seqFlush ? column : column + style.step, style, out, '');
-      }
-      if (style.blanks[out.length % style.blanks.length] === true) out.push('');
-    });
-    return;
-  }
-  tree.seq.forEach((item, i) => {
-    const head = i === 0 && prefix !== '' ? prefix : `${pad}- `;
-    if (item === null || typeof item === 'string') out.push(`${head}${item ?? ''}${item === null ? '' : note()}`);
-    else if ('map' in item && style.compact) printTree(item, column + 2, style, out, head);
-    else {
-      out.push(head.trimEnd());
-      printTree(item, column + style.step, style, out, '');
-    }
-  });
-}
 
 test('generated block documents: whatever the quick reader takes reads the same as with the yaml library', () => {
   let taken = 0;

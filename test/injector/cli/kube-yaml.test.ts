@@ -13,6 +13,7 @@ import { Document } from 'yaml';
 import { kubeParseOptions, resolvePlain, toKubeValue } from '../../../injector/cli/kube-yaml.js';
 import { parseStream } from '../../../injector/cli/stream.js';
 import { skipOrFail } from '../../support/privileges.js';
+import { printTree, type Tree } from './block-yaml.js';
 
 /** kubectl's value for each document of `source`, or the error message of the first failing one. */
 function pillionRead(source: string): unknown[] {
@@ -275,35 +276,6 @@ test('kubectl agrees: scalars, keys, merges and tags, fixed and generated', (t) 
 // indented sequences, compact `- key:` entries; spellings kubectl refuses (`.nan`, `\/`) are in the
 // fixed cases above. One kubectl run reads them all as a List; should it refuse the file, each
 // document is read alone to find which ones it refuses.
-type Tree = string | null | { readonly map: readonly (readonly [string, Tree])[] } | { readonly seq: readonly Tree[] };
-
-function printTree(tree: Tree, column: number, flush: boolean, out: string[], prefix: string): void {
-  const pad = ' '.repeat(column);
-  if (tree === null || typeof tree === 'string') {
-    out.push(`${prefix === '' ? pad : prefix}${tree ?? ''}`);
-    return;
-  }
-  if ('map' in tree) {
-    tree.map.forEach(([key, value], i) => {
-      const head = i === 0 && prefix !== '' ? prefix : pad;
-      if (value === null || typeof value === 'string') out.push(`${head}${key}: ${value ?? ''}`);
-      else {
-        out.push(`${head}${key}:`);
-        printTree(value, 'seq' in value && flush ? column : column + 2, flush, out, '');
-      }
-    });
-    return;
-  }
-  for (const item of tree.seq) {
-    if (item === null || typeof item === 'string') out.push(`${pad}- ${item ?? ''}`);
-    else if ('map' in item) printTree(item, column + 2, flush, out, `${pad}- `);
-    else {
-      out.push(`${pad}-`);
-      printTree(item, column + 2, flush, out, '');
-    }
-  }
-}
-
 test('kubectl agrees: generated block documents', (t) => {
   const blocker = kubectlBlocker();
   if (blocker !== undefined) return skipOrFail(t, blocker);
@@ -323,7 +295,7 @@ test('kubectl agrees: generated block documents', (t) => {
   })).collection;
   const bodies = fc.sample(fc.tuple(tree, fc.boolean()), { numRuns: 200, seed: 11 }).map(([data, flush]) => {
     const out: string[] = [];
-    printTree({ map: [['data', data]] }, 0, flush, out, '');
+    printTree({ map: [['data', data]] }, 0, { step: 2, flush, compact: true, blanks: [false], comments: [false] }, out, '');
     return `${out.join('\n')}\n`;
   });
   const docs = bodies.map((body, i) => header.replace('name: probe', `name: probe-${i}`) + body);
