@@ -292,12 +292,13 @@ function assembleSpec(userSpec: JsonObject, fragmentSpec: JsonObject, placement:
     // postStart failed, so only the validation init container can hold the app back.
     finalContainers = [heldProxy(proxy, placement.holdCommand, undefined), ...userContainers, ...containers.filter((c) => c !== proxy)];
   }
-  const spec: JsonObject = {};
+  // A spread copies the user's fields in their order without a per-key store (and defines keys,
+  // so not even a "__proto__" key could reach the prototype).
+  const spec: JsonObject = { ...userSpec };
   // Other spec fields a template sets (rare): overlaid under the user's.
-  for (const [key, value] of Object.entries(userSpec)) spec[key] = value;
-  for (const [key, value] of Object.entries(fragmentSpec)) {
+  for (const key of Object.keys(fragmentSpec)) {
     if (key === 'containers' || key === 'initContainers' || key === 'volumes') continue;
-    spec[key] = overlay(value, userSpec[key]);
+    spec[key] = overlay(fragmentSpec[key], userSpec[key]);
   }
   const finalInit = [...init, ...userInit];
   if (finalInit.length > 0) spec.initContainers = finalInit;
@@ -456,7 +457,9 @@ export function injectPod(pod: JsonObject, ctx: InjectContext, setup: InjectorSe
     podResources: padded?.record,
     capture: rendered.capture,
   });
-  const newAnnotations = { ...annotations.map, [statusKey]: status };
+  // A computed key in an object literal takes V8's slow runtime path; a store after the spread does not.
+  const newAnnotations: JsonObject = { ...annotations.map };
+  newAnnotations[statusKey] = status;
   checkAnnotationsSize(newAnnotations);
   const newMetadata: JsonObject = { ...baseMetadata, annotations: newAnnotations };
   if (labels.added.length > 0) newMetadata.labels = labels.map;
