@@ -2,9 +2,10 @@
 // review, latency and memory of the pillion webhook, as RATIOS to a bare fastify HTTPS ceiling fed
 // the same bodies, all measured in this run on this machine.
 //
-// The bodies: the pod of every workload template in the real public manifests of
-// test/corpus/manifests and ../shared/corpus/manifests, as its controller and the API server make it
-// (bench/webhook-pods.ts). Two pillion workloads, each on its own server process:
+// The bodies: what a real kube-apiserver sends a mutating webhook when the controllers create the
+// pod of every workload template in the real public manifests of test/corpus/manifests and
+// ../shared/corpus/manifests (captured in bench/fixtures/admission-reviews.json, see
+// bench/webhook-pods.ts). Two pillion workloads, each on its own server process:
 // - "repeats": the requests go round the pods, each with a fresh uid, as replicas of a scale-up
 //   arrive (pillion answers them from its decision cache after the second);
 // - "unseen": the same round, but every request's pod is one never sent before: a counter is
@@ -44,11 +45,11 @@ import { bundledTemplatesDir } from '../injector/core/templates.js';
 import { generateSelfSignedCertificates } from '../injector/webhook/self-signed.js';
 import { repoPath } from '../test/support/paths.js';
 import { sendHttps } from '../test/injector/webhook/support/https-client.js';
-import { applyPatchTo, buildReview, decodePatch, hasProxy, readAnswer } from '../test/injector/webhook/support/reviews.js';
+import { applyPatchTo, decodePatch, hasProxy, readAnswer } from '../test/injector/webhook/support/reviews.js';
 import { median } from './stats.js';
 import type { BenchServerOptions } from './webhook-bench-server.js';
 import type { ClientResult, LoadBody, LoadOptions } from './webhook-loadgen.js';
-import { loadCorpusPods, revisionPlaceholder } from './webhook-pods.js';
+import { capturedUid, loadCorpusPods, revisionPlaceholder } from './webhook-pods.js';
 import type { BenchPod } from './webhook-pods.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -89,7 +90,7 @@ interface Prepared {
   readonly sizes: readonly number[];
 }
 
-const uidTemplate = '705ab4f5-6393-11e8-b7cc-000000000000';
+const uidTemplate = capturedUid;
 
 function prepareBodies(work: string, templatesDir: string): Prepared {
   const pods = loadCorpusPods();
@@ -99,7 +100,7 @@ function prepareBodies(work: string, templatesDir: string): Prepared {
   pods.forEach((p, i) => {
     assert.ok(p.revisionSlots > 0, `${p.source}: no revision token, its unseen pods would repeat`);
     const result = injectPod(structuredClone(p.pod), { namespace: p.namespace, namespaceLabels: meshed, mode: 'policy' }, setup);
-    const text = JSON.stringify(buildReview(p.pod, { uid: uidTemplate, namespace: p.namespace }));
+    const text = p.body;
     const revisionOffsets: number[] = [];
     for (let at = text.indexOf(revisionPlaceholder); at >= 0; at = text.indexOf(revisionPlaceholder, at + 1)) revisionOffsets.push(Buffer.byteLength(text.slice(0, at)));
     assert.equal(revisionOffsets.length, p.revisionSlots, `${p.source}: revision token count`);

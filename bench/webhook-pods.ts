@@ -1,24 +1,26 @@
-// The pods bench/webhook-load.ts sends: the pod templates of the real public manifests in
-// test/corpus/manifests (and ../shared/corpus/manifests when present), each turned into the pod its
-// controller would create and the API server would hand a mutating webhook, wrapped in an
-// AdmissionReview in the API server's field order.
+// The pods bench/webhook-load.ts sends: the AdmissionReview bodies a real kube-apiserver sends a
+// mutating webhook when the controllers create the pods of the real public manifests in
+// test/corpus/manifests (and ../shared/corpus/manifests).
 //
-// Manifests are read as `pillion inject` reads them (injector/cli: kubectl's YAML 1.1 rules, Lists
-// descended into, every built-in workload kind). A template becomes a pod the way its controller
-// and the API server make one, as far as a webhook can see it:
-// - the controller's metadata: generateName (or a StatefulSet's ordinal name), its labels
-//   (pod-template-hash, controller-revision-hash, job-name, …) and an ownerReference;
-// - the API server's defaults (terminationMessagePath, imagePullPolicy, probe timings, dnsPolicy, …)
-//   and what its built-in admission plugins add before webhooks run: the service account and its
-//   kube-api-access projected volume mounted in every container, the not-ready/unreachable
-//   tolerations.
-// It is an approximation (a real API server fills in more defaults), stated so that the bodies are
-// of the size and shape a webhook really receives, not the bare templates.
+// Two halves:
+// - corpusWorkloadRequests(): each workload's pod as its controller sends it to the API server:
+//   the template with the controller's metadata (generateName, or a StatefulSet's ordinal name; its
+//   labels, such as pod-template-hash, controller-revision-hash or job-name; an ownerReference;
+//   a StatefulSet's claim volumes; a DaemonSet's node affinity), and which controller sends it.
+//   Manifests are read as `pillion inject` reads them (kubectl's YAML 1.1 rules, Lists descended
+//   into, every built-in workload kind).
+// - loadCorpusPods(): what the API server made of those requests, captured from a real
+//   kube-apiserver (e2e/corpus/admission-reviews.test.ts, which checks and, with UPDATE_GOLDEN=1,
+//   rewrites bench/fixtures/admission-reviews.json): its defaults, what its admission plugins
+//   add before webhooks run (the service account token volume and mounts, tolerations, priority),
+//   the managedFields of the controller's create, the userInfo of the controller's service account,
+//   in the API server's own field order. The bench sends these bodies as they are.
 //
-// Every body carries a revision token (`revisionPlaceholder`) where a new rollout of the workload
-// would change it: the pod-template-hash or controller-revision-hash, the owner's name and uid. The
-// load generator writes a counter there, so each "unseen" pod is distinct the way the pods of a new
-// ReplicaSet, Job or revision are.
+// Every request carries a revision token (`revisionPlaceholder`) where a new rollout of the workload
+// would change it: the pod-template-hash or controller-revision-hash, the owner's name and uid (and
+// so the managedFields key of the ownerReference). The load generator writes a counter there, so
+// each "unseen" pod is distinct the way the pods of a new ReplicaSet, Job or revision are.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseStream } from '../injector/cli/stream.js';
@@ -31,13 +33,43 @@ import { repoPath } from '../test/support/paths.js';
 /** Ten hex digits the load generator overwrites per request (never a counter value it writes). */
 export const revisionPlaceholder = 'fffffffffe';
 
-export interface BenchPod {
+/** request.uid of every captured body (the API server's own is random). */
+export const capturedUid = '705ab4f5-6393-11e8-b7cc-000000000000';
+
+/** Where the captured bodies are kept. */
+export const capturedReviewsFile = repoPath('bench', 'fixtures', 'admission-reviews.json');
+
+/** A workload's pod as its controller sends it to the API server. */
+export interface WorkloadRequest {
   /** Where it comes from: file, kind and name. */
   readonly source: string;
   readonly kind: string;
   readonly namespace: string;
+  /** The controller's service account, which creates the pod. */
+  readonly creator: string;
   readonly pod: JsonObject;
-  /** How many times revisionPlaceholder occurs in the pod. */
+}
+
+/** One captured AdmissionReview, as kept in capturedReviewsFile. */
+export interface CapturedReview {
+  readonly source: string;
+  readonly kind: string;
+  readonly namespace: string;
+  /** SHA-256 of the request's JSON: ties the body to the corpus and code it was captured from. */
+  readonly requestDigest: string;
+  /** The body the API server sent, request.uid set to capturedUid (see normalizeCapturedBody). */
+  readonly body: string;
+}
+
+export interface BenchPod {
+  readonly source: string;
+  readonly kind: string;
+  readonly namespace: string;
+  /** The AdmissionReview's text, in the API server's field order, with request.uid capturedUid. */
+  readonly body: string;
+  /** request.object of the body. */
+  readonly pod: JsonObject;
+  /** How many times revisionPlaceholder occurs in the body. */
   readonly revisionSlots: number;
 }
 
@@ -47,9 +79,9 @@ export function corpusFiles(): string[] {
     readdirSync(dir).filter((name) => /\.(ya?ml|json)$/.test(name)).sort().map((name) => join(dir, name)));
 }
 
-/** Every workload's pod in the corpus, identical ones (the CRLF copy of a file) once. */
-export function loadCorpusPods(files: readonly string[] = corpusFiles()): BenchPod[] {
-  const pods: BenchPod[] = [];
+/** Every workload's pod in the corpus as its controller sends it, identical ones (the CRLF copy of a file) once. */
+export function corpusWorkloadRequests(files: readonly string[] = corpusFiles()): WorkloadRequest[] {
+  const requests: WorkloadRequest[] = [];
   const seen = new Set<string>();
   for (const file of files) {
     const stream = parseStream(basename(file), readFileSync(file, 'utf8'));
@@ -65,19 +97,69 @@ export function loadCorpusPods(files: readonly string[] = corpusFiles()): BenchP
         if (seen.has(key)) continue;
         seen.add(key);
         const pod = controllerPod(workload.kind, workload.name, namespace, object, structuredClone(template));
-        const revisionSlots = JSON.stringify(pod).split(revisionPlaceholder).length - 1;
-        pods.push({ source: `${basename(file)}: ${workload.kind}/${workload.name}`, kind: workload.kind, namespace, pod, revisionSlots });
+        requests.push({ source: `${basename(file)}: ${workload.kind}/${workload.name}`, kind: workload.kind, namespace, creator: creatorOf(workload.kind), pod });
       }
     }
   }
-  return pods;
+  return requests;
+}
+
+/** The digest CapturedReview.requestDigest holds for a request. */
+export function requestDigest(request: WorkloadRequest): string {
+  return createHash('sha256').update(JSON.stringify([request.source, request.namespace, request.creator, request.pod])).digest('hex');
+}
+
+/**
+ * A captured body made reproducible: the random parts the API server adds (request.uid, the
+ * managedFields' time, the token volume's random suffix) replaced by fixed values.
+ */
+export function normalizeCapturedBody(body: string): string {
+  const review = JSON.parse(body) as { request?: { uid?: unknown } };
+  const uid = review.request?.uid;
+  if (typeof uid !== 'string') throw new Error('captured body has no request.uid');
+  return body
+    .replace(`"uid":${JSON.stringify(uid)}`, `"uid":"${capturedUid}"`)
+    .replace(/"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/g, '"time":"2026-01-01T00:00:00Z"')
+    .replace(/kube-api-access-[a-z0-9]{5}/g, 'kube-api-access-x7k2p');
+}
+
+/** The captured bodies, as kept in capturedReviewsFile. */
+export function loadCapturedReviews(): CapturedReview[] {
+  return JSON.parse(readFileSync(capturedReviewsFile, 'utf8')) as CapturedReview[];
+}
+
+/** The fixture's text for `reviews`: a JSON array, one review a line, so a diff shows which pod changed. */
+export function formatCapturedReviews(reviews: readonly CapturedReview[]): string {
+  return `[\n${reviews.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`;
+}
+
+/** The bench's pods: the captured bodies. */
+export function loadCorpusPods(): BenchPod[] {
+  return loadCapturedReviews().map((r) => {
+    const review = JSON.parse(r.body) as { request: { object: JsonObject } };
+    return { source: r.source, kind: r.kind, namespace: r.namespace, body: r.body, pod: review.request.object, revisionSlots: r.body.split(revisionPlaceholder).length - 1 };
+  });
+}
+
+/** The service account of the controller that creates a `kind`'s pods (kube-controller-manager's). */
+function creatorOf(kind: string): string {
+  const controller: Record<string, string> = {
+    Deployment: 'replicaset-controller',
+    ReplicaSet: 'replicaset-controller',
+    StatefulSet: 'statefulset-controller',
+    DaemonSet: 'daemon-set-controller',
+    Job: 'job-controller',
+    CronJob: 'job-controller',
+    ReplicationController: 'replication-controller',
+  };
+  return `system:serviceaccount:kube-system:${controller[kind] ?? 'replicaset-controller'}`;
 }
 
 const token = revisionPlaceholder;
 /** A uid whose last ten digits are the revision token. */
 const ownerUid = `6f1c1d8e-3c61-4a8e-9d0e-00${token}`;
 
-/** The pod `kind`'s controller creates from `template`, as the API server passes it to webhooks. */
+/** The pod `kind`'s controller sends the API server for `template`. */
 function controllerPod(kind: string, name: string, namespace: string, object: JsonObject, template: JsonObject): JsonObject {
   const templateMeta = isPlainObject(template.metadata) ? template.metadata : {};
   const labels: Record<string, unknown> = isPlainObject(templateMeta.labels) ? { ...templateMeta.labels } : {};
@@ -98,6 +180,14 @@ function controllerPod(kind: string, name: string, namespace: string, object: Js
       Object.assign(meta, { name: `${name}-0`, ownerReferences: owner('StatefulSet', name, 'apps/v1') });
       spec.hostname ??= `${name}-0`;
       if (typeof (object.spec as JsonObject | undefined)?.serviceName === 'string') spec.subdomain ??= (object.spec as JsonObject).serviceName;
+      // Each volume claim template becomes the pod's claim of that name, as the controller mounts it.
+      const claims = (object.spec as JsonObject | undefined)?.volumeClaimTemplates;
+      for (const claim of Array.isArray(claims) ? claims : []) {
+        const claimName = isPlainObject(claim) && isPlainObject(claim.metadata) ? claim.metadata.name : undefined;
+        if (typeof claimName !== 'string') continue;
+        const volumes = (Array.isArray(spec.volumes) ? (spec.volumes as unknown[]) : []).filter((v) => !isPlainObject(v) || v.name !== claimName);
+        spec.volumes = [...volumes, { name: claimName, persistentVolumeClaim: { claimName: `${claimName}-${name}-0` } }];
+      }
       break;
     }
     case 'DaemonSet': {
@@ -127,83 +217,5 @@ function controllerPod(kind: string, name: string, namespace: string, object: Js
   const metadata: JsonObject = { ...(meta.name === undefined ? { generateName: meta.generateName } : { name: meta.name }), namespace, labels };
   if (annotations !== undefined) metadata.annotations = annotations;
   metadata.ownerReferences = meta.ownerReferences;
-  return { apiVersion: 'v1', kind: 'Pod', metadata, spec: defaultedSpec(spec) };
-}
-
-/** The API server's defaults and its built-in admission plugins' additions that webhooks see. */
-function defaultedSpec(spec: JsonObject): JsonObject {
-  const serviceAccount = typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : typeof spec.serviceAccount === 'string' ? spec.serviceAccount : 'default';
-  const mountToken = spec.automountServiceAccountToken !== false;
-  const tokenVolume = 'kube-api-access-x7k2p';
-  const defaultContainer = (container: unknown): unknown => {
-    if (!isPlainObject(container)) return container;
-    const image = typeof container.image === 'string' ? container.image : '';
-    const lastPart = image.slice(image.lastIndexOf('/') + 1);
-    const tag = lastPart.includes('@') ? 'digest' : lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : 'latest';
-    const out: JsonObject = { ...container };
-    out.resources ??= {};
-    out.terminationMessagePath ??= '/dev/termination-log';
-    out.terminationMessagePolicy ??= 'File';
-    out.imagePullPolicy ??= tag === 'latest' ? 'Always' : 'IfNotPresent';
-    if (Array.isArray(out.ports)) out.ports = out.ports.map((p: unknown) => (isPlainObject(p) ? { ...p, protocol: p.protocol ?? 'TCP' } : p));
-    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
-      const p = out[probe];
-      if (!isPlainObject(p)) continue;
-      const defaulted: JsonObject = { timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3, ...p };
-      if (isPlainObject(p.httpGet)) defaulted.httpGet = { scheme: 'HTTP', ...p.httpGet };
-      out[probe] = defaulted;
-    }
-    if (mountToken) {
-      const mounts: unknown[] = Array.isArray(out.volumeMounts) ? (out.volumeMounts as unknown[]) : [];
-      out.volumeMounts = [...mounts, { name: tokenVolume, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }];
-    }
-    return out;
-  };
-  const volumes = (Array.isArray(spec.volumes) ? spec.volumes : []).map((v: unknown) => {
-    if (!isPlainObject(v)) return v;
-    const out: JsonObject = { ...v };
-    for (const source of ['secret', 'configMap']) {
-      const value = out[source];
-      if (isPlainObject(value)) out[source] = { defaultMode: 420, ...value };
-    }
-    if (isPlainObject(out.hostPath)) out.hostPath = { type: '', ...out.hostPath };
-    return out;
-  });
-  if (mountToken) {
-    volumes.push({
-      name: tokenVolume,
-      projected: {
-        sources: [
-          { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-        ],
-        defaultMode: 420,
-      },
-    });
-  }
-  const tolerations: unknown[] = Array.isArray(spec.tolerations) ? [...(spec.tolerations as unknown[])] : [];
-  for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
-    if (!tolerations.some((t) => isPlainObject(t) && (t.key === key || (t.key === undefined && t.operator === 'Exists')))) {
-      tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
-    }
-  }
-  const out: JsonObject = {
-    ...spec,
-    ...(volumes.length === 0 ? {} : { volumes }),
-    containers: (Array.isArray(spec.containers) ? spec.containers : []).map(defaultContainer),
-    restartPolicy: spec.restartPolicy ?? 'Always',
-    terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? 30,
-    dnsPolicy: spec.dnsPolicy ?? 'ClusterFirst',
-    serviceAccountName: serviceAccount,
-    serviceAccount,
-    securityContext: spec.securityContext ?? {},
-    schedulerName: spec.schedulerName ?? 'default-scheduler',
-    tolerations,
-    priority: spec.priority ?? 0,
-    enableServiceLinks: spec.enableServiceLinks ?? true,
-    preemptionPolicy: spec.preemptionPolicy ?? 'PreemptLowerPriority',
-  };
-  if (Array.isArray(spec.initContainers)) out.initContainers = spec.initContainers.map(defaultContainer);
-  return out;
+  return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
 }

@@ -45,6 +45,8 @@ export interface ControlPlaneOptions {
   readonly serviceCidr?: string;
   /** Further identities, each with a kubeconfig of its own (see kubeconfigOf). */
   readonly identities?: Readonly<Record<string, TokenIdentity>>;
+  /** --allow-privileged=true off a node too (a node always has it), as kubeadm's clusters run. */
+  readonly allowPrivileged?: boolean;
 }
 
 export interface ControlPlane {
@@ -124,7 +126,7 @@ export async function startControlPlane(binDir: string, kubectlBin: string, opti
         '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(dir, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(dir, 'sa.key')}`, `--token-auth-file=${join(dir, 'tokens.csv')}`,
         ...(options.netns === undefined
-          ? ['--authorization-mode=RBAC', '--endpoint-reconciler-type=none']
+          ? ['--authorization-mode=RBAC', '--endpoint-reconciler-type=none', ...(options.allowPrivileged === true ? ['--allow-privileged=true'] : [])]
           // A node: kubelets are authorised by the Node authorizer, and the kubernetes Service's
           // endpoint is kept by the API server so that pods reach it.
           // Kubelets are reached by address (there is no DNS here).

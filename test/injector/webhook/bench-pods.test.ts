@@ -1,27 +1,42 @@
-// The pods bench/webhook-load.ts sends (bench/webhook-pods.ts): real manifests' pod templates as
-// their controllers make them. The benchmark's "unseen" workload is only unseen if writing a new
-// revision over a pod's token makes a review the decision cache has not seen; checked here so that
-// a change to the pods or to the cache key cannot turn it silently into a repeat workload.
+// The pods bench/webhook-load.ts sends (bench/webhook-pods.ts): the bodies a real kube-apiserver
+// sent for real manifests' pods as their controllers create them (captured by
+// e2e/corpus/admission-reviews.test.ts). The benchmark's "unseen" workload is only unseen if
+// writing a new revision over a pod's token makes a review the decision cache has not seen; checked
+// here so that a change to the pods or to the cache key cannot turn it silently into a repeat
+// workload. The captured file must also belong to today's corpus and controller requests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadCorpusPods, revisionPlaceholder } from '../../../bench/webhook-pods.js';
+import { existsSync } from 'node:fs';
+import { capturedUid, corpusWorkloadRequests, loadCapturedReviews, loadCorpusPods, requestDigest, revisionPlaceholder } from '../../../bench/webhook-pods.js';
 import { injectPod } from '../../../injector/core/inject.js';
 import { loadSetup } from '../../../injector/core/setup.js';
 import { createDecisionCache, readRawReview } from '../../../injector/webhook/decision-cache.js';
 import { parsePodAdmission } from '../../../injector/webhook/review.js';
-import { buildReview } from './support/reviews.js';
+import { repoPath } from '../../support/paths.js';
 
 const setup = loadSetup({});
 const meshed = { 'pillion.dev/inject': 'enabled' };
+const recapture = 'recapture with UPDATE_GOLDEN=1 node --test dist/e2e/corpus/admission-reviews.test.js (needs the kube-apiserver peer)';
 
-test('every workload of the corpus becomes a distinct pod the core decides, injected or skipped', () => {
+test('the captured bodies are those of today\'s corpus workloads and controller requests', () => {
+  const captured = new Map(loadCapturedReviews().map((r) => [r.source, r.requestDigest]));
+  const requests = corpusWorkloadRequests();
+  for (const request of requests) assert.equal(captured.get(request.source), requestDigest(request), `${request.source}: ${recapture}`);
+  // Without ../shared/corpus here, the file still holds its workloads: only those present are compared.
+  if (existsSync(repoPath('..', 'shared', 'corpus', 'manifests'))) assert.equal(captured.size, requests.length, `workloads no longer in the corpus: ${recapture}`);
+});
+
+test('every captured body is a Pod CREATE the core decides, injected or skipped', () => {
   const pods = loadCorpusPods();
   assert.ok(pods.length >= 25, `${pods.length} pods`);
   assert.equal(new Set(pods.map((p) => p.source)).size, pods.length, 'no workload twice (the CRLF copy of a file counts once)');
   const kinds = new Set(pods.map((p) => p.kind));
   for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet', 'Job']) assert.ok(kinds.has(kind), kind);
   const decisions = pods.map((p) => {
-    const review = parsePodAdmission(JSON.parse(JSON.stringify(buildReview(p.pod, { namespace: p.namespace }))));
+    const review = parsePodAdmission(JSON.parse(p.body));
+    assert.equal(review.uid, capturedUid, p.source);
+    assert.equal(review.operation, 'CREATE', p.source);
+    assert.equal(review.namespace, p.namespace, p.source);
     const result = injectPod(review.object ?? {}, { namespace: p.namespace, namespaceLabels: meshed, mode: 'policy' }, setup);
     return result.kind;
   });
@@ -33,9 +48,8 @@ test('a new revision written over the token makes a review the decision cache ha
   const cache = createDecisionCache();
   for (const p of loadCorpusPods()) {
     assert.ok(p.revisionSlots > 0, p.source);
-    const text = JSON.stringify(buildReview(p.pod, { uid: '705ab4f5-6393-11e8-b7cc-000000000000', namespace: p.namespace }));
     const key = (revision: string, uid = '705ab4f5-6393-11e8-b7cc-000000000001'): string => {
-      const raw = readRawReview(text.replaceAll(revisionPlaceholder, revision).replace('705ab4f5-6393-11e8-b7cc-000000000000', uid));
+      const raw = readRawReview(p.body.replaceAll(revisionPlaceholder, revision).replace(capturedUid, uid));
       assert.ok(raw !== undefined, `${p.source}: the body is in the API server's field order`);
       return cache.rawKeyOf(setup, meshed, raw.suffix);
     };
