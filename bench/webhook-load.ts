@@ -495,7 +495,7 @@ try {
       `${s.halfRate}/s ≤${s.halfServerP50AtMostMs}/≤${s.halfServerP99AtMostMs.median} [${s.halfServerP99AtMostMs.min}–${s.halfServerP99AtMostMs.max}]`.padEnd(30),
       `${s.idleRssMiB.toFixed(0)}/${s.peakRssMiB.toFixed(0)}`,
     ].join(' ')),
-    '(srv: server side, the upper bound of the histogram bucket holding the quantile; ½: open loop at half the median peak rate; CPU: the server process, user + system, all threads, from /proc; not JS: the part on threads other than the main one, mostly V8 GC helpers)',
+    '(srv: server side, the upper bound of the histogram bucket holding the quantile; ½: open loop at half the median peak rate; CPU: the server process, user + system, all threads, from /proc; not JS: the part on threads other than the main one: the helpers of the garbage collector and, while code is still warming up, the optimizing compiler)',
   ];
   process.stdout.write(lines.join('\n') + '\n');
 
