@@ -5,8 +5,9 @@
 // scheduled send time, so a stalled server cannot hide its queueing (coordinated omission).
 //
 // The requests go round the given bodies (real pods' AdmissionReviews). Every request gets its own
-// uid, as from the API server; with `vary` it also gets its own pod: a counter is written over the
-// body's revision token (pod-template-hash, owner uid, …), as a new rollout's pods differ.
+// uid, as from the API server, and its own second in its managedFields' time, as replicas created
+// over time have; with `vary` it also gets its own pod: a counter is written over the body's
+// revision token (pod-template-hash, owner uid, …), as a new rollout's pods differ.
 // Every answer is checked: status 200, the request's uid echoed, and a JSON Patch exactly when the
 // body's pod is one that gets injected. A wrong answer is counted and fails the bench.
 //
@@ -24,6 +25,8 @@ export interface LoadBody {
   readonly uidOffset: number;
   /** Offsets of the revision token (10 hex digits each). */
   readonly revisionOffsets: readonly number[];
+  /** Offsets of the managedFields entries' time of day (HH:MM:SS), which every request sets anew. */
+  readonly timeOffsets: readonly number[];
   /** The pod is injected: its answer carries a JSON Patch. */
   readonly expectPatch: boolean;
 }
@@ -89,6 +92,10 @@ function nextRequest(): Sent {
     const revision = (options.firstSeq + n).toString(16).padStart(10, '0').slice(-10);
     for (const offset of body.revisionOffsets) request.write(revision, body.bodyStart + offset, 'latin1');
   }
+  // Replicas are created over time: the API server stamps each one's managedFields with its second.
+  const second = n % 86_400;
+  const time = [Math.floor(second / 3600), Math.floor(second / 60) % 60, second % 60].map((part) => String(part).padStart(2, '0')).join(':');
+  for (const offset of body.timeOffsets) request.write(time, body.bodyStart + offset, 'latin1');
   const uidStart = body.bodyStart + body.uidOffset - 24;
   const uid = Buffer.concat([Buffer.from('"uid":"'), request.subarray(uidStart, uidStart + 36), Buffer.from('"')]);
   return { request, uid, expectPatch: body.expectPatch };

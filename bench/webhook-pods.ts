@@ -36,6 +36,9 @@ export const revisionPlaceholder = 'fffffffffe';
 /** request.uid of every captured body (the API server's own is random). */
 export const capturedUid = '705ab4f5-6393-11e8-b7cc-000000000000';
 
+/** The managedFields entries' time in every captured body (the API server's is the second of the create). */
+export const capturedTime = '"time":"2026-01-01T00:00:00Z"';
+
 /** Where the captured bodies are kept. */
 export const capturedReviewsFile = repoPath('bench', 'fixtures', 'admission-reviews.json');
 
@@ -119,7 +122,7 @@ export function normalizeCapturedBody(body: string): string {
   if (typeof uid !== 'string') throw new Error('captured body has no request.uid');
   return body
     .replace(`"uid":${JSON.stringify(uid)}`, `"uid":"${capturedUid}"`)
-    .replace(/"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/g, '"time":"2026-01-01T00:00:00Z"')
+    .replace(/"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/g, capturedTime)
     .replace(/kube-api-access-[a-z0-9]{5}/g, 'kube-api-access-x7k2p');
 }
 

@@ -7,6 +7,9 @@
 // Correctness rests on the key holding every input of the decision: the pod object, the
 // namespace and its labels, the operation and subresource, and the setup (config + templates) in
 // force. The request uid is deliberately outside it; it is spliced into the answer per request.
+// So are the times of the pod's managedFields entries: the API server stamps the controller's
+// create with the second it happened, so the replicas of one ReplicaSet created in different
+// seconds differ only there, and no decision reads managedFields (the patch never touches them).
 import { hash } from 'node:crypto';
 import type { InjectorSetup, JsonObject } from '../core/types.js';
 import { evictOldest } from './bounded.js';
@@ -67,12 +70,38 @@ export function readRawReview(body: string): RawReview | undefined {
   return { uid, namespace: requestNamespace.exec(suffix)?.[1], suffix };
 }
 
+// The start of a managedFields entry as the API server writes it (Go's field order), up to its
+// time's value. In the API server's JSON of a pod nothing else can match: a string's quotes are
+// escaped, and fieldsV1's keys start with "f:", "k:", "v:", "i:" or ".". (A body written by anyone
+// else may match elsewhere; then it shares a key only with bodies equal to it but for those
+// values, which a real API server's body, matching only in managedFields, never is.)
+const managedFieldsTime = /(\{"manager":"(?:[^"\\]|\\.)*","operation":"[A-Za-z]+","apiVersion":"(?:[^"\\]|\\.)*","time":")[^"]*"/g;
+
+/** A review's text with its managedFields entries' times left out: what the raw key is made of. */
+export function withoutManagedFieldsTimes(text: string): string {
+  return text.replace(managedFieldsTime, '$1"');
+}
+
+/** A pod with its managedFields entries' times left out (for the parsed key); others as they are. */
+function podWithoutManagedFieldsTimes(object: JsonObject): JsonObject {
+  const metadata = object.metadata;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return object;
+  const entries = (metadata as JsonObject).managedFields;
+  if (!Array.isArray(entries)) return object;
+  const timeless = entries.map((entry: unknown) => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || !('time' in entry)) return entry;
+    const { time: _time, ...rest } = entry as JsonObject;
+    return rest;
+  });
+  return { ...object, metadata: { ...(metadata as JsonObject), managedFields: timeless } };
+}
+
 type NamespaceLabels = Readonly<Record<string, string>> | undefined;
 
 export interface DecisionCache {
-  /** Key of a raw body's suffix under `setup` and the namespace's labels. */
+  /** Key of a raw body's suffix under `setup` and the namespace's labels (managedFields' times left out). */
   rawKeyOf(setup: InjectorSetup, namespaceLabels: NamespaceLabels, suffix: string): string;
-  /** Key of parsed inputs; never equal to a raw key. Distinct setups never share keys. */
+  /** Key of parsed inputs (managedFields' times left out); never equal to a raw key. Distinct setups never share keys. */
   keyOf(setup: InjectorSetup, namespaceLabels: NamespaceLabels, inputs: DecisionInputs): string;
   get(key: string): Verdict | undefined;
   set(key: string, verdict: Verdict): void;
@@ -116,11 +145,12 @@ export function createDecisionCache(maxEntries: number = defaultDecisionCacheEnt
   };
   return {
     rawKeyOf(setup, namespaceLabels, suffix) {
-      return keyFor(setup, namespaceLabels, 'raw', suffix);
+      return keyFor(setup, namespaceLabels, 'raw', withoutManagedFieldsTimes(suffix));
     },
     keyOf(setup, namespaceLabels, inputs) {
       // JSON of a fixed-shape array is unambiguous whatever the strings hold.
-      return keyFor(setup, namespaceLabels, 'parsed', JSON.stringify([inputs.namespace ?? null, inputs.operation, inputs.subResource ?? null, inputs.object]));
+      const object = podWithoutManagedFieldsTimes(inputs.object);
+      return keyFor(setup, namespaceLabels, 'parsed', JSON.stringify([inputs.namespace ?? null, inputs.operation, inputs.subResource ?? null, object]));
     },
     get(key) {
       const verdict = entries.get(key);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildInjectorApp } from '../../../injector/webhook/app.js';
 import type { InjectFn, InjectorAppDeps } from '../../../injector/webhook/app.js';
-import { createDecisionCache, readRawReview } from '../../../injector/webhook/decision-cache.js';
+import { createDecisionCache, readRawReview, withoutManagedFieldsTimes } from '../../../injector/webhook/decision-cache.js';
+import { capturedUid, loadCorpusPods } from '../../../bench/webhook-pods.js';
 import type { Verdict } from '../../../injector/webhook/decision-cache.js';
 import { allowedAnswer, deniedAnswer, patchedAnswer, prepareReviewResponse } from '../../../injector/webhook/review.js';
 import { loadSetup } from '../../../injector/core/setup.js';
@@ -133,6 +134,70 @@ describe('createDecisionCache', () => {
     // A raw suffix is a slice of the body: hashed as it is, it gives the key of the same text whole.
     const body = `{"uid":"u1"${suffix}`;
     assert.equal(cache.rawKeyOf(setup, labels, body.slice('{"uid":"u1"'.length)), cache.rawKeyOf(setup, labels, suffix), 'a sliced suffix gives the key of its text');
+  });
+});
+
+describe('managedFields times', () => {
+  // A real kube-apiserver's body (captured from the test peer: bench/fixtures/admission-reviews.json).
+  const captured = loadCorpusPods().find((p) => p.kind === 'Deployment' && p.namespace !== 'kube-system' && !p.body.includes('"hostNetwork":true') && p.body.includes('"managedFields":[{"manager"'));
+  assert.ok(captured !== undefined, 'a captured Deployment pod with managedFields');
+  const body = captured.body;
+  const stamp = '"time":"2026-01-01T00:00:00Z"';
+  assert.equal(body.split(stamp).length, 2, 'one managedFields entry, stamped once');
+  const at = (time: string): string => body.replace(stamp, `"time":"${time}"`);
+
+  test('are all that is left out of the key text: the API server\'s stamp, in an entry\'s place only', () => {
+    const stripped = withoutManagedFieldsTimes(body);
+    assert.equal(stripped, body.replace(stamp, '"time":""'));
+    assert.equal(withoutManagedFieldsTimes(at('2026-12-03T14:31:45Z')), stripped);
+    // Elsewhere a "time" stays: in an annotation, or in an object not shaped like an entry.
+    const annotated = body.replace('"labels":{', '"annotations":{"time":"2026-12-03T14:31:45Z"},"labels":{');
+    assert.notEqual(annotated, body);
+    assert.equal(withoutManagedFieldsTimes(annotated), annotated.replace(stamp, '"time":""'));
+    const otherShape = '{"manager":"m","apiVersion":"v1","time":"2026-12-03T14:31:45Z"}';
+    assert.equal(withoutManagedFieldsTimes(otherShape), otherShape);
+    const escaped = JSON.stringify({ note: '{"manager":"m","operation":"Update","apiVersion":"v1","time":"2026"}' });
+    assert.equal(withoutManagedFieldsTimes(escaped), escaped, 'inside a string the quotes are escaped');
+  });
+
+  test('replicas created in different seconds share a key; any other difference does not', () => {
+    const cache = createDecisionCache();
+    const rawKey = (text: string): string => {
+      const raw = readRawReview(text);
+      assert.ok(raw !== undefined);
+      return cache.rawKeyOf(setup, undefined, raw.suffix);
+    };
+    const parsedKey = (text: string): string => {
+      const request = (JSON.parse(text) as { request: JsonObject }).request;
+      return cache.keyOf(setup, undefined, { object: request.object as JsonObject, namespace: request.namespace as string, operation: 'CREATE', subResource: undefined });
+    };
+    for (const key of [rawKey, parsedKey]) {
+      assert.equal(key(at('2026-12-03T14:31:45Z')), key(body), 'another second');
+      assert.equal(key(at('2027-02-28T23:59:59Z')), key(body), 'another day');
+      const others = [
+        body.replace('"manager":"kube-controller-manager"', '"manager":"kube-controller-managers"'),
+        body.replace('"operation":"Update"', '"operation":"Apply"'),
+        body.replace('"labels":{', '"annotations":{"time":"1"},"labels":{'),
+        body.replace('"labels":{', '"annotations":{"time":"2"},"labels":{'),
+      ];
+      const keys = new Set([key(body), ...others.map(key)]);
+      assert.equal(keys.size, others.length + 1, 'every other difference gives another key');
+    }
+  });
+
+  test('the second replica, a second later, stores the answer and the third is answered from it', async (t) => {
+    const counting = countingInject();
+    const app = makeApp({ inject: counting.inject, namespaceLookup: { labelsOf: () => Promise.resolve({ 'pillion.dev/inject': 'enabled' }) } });
+    t.after(() => app.close());
+    const answers = [];
+    for (const [i, time] of ['2026-12-03T14:31:45Z', '2026-12-03T14:31:46Z', '2026-12-03T14:31:48Z', '2026-12-03T14:32:01Z'].entries()) {
+      const uid = `${capturedUid.slice(0, -1)}${i}`;
+      answers.push(readAnswer((await post(app, at(time).replace(capturedUid, uid))).body, uid));
+    }
+    assert.equal(counting.calls(), 2, 'computed for the first two, which stores it');
+    assert.equal(await cacheHits(app), 2);
+    assert.ok(answers[0]?.patch !== undefined, 'the pod is injected');
+    for (const answer of answers) assert.equal(answer.patch, answers[0]?.patch);
   });
 });
 
