@@ -3,6 +3,7 @@
 // answered from another review's entry.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { buildInjectorApp } from '../../../injector/webhook/app.js';
 import type { InjectFn, InjectorAppDeps } from '../../../injector/webhook/app.js';
 import { createDecisionCache, readRawReview, withoutManagedFieldsTimes } from '../../../injector/webhook/decision-cache.js';
@@ -158,6 +159,22 @@ describe('managedFields times', () => {
     assert.equal(withoutManagedFieldsTimes(otherShape), otherShape);
     const escaped = JSON.stringify({ note: '{"manager":"m","operation":"Update","apiVersion":"v1","time":"2026"}' });
     assert.equal(withoutManagedFieldsTimes(escaped), escaped, 'inside a string the quotes are escaped');
+  });
+
+  test('the same text as a global regular expression over the whole body, on generated texts', () => {
+    const reference = (text: string): string =>
+      text.replace(/(\{"manager":"(?:[^"\\]|\\.)*","operation":"[A-Za-z]+","apiVersion":"(?:[^"\\]|\\.)*","time":")[^"]*"/g, '$1"');
+    const head = '{"manager":"m","operation":"Update","apiVersion":"v1","time":"';
+    const pieces = [head, head, '{"manager":"', 'm', '\\"', '\\\\', '","operation":"', 'Update', '","apiVersion":"', 'v1', '","time":"', '2026-12-03T14:31:45Z', '"', '}', ',', '{', ':', 'x'];
+    let changed = 0;
+    fc.assert(fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), (parts) => {
+      const text = parts.join('');
+      const expected = reference(text);
+      if (expected !== text) changed += 1;
+      assert.equal(withoutManagedFieldsTimes(text), expected);
+    }), { numRuns: 3000 });
+    assert.ok(changed > 300, `${changed} generated texts had a time to leave out`);
+    for (const p of loadCorpusPods()) assert.equal(withoutManagedFieldsTimes(p.body), reference(p.body), p.source);
   });
 
   test('replicas created in different seconds share a key; any other difference does not', () => {
