@@ -7,10 +7,15 @@
 // Correctness rests on the key holding every input of the decision: the pod object, the
 // namespace and its labels, the operation and subresource, and the setup (config + templates) in
 // force. The request uid is deliberately outside it; it is spliced into the answer per request.
-// So are the times of the pod's managedFields entries: the API server stamps the controller's
-// create with the second it happened, so the replicas of one ReplicaSet created in different
-// seconds differ only there, and no decision reads managedFields (the patch never touches them).
+// So are the times (strings) of the pod's managedFields entries: the API server stamps the
+// controller's create with the second it happened, so the replicas of one ReplicaSet created in
+// different seconds differ only there, and no decision depends on them (the patch never touches
+// managedFields, and the depth check finds a string as deep whatever it says). For a body the API
+// server wrote, that is all the key leaves out. A body written by anyone else can carry objects
+// shaped like such an entry elsewhere (see withoutManagedFieldsTimes); it then shares answers only
+// with bodies equal to it but for those objects' times, never with a body the API server wrote.
 import { hash } from 'node:crypto';
+import { isPlainObject } from '../core/json.js';
 import type { InjectorSetup, JsonObject } from '../core/types.js';
 import { evictOldest } from './bounded.js';
 import { defaultDecisionCacheEntries } from './defaults.js';
@@ -100,19 +105,22 @@ export function withoutManagedFieldsTimes(text: string): string {
   return from === 0 ? text : out + text.slice(from);
 }
 
-/** A pod with its managedFields entries' times left out (for the parsed key); others as they are. */
+/**
+ * A pod with its managedFields entries' times left out, for the parsed key: the same rule as the
+ * raw key's, on objects. Only a string time of an entry with string manager, operation and
+ * apiVersion goes; anything else (a time that is an object, nested however deep) stays in the key.
+ */
 function podWithoutManagedFieldsTimes(object: JsonObject): JsonObject {
   const metadata = object.metadata;
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return object;
-  const entries = (metadata as JsonObject).managedFields;
-  if (!Array.isArray(entries)) return object;
-  const timeless = entries.map((entry: unknown) => {
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || !('time' in entry)) return entry;
-    const { time: _time, ...rest } = entry as JsonObject;
+  if (!isPlainObject(metadata) || !Array.isArray(metadata.managedFields)) return object;
+  const timeless = metadata.managedFields.map((entry: unknown) => {
+    if (!isPlainObject(entry) || typeof entry.time !== 'string' || typeof entry.manager !== 'string' || typeof entry.operation !== 'string' || typeof entry.apiVersion !== 'string') return entry;
+    const { time: _time, ...rest } = entry;
     return rest;
   });
-  return { ...object, metadata: { ...(metadata as JsonObject), managedFields: timeless } };
+  return { ...object, metadata: { ...metadata, managedFields: timeless } };
 }
+
 
 type NamespaceLabels = Readonly<Record<string, string>> | undefined;
 
