@@ -90,7 +90,17 @@ interface Prepared {
   readonly sizes: readonly number[];
 }
 
-const uidTemplate = capturedUid;
+/** An answer's fields after the uid (without the closing braces): what the ceiling is given to send. */
+function answerTail(body: string): string {
+  return body.slice(body.indexOf(`"${capturedUid}"`) + capturedUid.length + 3, -2);
+}
+
+/** UTF-8 byte offsets of every occurrence of `needle` (ASCII) in `text`. */
+function byteOffsetsOf(text: string, needle: string): number[] {
+  const offsets: number[] = [];
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) offsets.push(Buffer.byteLength(text.slice(0, at)));
+  return offsets;
+}
 
 function prepareBodies(work: string, templatesDir: string): Prepared {
   const pods = loadCorpusPods();
@@ -101,18 +111,16 @@ function prepareBodies(work: string, templatesDir: string): Prepared {
     assert.ok(p.revisionSlots > 0, `${p.source}: no revision token, its unseen pods would repeat`);
     const result = injectPod(structuredClone(p.pod), { namespace: p.namespace, namespaceLabels: meshed, mode: 'policy' }, setup);
     const text = p.body;
-    const revisionOffsets: number[] = [];
-    for (let at = text.indexOf(revisionPlaceholder); at >= 0; at = text.indexOf(revisionPlaceholder, at + 1)) revisionOffsets.push(Buffer.byteLength(text.slice(0, at)));
+    const revisionOffsets = byteOffsetsOf(text, revisionPlaceholder);
     assert.equal(revisionOffsets.length, p.revisionSlots, `${p.source}: revision token count`);
     // The captured bodies' managedFields times are fixed (bench/webhook-pods.ts); the generator
     // writes each request's own time of day over them.
-    const timeOffsets: number[] = [];
-    for (let at = text.indexOf(capturedTime); at >= 0; at = text.indexOf(capturedTime, at + 1)) timeOffsets.push(Buffer.byteLength(text.slice(0, at)) + capturedTime.indexOf('00:00:00'));
+    const timeOffsets = byteOffsetsOf(text, capturedTime).map((at) => at + capturedTime.indexOf('00:00:00'));
     assert.ok(timeOffsets.length > 0, `${p.source}: no managedFields time`);
     const file = join(work, `body-${i}.json`);
     writeFileSync(file, text);
     sizes.push(Buffer.byteLength(text));
-    bodies.push({ file, uidOffset: Buffer.byteLength(text.slice(0, text.indexOf(uidTemplate))) + 24, revisionOffsets, timeOffsets, expectPatch: result.kind === 'injected' && result.patch.length > 0 });
+    bodies.push({ file, uidOffset: Buffer.byteLength(text.slice(0, text.indexOf(capturedUid))) + 24, revisionOffsets, timeOffsets, expectPatch: result.kind === 'injected' && result.patch.length > 0 });
   });
   return { pods, bodies, sizes };
 }
@@ -300,7 +308,7 @@ async function verifyAnswers(servers: readonly { server: RunningServer; baseline
     for (const { server, baseline } of servers) {
       const answer = await sendHttps({ port: server.port, ca, body });
       assert.equal(answer.status, 200, `${server.name} ${p.source}: status`);
-      const response = readAnswer(answer.body, uidTemplate);
+      const response = readAnswer(answer.body, capturedUid);
       assert.equal(response.allowed, true, `${server.name} ${p.source}: allowed`);
       if (expected.kind === 'injected' && expected.patch.length > 0) {
         const patch = decodePatch(response);
@@ -311,7 +319,7 @@ async function verifyAnswers(servers: readonly { server: RunningServer; baseline
         assert.equal(response.patch, undefined, `${server.name} ${p.source}: no patch for a skipped pod`);
       }
       if (baseline) continue;
-      const tail = answer.body.slice(answer.body.indexOf(`"${uidTemplate}"`) + uidTemplate.length + 3, -2);
+      const tail = answerTail(answer.body);
       if (first === undefined) first = tail;
       else assert.equal(tail, first, `${server.name} ${p.source}: the same answer as the first server's`);
     }
@@ -342,8 +350,8 @@ async function verifyCeiling(ceiling: RunningServer, prepared: Prepared, tails: 
   for (const [i, b] of prepared.bodies.entries()) {
     const answer = await postWithHeaders(ceiling.port, ca, readFileSync(b.file), { 'x-bench-body': String(i) });
     assert.equal(answer.status, 200, `ceiling, body ${i}: status`);
-    readAnswer(answer.body, uidTemplate);
-    assert.equal(answer.body.slice(answer.body.indexOf(`"${uidTemplate}"`) + uidTemplate.length + 3, -2), tails[i], `ceiling, body ${i}: pillion's answer`);
+    readAnswer(answer.body, capturedUid);
+    assert.equal(answerTail(answer.body), tails[i], `ceiling, body ${i}: pillion's answer`);
   }
 }
 
@@ -474,7 +482,7 @@ try {
 
   const summaries = await measure(subjects, prepared, ca);
   // Whole answer bodies: the envelope, the uid, the fields after it and the closing braces.
-  const answerSizes = tails.map((t) => Buffer.byteLength(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"${uidTemplate}",${t}}}`));
+  const answerSizes = tails.map((t) => Buffer.byteLength(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"${capturedUid}",${t}}}`));
 
   // ---- report ----
   const byKind = new Map<string, number>();

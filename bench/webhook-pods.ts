@@ -21,13 +21,14 @@
 // so the managedFields key of the ownerReference). The load generator writes a counter there, so
 // each "unseen" pod is distinct the way the pods of a new ReplicaSet, Job or revision are.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseStream } from '../injector/cli/stream.js';
 import { toKubeValue } from '../injector/cli/kube-yaml.js';
 import { findWorkloads, readPath } from '../injector/cli/workloads.js';
 import { isPlainObject } from '../injector/core/json.js';
 import type { JsonObject } from '../injector/core/types.js';
+import { corpusFiles } from '../test/support/corpus.js';
 import { repoPath } from '../test/support/paths.js';
 
 /** Ten hex digits the load generator overwrites per request (never a counter value it writes). */
@@ -74,12 +75,6 @@ export interface BenchPod {
   readonly pod: JsonObject;
   /** How many times revisionPlaceholder occurs in the body. */
   readonly revisionSlots: number;
-}
-
-export function corpusFiles(): string[] {
-  const dirs = [repoPath('test', 'corpus', 'manifests'), repoPath('..', 'shared', 'corpus', 'manifests')];
-  return dirs.filter((dir) => existsSync(dir)).flatMap((dir) =>
-    readdirSync(dir).filter((name) => /\.(ya?ml|json)$/.test(name)).sort().map((name) => join(dir, name)));
 }
 
 /** Every workload's pod in the corpus as its controller sends it, identical ones (the CRLF copy of a file) once. */

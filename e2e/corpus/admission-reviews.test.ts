@@ -12,11 +12,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
+import { isPlainObject } from '../../injector/core/json.js';
 import { generateSelfSignedCertificates } from '../../injector/webhook/self-signed.js';
 import { capturedReviewsFile, corpusWorkloadRequests, formatCapturedReviews, normalizeCapturedBody, requestDigest } from '../../bench/webhook-pods.js';
 import type { CapturedReview } from '../../bench/webhook-pods.js';
 import { requireKubectl } from '../../test/deploy/support/manifests.js';
-import { repoPath, updateGolden } from '../../test/support/paths.js';
+import { sharedCorpusDir } from '../../test/support/corpus.js';
+import { updateGolden } from '../../test/support/paths.js';
 import { skipOrFail } from '../../test/support/privileges.js';
 import { requireControlPlaneBinaries, startControlPlane } from '../support/control-plane.js';
 
@@ -31,7 +33,7 @@ function kubectlAsync(kubectl: string, kubeconfig: string, args: readonly string
 
 test('the bench\'s AdmissionReview bodies are what a real kube-apiserver sends for the corpus workloads', { timeout: 600_000 }, async (t) => {
   // The file holds the pods of ../shared/corpus too: without it the set would differ.
-  if (!existsSync(repoPath('..', 'shared', 'corpus', 'manifests'))) {
+  if (!existsSync(sharedCorpusDir)) {
     skipOrFail(t, 'needs ../shared/corpus/manifests (bench/fixtures/admission-reviews.json covers it)');
     return;
   }
@@ -76,14 +78,10 @@ test('the bench\'s AdmissionReview bodies are what a real kube-apiserver sends f
       }],
     }),
   });
-  // No controller manager runs here: the namespaces and service accounts the pods name are made first.
-  const accounts = new Set(requests.map((r) => `${r.namespace}/${typeof r.pod.spec === 'object' && r.pod.spec !== null && typeof (r.pod.spec as Record<string, unknown>).serviceAccountName === 'string' ? (r.pod.spec as Record<string, string>).serviceAccountName : 'default'}`));
-  const namespaces = [...new Set(requests.map((r) => r.namespace))].filter((n) => !['default', 'kube-system', 'kube-public'].includes(n));
-  const objects = [
-    ...namespaces.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
-    ...[...accounts].map((key) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace: key.split('/')[0], name: key.split('/')[1] } })),
-  ];
-  cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
+  cp.createServiceAccounts(requests.map((r) => {
+    const spec = isPlainObject(r.pod.spec) ? r.pod.spec : {};
+    return { namespace: r.namespace, name: typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : 'default' };
+  }));
 
   const captured: CapturedReview[] = [];
   for (const request of requests) {

@@ -13,11 +13,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { pillionBin, repoPath } from '../../test/support/paths.js';
+import { pillionBin } from '../../test/support/paths.js';
 import { requireKubectl } from '../../test/deploy/support/manifests.js';
+import { corpusFiles } from '../../test/support/corpus.js';
 import { requireControlPlaneBinaries, startControlPlane } from '../support/control-plane.js';
 
 type Json = Record<string, unknown>;
@@ -41,12 +42,6 @@ interface PillionStatus {
 
 const statusKey = 'pillion.dev/status';
 const probeAnnotation = 'pillion-corpus.test/read';
-
-function corpusFiles(): string[] {
-  const dirs = [repoPath('test', 'corpus', 'manifests'), repoPath('..', 'shared', 'corpus', 'manifests')];
-  return dirs.filter((dir) => existsSync(dir)).flatMap((dir) =>
-    readdirSync(dir).filter((name) => /\.(ya?ml|json)$/.test(name)).sort().map((name) => join(dir, name)));
-}
 
 function run(argv: readonly string[], input?: string): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: '/dev/null' } });
@@ -212,23 +207,10 @@ test('real public manifests: inject, re-inject, read back, uninject, and a real 
     const cp = await startControlPlane(bin, kubectl);
     t2.after(() => cp.stop());
     const namespaceOf = (obj: Json): string => ((obj.metadata as Json).namespace as string | undefined) ?? 'default';
-    // Pods are admitted only with their service account present (no controller manager makes them here).
-    const accounts = new Set<string>();
-    for (const o of outcomes) {
-      for (const obj of o.injected) {
-        const spec = podOf(obj)?.spec;
-        accounts.add(`${namespaceOf(obj)}/${(spec?.serviceAccountName as string | undefined) ?? 'default'}`);
-      }
-    }
-    const namespaces = [...new Set([...accounts].map((key) => key.split('/')[0]!))];
-    const setup = [
-      ...namespaces.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
-      ...[...accounts].map((key) => {
-        const [namespace, name] = key.split('/');
-        return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace, name } };
-      }),
-    ];
-    cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: setup }) });
+    cp.createServiceAccounts(outcomes.flatMap((o) => o.injected.map((obj) => ({
+      namespace: namespaceOf(obj),
+      name: (podOf(obj)?.spec?.serviceAccountName as string | undefined) ?? 'default',
+    }))));
 
     let accepted = 0;
     let inputRefused = 0;

@@ -66,6 +66,11 @@ export interface ControlPlane {
   kubectlOk(args: readonly string[], options?: { input?: string; kubeconfig?: string }): string;
   /** A kubeconfig file that authenticates with `token` (e.g. a service account's). */
   writeKubeconfig(name: string, token: string): string;
+  /**
+   * Apply these service accounts and their namespaces. No controller manager runs beside this API
+   * server, and a pod is admitted only with its service account present.
+   */
+  createServiceAccounts(accounts: Iterable<{ readonly namespace: string; readonly name: string }>): void;
   /** API server first (it drains against etcd), then etcd; then the directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -162,6 +167,15 @@ export async function startControlPlane(binDir: string, kubectlBin: string, opti
       if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
       return result.stdout;
     };
+    const createServiceAccounts = (accounts: Iterable<{ readonly namespace: string; readonly name: string }>): void => {
+      const byKey = new Map([...accounts].map((a) => [`${a.namespace}/${a.name}`, a]));
+      const namespaces = new Set([...byKey.values()].map((a) => a.namespace));
+      const items = [
+        ...[...namespaces].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
+        ...[...byKey.values()].map(({ namespace, name }) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { namespace, name } })),
+      ];
+      kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) });
+    };
 
     // Ready = every readiness check of the API server passes (etcd reachable, bootstrap done).
     const deadline = Date.now() + 60_000;
@@ -173,7 +187,7 @@ export async function startControlPlane(binDir: string, kubectlBin: string, opti
       if (Date.now() > deadline) throw new Error(`kube-apiserver not ready within 60 s: ${ready.stderr.trim()} ${apiserver?.stderr.slice(-2000) ?? ''}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    return { dir, server, caFile, adminKubeconfig, kubeconfigOf, kubectl, kubectlOk, writeKubeconfig, stop };
+    return { dir, server, caFile, adminKubeconfig, kubeconfigOf, kubectl, kubectlOk, writeKubeconfig, createServiceAccounts, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -121,7 +121,6 @@ function podWithoutManagedFieldsTimes(object: JsonObject): JsonObject {
   return { ...object, metadata: { ...metadata, managedFields: timeless } };
 }
 
-
 type NamespaceLabels = Readonly<Record<string, string>> | undefined;
 
 export interface DecisionCache {

@@ -12,7 +12,7 @@ import { injectPod } from '../../../injector/core/inject.js';
 import { loadSetup } from '../../../injector/core/setup.js';
 import { createDecisionCache, readRawReview } from '../../../injector/webhook/decision-cache.js';
 import { parsePodAdmission } from '../../../injector/webhook/review.js';
-import { repoPath } from '../../support/paths.js';
+import { sharedCorpusDir } from '../../support/corpus.js';
 
 const setup = loadSetup({});
 const meshed = { 'pillion.dev/inject': 'enabled' };
@@ -23,7 +23,7 @@ test('the captured bodies are those of today\'s corpus workloads and controller 
   const requests = corpusWorkloadRequests();
   for (const request of requests) assert.equal(captured.get(request.source), requestDigest(request), `${request.source}: ${recapture}`);
   // Without ../shared/corpus here, the file still holds its workloads: only those present are compared.
-  if (existsSync(repoPath('..', 'shared', 'corpus', 'manifests'))) assert.equal(captured.size, requests.length, `workloads no longer in the corpus: ${recapture}`);
+  if (existsSync(sharedCorpusDir)) assert.equal(captured.size, requests.length, `workloads no longer in the corpus: ${recapture}`);
 });
 
 test('every captured body is a Pod CREATE the core decides, injected or skipped', () => {
