@@ -63,9 +63,10 @@ const OPEN_BRACKET = 0x5b;
 // The first character of a plain scalar may not be one of YAML's indicators (`-` only when
 // followed by a space, which is a sequence entry; `?` and `:` are declined outright).
 const indicators = new Set([...'-?:,[]{}#&*!|>\'"%@`'].map((c) => c.charCodeAt(0)));
-// JSON's escapes are a subset of YAML's double-quoted ones, decoded the same way; not `\/`, which
-// kubectl refuses (kubectl-refusals.ts: the yaml library reads such a document and reports it).
-const jsonEscapes = /\\(?:["\\bfnrt]|u[0-9A-Fa-f]{4})/g;
+// JSON's escapes are a subset of YAML's double-quoted ones, decoded the same way; not `\/`, nor
+// `\u` of half a surrogate pair, which kubectl refuses and JSON reads (kubectl-differences.ts: the
+// yaml library reads such a document and reports it).
+const jsonEscapes = /\\(?:["\\bfnrt]|u(?![Dd][89A-Fa-f])[0-9A-Fa-f]{4})/g;
 
 class BlockReader {
   /** Offsets of the content lines of the current document: first non-space, and line end ('\n'). */

@@ -51,6 +51,16 @@ function lineOfOffset(text: string, offset: number): number {
 // eslint-disable-next-line no-control-regex
 const notPrintable = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]/;
 
+// Line breaks in YAML 1.1 besides LF and CR: go-yaml breaks lines at them anywhere (a plain
+// scalar or a comment ends there, a double-quoted one folds NEL into a space), the yaml library
+// (YAML 1.2) reads them as ordinary characters. Rather than read such a text otherwise than kubectl,
+// Pillion refuses it, naming the escape that spells the character in both. Not in a text that
+// starts with `{`: kubectl reads that with its JSON decoder, where they are ordinary characters,
+// as for the library.
+const yaml11Break = /[\u0085\u2028\u2029]/;
+const jsonStart = /^\uFEFF?[ \t\r\n]*\{/;
+const breakNames: Readonly<Record<string, string>> = { '\u0085': 'NEL, next line', '\u2028': 'LS, line separator', '\u2029': 'PS, paragraph separator' };
+
 function describeChar(c: string): string {
   return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 }
@@ -89,6 +99,15 @@ export function decodeManifest(bytes: Uint8Array): DecodedInput {
           ? 'contains NUL bytes: a binary file, or UTF-16 without a byte order mark'
           : 'contains NUL characters, which YAML does not allow',
       line: lineOfOffset(text, nul),
+    };
+  }
+  const lineBreak = jsonStart.test(text) ? null : yaml11Break.exec(text);
+  if (lineBreak !== null) {
+    const name = breakNames[lineBreak[0]] ?? '';
+    return {
+      ok: false,
+      message: `contains ${describeChar(lineBreak[0])} (${name}), which kubectl reads as a line break (YAML 1.1) and Pillion would not; write it as \\${name[0]} in a double-quoted string`,
+      line: lineOfOffset(text, lineBreak.index),
     };
   }
   const control = notPrintable.exec(text);

@@ -9,7 +9,7 @@
 import { Composer, LineCounter, Parser } from 'yaml';
 import type { CST, Document } from 'yaml';
 import { readBlockStream } from './block-reader.js';
-import { noteRefusals, reportRefusals, type Refusal } from './kubectl-refusals.js';
+import { applyDifferences, noteDifferences, type Differences } from './kubectl-differences.js';
 import { forEachNode, kubeParseOptions } from './kube-yaml.js';
 
 export interface StreamDocument {
@@ -145,16 +145,17 @@ function withFinalLineBreak(source: string): string {
 }
 
 /**
- * The yaml library's documents of `text`, with kubectl's refusals the library misses added to their
- * errors (kubectl-refusals.ts); `onNewLine` hears every line start the lexer reports, `starts`
- * (when given) gets the offset where each document's region starts.
+ * The yaml library's documents of `text`, read as kubectl reads them where the two differ
+ * (kubectl-differences.ts: kubectl's refusals the library misses become errors); `onNewLine`
+ * hears every line start the lexer reports, `starts` (when given) gets the offset where each
+ * document's region starts.
  */
 function composeWithYaml(text: string, onNewLine: (offset: number) => void, starts?: number[]): { docs: Document.Parsed[]; composer: Composer } {
   const composer = new Composer({ ...kubeParseOptions, keepSourceTokens: false });
-  const found: Refusal[][] = [];
-  const tokens = noteRefusals(new Parser(onNewLine).parse(text), text, found);
+  const found: Differences[] = [];
+  const tokens = noteDifferences(new Parser(onNewLine).parse(text), text, found);
   const docs = Array.from(composer.compose(starts === undefined ? tokens : recordRegionStarts(tokens, starts)));
-  reportRefusals(docs, found);
+  applyDifferences(docs, found);
   return { docs, composer };
 }
 

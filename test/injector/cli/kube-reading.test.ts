@@ -147,7 +147,8 @@ test('a root anchor or tag is written once; CRLF stays CRLF; JSON stays JSON', (
   const jsonPod = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'from-json', labels: { enabled: 'yes', mode: '0400', empty: '~' } },
+    // A JSON manifest is read by kubectl's JSON decoder: U+2028 and U+0085 are characters there.
+    metadata: { name: 'from-json', labels: { enabled: 'yes', mode: '0400', empty: '~' }, annotations: { text: 'a\u2028b\u0085c' } },
     spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }], volumes: [{ name: 's', secret: { secretName: 's', defaultMode: 256 } }] },
   };
   for (const [name, text] of [['pod.json', `${JSON.stringify(jsonPod, null, 4)}\n`], ['one-line.json', JSON.stringify(jsonPod)]] as const) {
@@ -178,6 +179,10 @@ test('input encodings: UTF-16 with a BOM is read; non-UTF-8, binary and control 
     ['binary.yaml', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00]), /binary\.yaml: line 1: contains NUL bytes: a binary file, or UTF-16 without a byte order mark/],
     ['utf16-no-bom.yaml', Buffer.from(text, 'utf16le'), /contains NUL bytes: a binary file, or UTF-16 without a byte order mark/],
     ['escape.yaml', Buffer.from(`${text}  # \x1b[31m\n`), /escape\.yaml: line 9: contains the control character U\+001B, which YAML does not allow/],
+    // YAML 1.1's other line breaks: kubectl breaks lines there, the yaml library would not.
+    ['nel.yaml', Buffer.from(text.replace('name: encoded', 'name: "a\u0085b"')), /nel\.yaml: line 4: contains U\+0085 \(NEL, next line\), which kubectl reads as a line break \(YAML 1\.1\) and Pillion would not; write it as \\N in a double-quoted string/],
+    ['ls.yaml', Buffer.from(`${text}# \u2028x: 1\n`), /ls\.yaml: line 9: contains U\+2028 \(LS, line separator\), which kubectl reads as a line break/],
+    ['ps.yaml', Buffer.from(text.replace('name: encoded', 'name: a\u2029b')), /ps\.yaml: line 4: contains U\+2029 \(PS, paragraph separator\).* write it as \\P in a double-quoted string/],
   ];
   for (const [name, bytes, message] of refused) {
     const run = runPillion(['inject', '-f', scratchFile(name, bytes)]);

@@ -62,3 +62,36 @@ test('`\\/` in a double-quoted string is an error, as kubectl says (YAML 1.1 has
     assert.deepEqual(parseStream('p.yaml', source).documents[0]?.doc.errors, [], source);
   }
 });
+
+test('`\\\'` in a double-quoted string is a quote, as kubectl reads it (the yaml library alone refuses it)', () => {
+  const cases: [string, unknown][] = [
+    ['a: "it\\\'s"\n', { a: "it's" }],
+    ['"k\\\'": "\\\\\\\'"\n', { "k'": "\\'" }],
+    ['a: ["\\\'", {b: "\\\\\'"}]\n', { a: ["'", { b: "\\'" }] }],
+    ['a: "x\\\'\n  y\n\n  \\\'z \\x27"\n', { a: "x' y\n'z '" }],
+    ['a:\n- "\\\'" # c\n- \'\\\'\n', { a: ["'", '\\'] }],
+  ];
+  for (const [source, expected] of cases) {
+    const doc = parseStream('p.yaml', source).documents[0]?.doc;
+    assert.deepEqual(doc?.errors, [], source);
+    assert.deepEqual(doc?.toJS(), expected, source);
+  }
+  // Another bad escape in the same scalar is still reported, and only it.
+  const mixed = parseStream('p.yaml', 'a: "\\\' \\q"\n').documents[0]?.doc.errors ?? [];
+  assert.deepEqual(mixed.map((e) => e.message.split(' at line')[0]), ['Invalid escape sequence \\q']);
+});
+
+test('an escape of half a UTF-16 surrogate pair is an error, as kubectl says; whole characters are read', () => {
+  for (const escape of ['\\ud800', '\\uDBFF', '\\udc00', '\\uDFFF', '\\U0000D800', '\\U0000dfff']) {
+    for (const source of [`a: "${escape}"\n`, `a: "\\ud83d${escape}"\n`, `"x${escape}": 1\n`, `a: ["${escape}"]\n`]) {
+      const stream = parseStream('p.yaml', source);
+      const errors = stream.documents[0]?.doc.errors ?? [];
+      assert.equal(errors.length, 1, source);
+      assert.match(errors[0]?.message ?? '', /half of a UTF-16 surrogate pair, not a character; kubectl refuses it \(found invalid Unicode character escape code\)/, source);
+      assert.equal(errors[0]?.pos[0], source.search(/\\[uU]0*[dD][89a-fA-F]/), `${source}: the error points at the first half`);
+    }
+  }
+  const whole = parseStream('p.yaml', 'a: "\\ud7ff \\ue000 \\U0001F600 \\\\ud800"\n').documents[0]?.doc;
+  assert.deepEqual(whole?.errors, []);
+  assert.deepEqual(whole?.toJS(), { a: '\ud7ff \ue000 \u{1F600} \\ud800' });
+});

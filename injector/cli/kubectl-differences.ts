@@ -1,0 +1,145 @@
+// Where the yaml library's reading of a text and kubectl's differ, found in the parser's tokens.
+//
+// Pillion must not decide on a reading of a document kubectl would not apply, nor on one kubectl
+// reads otherwise: the user's `kubectl apply` of the output fails, or, worse, Pillion's decision
+// rests on a value kubectl never sends. kubectl reads YAML 1.1 with go-yaml v2 (through
+// sigs.k8s.io/yaml). The differences the library does not report itself:
+//
+// Refused by kubectl, read without a word by the library:
+// - After an explicit key (`? key`), YAML wants `:` before the value. Given `? key` and then a
+//   block sequence on the next lines, the library's parser makes the sequence the entry's value
+//   anyway, and its composer then leaves the value out: the document reads as `{key: null}`, and
+//   the sequence is gone. kubectl refuses it: "did not find expected key".
+// - `\/` in a double-quoted scalar is an escape of YAML 1.2, which the library reads; YAML 1.1
+//   has no such escape: "found unknown escape character".
+// - `\uD800`–`\uDFFF` (or `\U0000D800`…) in a double-quoted scalar, half of a UTF-16 pair: the
+//   library gives the lone half, go-yaml refuses any escape that is not a character: "found invalid
+//   Unicode character escape code".
+// Read by kubectl, refused by the library:
+// - `\'` in a double-quoted scalar: go-yaml reads it as `'`; the library reports "Invalid escape
+//   sequence". The scalar's value is read again with `\x27` in its place, and that error dropped.
+//
+// Checked against kubectl in test/injector/cli/kube-yaml.test.ts.
+import { CST, YAMLParseError } from 'yaml';
+import type { Document, ErrorCode, Node } from 'yaml';
+import { forEachNode } from './kube-yaml.js';
+
+/** Where kubectl refuses a document, and its words. */
+export interface Refusal {
+  readonly offset: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** A double-quoted scalar with `\'` escapes: its value as kubectl reads it, and where the escapes are. */
+interface Correction {
+  /** The scalar's start (its node's range[0]). */
+  readonly offset: number;
+  readonly value: string;
+  /** Offsets of the backslashes of its `\'` escapes, where the library reported them. */
+  readonly escapes: readonly number[];
+}
+
+/** What one document's tokens showed. */
+export interface Differences {
+  readonly refusals: Refusal[];
+  readonly corrections: Correction[];
+}
+
+const valueWithoutColon = 'a `? key` entry has a value on the next lines without `:` before it; kubectl refuses this document (did not find expected key)';
+const slashEscape = '`\\/` in a double-quoted string is not an escape for kubectl, which reads YAML 1.1 (found unknown escape character); write `/`';
+const surrogateEscape = (escape: string): string =>
+  `\`${escape}\` in a double-quoted string is half of a UTF-16 surrogate pair, not a character; kubectl refuses it (found invalid Unicode character escape code); write the character, or \`\\U\` and its 8-digit code point`;
+// One escape at a time from the left, so that in `\\'` the backslash is escaped, not the quote.
+const escapes = /\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|[^])/g;
+
+function isSurrogate(hex: string): boolean {
+  const code = Number.parseInt(hex, 16);
+  return code >= 0xd800 && code <= 0xdfff;
+}
+
+function checkDoubleQuoted(token: CST.FlowScalar, found: Differences): void {
+  const { source, offset } = token;
+  if (!source.includes('\\')) return;
+  const quotes: number[] = [];
+  let refused = false;
+  for (const match of source.matchAll(escapes)) {
+    const escaped = match[1] ?? '';
+    const at = offset + match.index;
+    if (escaped === "'") quotes.push(at);
+    else if (refused) continue;
+    else if (escaped === '/') {
+      found.refusals.push({ offset: at, code: 'BAD_DQ_ESCAPE', message: slashEscape });
+      refused = true;
+    } else if (escaped.length > 1 && isSurrogate(escaped.slice(1))) {
+      found.refusals.push({ offset: at, code: 'BAD_DQ_ESCAPE', message: surrogateEscape(match[0]) });
+      refused = true;
+    }
+  }
+  if (quotes.length === 0) return;
+  // The library's own decoding (line folding included), given the one spelling of `'` it knows.
+  const respelled = source.replace(escapes, (whole: string, escaped: string) => (escaped === "'" ? '\\x27' : whole));
+  const { value } = CST.resolveAsScalar({ ...token, source: respelled }, true, () => undefined);
+  found.corrections.push({ offset, value, escapes: quotes });
+}
+
+function findDifferences(token: CST.Token | null | undefined, found: Differences): void {
+  if (token === null || token === undefined) return;
+  switch (token.type) {
+    case 'document':
+      findDifferences(token.value, found);
+      break;
+    case 'double-quoted-scalar':
+      checkDoubleQuoted(token, found);
+      break;
+    case 'block-map':
+    case 'flow-collection':
+      for (const item of token.items) {
+        const colon = item.sep?.some((t) => t.type === 'map-value-ind') ?? false;
+        if (token.type === 'block-map' && item.value !== undefined && !colon) found.refusals.push({ offset: item.value.offset, code: 'MISSING_CHAR', message: valueWithoutColon });
+        findDifferences(item.key, found);
+        findDifferences(item.value, found);
+      }
+      break;
+    case 'block-seq':
+      for (const item of token.items) findDifferences(item.value, found);
+      break;
+    default:
+  }
+}
+
+// Only a text with one of these can hold a difference: the walk is skipped for any other.
+const mayDiffer = /\?|\\[/'uU]/;
+
+/** Passes the parser's tokens on, noting for each document where kubectl reads it otherwise (noteDifferences). */
+export function* noteDifferences(tokens: Iterable<CST.Token>, text: string, found: Differences[]): Generator<CST.Token> {
+  const look = mayDiffer.test(text);
+  for (const token of tokens) {
+    if (token.type === 'document') {
+      const differences: Differences = { refusals: [], corrections: [] };
+      if (look) findDifferences(token, differences);
+      found.push(differences);
+    }
+    yield token;
+  }
+}
+
+/**
+ * Makes each composed document read as kubectl reads it: the scalars noted for correction get
+ * kubectl's value (and lose the library's errors for their `\'`), and each refusal becomes an error.
+ */
+export function applyDifferences(docs: readonly Document.Parsed[], found: readonly Differences[]): void {
+  docs.forEach((doc, i) => {
+    const { refusals, corrections } = found[i] ?? { refusals: [], corrections: [] };
+    if (corrections.length > 0) {
+      const byOffset = new Map(corrections.map((c) => [c.offset, c.value]));
+      forEachNode(doc.contents, (node: Node) => {
+        const value = node.range === null || node.range === undefined ? undefined : byOffset.get(node.range[0]);
+        if (value !== undefined && 'value' in node && typeof node.value === 'string') node.value = value;
+      });
+      const corrected = new Set(corrections.flatMap((c) => c.escapes));
+      doc.errors = doc.errors.filter((e) => !(e.code === 'BAD_DQ_ESCAPE' && corrected.has(e.pos[0])));
+    }
+    for (const { offset, code, message } of refusals) doc.errors.push(new YAMLParseError([offset, offset + 1], code, message));
+  });
+}
