@@ -47,19 +47,18 @@ function lineOfOffset(text: string, offset: number): number {
   return line;
 }
 
-// Outside YAML's printable set (tab, LF, CR, NEL, and U+FEFF — a byte order mark — are allowed).
+// Refused characters, found in one pass: those outside YAML's printable set (tab, LF, CR, NEL, and
+// U+FEFF, a byte order mark, are in it), and YAML 1.1's line breaks besides LF and CR.
 // eslint-disable-next-line no-control-regex
-const notPrintable = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]/;
+const refusedChars = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\u2029\uFFFE\uFFFF]/g;
 
-// Line breaks in YAML 1.1 besides LF and CR: go-yaml breaks lines at them anywhere (a plain
-// scalar or a comment ends there, a double-quoted one folds NEL into a space), the yaml library
-// (YAML 1.2) reads them as ordinary characters. Rather than read such a text otherwise than kubectl,
-// Pillion refuses it, naming the escape that spells the character in both. Not in a text that
-// starts with `{`: kubectl reads that with its JSON decoder, where they are ordinary characters,
-// as for the library.
-const yaml11Break = /[\u0085\u2028\u2029]/;
-const jsonStart = /^\uFEFF?[ \t\r\n]*\{/;
+// NEL, LS and PS: go-yaml breaks lines at them anywhere (a plain scalar or a comment ends there, a
+// double-quoted one folds NEL into a space), the yaml library (YAML 1.2) reads them as ordinary
+// characters. Rather than read such a text otherwise than kubectl, Pillion refuses it, naming the
+// escape that spells the character in both. Not in a text that starts with `{`: kubectl reads
+// that with its JSON decoder, where they are ordinary characters, as for the library.
 const breakNames: Readonly<Record<string, string>> = { '\u0085': 'NEL, next line', '\u2028': 'LS, line separator', '\u2029': 'PS, paragraph separator' };
+const jsonStart = /^\uFEFF?[ \t\r\n]*\{/;
 
 function describeChar(c: string): string {
   return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
@@ -101,21 +100,23 @@ export function decodeManifest(bytes: Uint8Array): DecodedInput {
       line: lineOfOffset(text, nul),
     };
   }
-  const lineBreak = jsonStart.test(text) ? null : yaml11Break.exec(text);
-  if (lineBreak !== null) {
-    const name = breakNames[lineBreak[0]] ?? '';
+  refusedChars.lastIndex = 0;
+  const json = jsonStart.test(text);
+  for (let found = refusedChars.exec(text); found !== null; found = refusedChars.exec(text)) {
+    const c = found[0];
+    const breakName = breakNames[c];
+    if (breakName === undefined) {
+      return {
+        ok: false,
+        message: `contains the control character ${describeChar(c)}, which YAML does not allow (kubectl refuses it too); write it as an escape in a double-quoted string`,
+        line: lineOfOffset(text, found.index),
+      };
+    }
+    if (json) continue;
     return {
       ok: false,
-      message: `contains ${describeChar(lineBreak[0])} (${name}), which kubectl reads as a line break (YAML 1.1) and Pillion would not; write it as \\${name[0]} in a double-quoted string`,
-      line: lineOfOffset(text, lineBreak.index),
-    };
-  }
-  const control = notPrintable.exec(text);
-  if (control !== null) {
-    return {
-      ok: false,
-      message: `contains the control character ${describeChar(control[0])}, which YAML does not allow (kubectl refuses it too); write it as an escape in a double-quoted string`,
-      line: lineOfOffset(text, control.index),
+      message: `contains ${describeChar(c)} (${breakName}), which kubectl reads as a line break (YAML 1.1) and Pillion would not; write it as \\${breakName[0]} in a double-quoted string`,
+      line: lineOfOffset(text, found.index),
     };
   }
   return { ok: true, text };
