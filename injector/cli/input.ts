@@ -60,6 +60,15 @@ const refusedChars = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\u2029\uFFFE\uFF
 const breakNames: Readonly<Record<string, string>> = { '\u0085': 'NEL, next line', '\u2028': 'LS, line separator', '\u2029': 'PS, paragraph separator' };
 const jsonStart = /^\uFEFF?[ \t\r\n]*\{/;
 
+/** Whether kubectl reads this text with its JSON decoder (its first character but spaces is `{`) rather than as YAML. */
+export function startsAsJson(text: string): boolean {
+  return jsonStart.test(text);
+}
+
+// A byte order mark after the file's first character, at the start of a line: kubectl drops one at
+// the start of each document, the yaml library reads it as part of the first key.
+const lineStartBom = /(?:\n|^\uFEFF)\uFEFF/;
+
 function describeChar(c: string): string {
   return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 }
@@ -101,7 +110,7 @@ export function decodeManifest(bytes: Uint8Array): DecodedInput {
     };
   }
   refusedChars.lastIndex = 0;
-  const json = jsonStart.test(text);
+  const json = startsAsJson(text);
   for (let found = refusedChars.exec(text); found !== null; found = refusedChars.exec(text)) {
     const c = found[0];
     const breakName = breakNames[c];
@@ -118,6 +127,27 @@ export function decodeManifest(bytes: Uint8Array): DecodedInput {
       message: `contains ${describeChar(c)} (${breakName}), which kubectl reads as a line break (YAML 1.1) and Pillion would not; write it as \\${breakName[0]} in a double-quoted string`,
       line: lineOfOffset(text, found.index),
     };
+  }
+  const bom = lineStartBom.exec(text);
+  if (bom !== null) {
+    return {
+      ok: false,
+      message: 'has a byte order mark (U+FEFF) at the start of a line: kubectl drops it at the start of a document, the yaml library reads it as text; remove it',
+      line: lineOfOffset(text, bom.index + bom[0].length - 1),
+    };
+  }
+  if (json) {
+    // kubectl reads the file as JSON; the yaml library, which Pillion reads it with, takes YAML too.
+    try {
+      JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
+    } catch (error) {
+      const position = /position (\d+)/.exec((error as Error).message)?.[1];
+      return {
+        ok: false,
+        message: `starts with \`{\`, so kubectl reads it as JSON, and it is not JSON (${(error as Error).message})`,
+        line: position === undefined ? undefined : lineOfOffset(text, Number(position) + (text.startsWith('\uFEFF') ? 1 : 0)),
+      };
+    }
   }
   return { ok: true, text };
 }

@@ -22,6 +22,7 @@
 // Checked against kubectl in test/injector/cli/kube-yaml.test.ts.
 import { CST, YAMLParseError } from 'yaml';
 import type { Document, ErrorCode, Node } from 'yaml';
+import { startsAsJson } from './input.js';
 import { forEachNode } from './kube-yaml.js';
 
 /** Where kubectl refuses a document, and its words. */
@@ -48,6 +49,10 @@ export interface Differences {
 
 const valueWithoutColon = 'a `? key` entry has a value on the next lines without `:` before it; kubectl refuses this document (did not find expected key)';
 const slashEscape = '`\\/` in a double-quoted string is not an escape for kubectl, which reads YAML 1.1 (found unknown escape character); write `/`';
+const unclosedQuote =
+  'a quoted string not closed on its line (it ends in an escaped quote) continues on a line indented no more than its key: kubectl reads on to the closing quote, the yaml library ends the string at the line\'s end; indent the lines that continue it';
+const escapedBreakBeforeEmptyLine =
+  'an escaped line break (`\\` at the end of a line) followed by an empty line in a double-quoted string: kubectl keeps the empty line\'s line break, the yaml library drops it; write `\\n` where the break belongs';
 const surrogateEscape = (escape: string): string =>
   `\`${escape}\` in a double-quoted string is half of a UTF-16 surrogate pair, not a character; kubectl refuses it (found invalid Unicode character escape code); write the character, or \`\\U\` and its 8-digit code point`;
 // One escape at a time from the left, so that in `\\'` the backslash is escaped, not the quote.
@@ -58,66 +63,115 @@ function isSurrogate(hex: string): boolean {
   return code >= 0xd800 && code <= 0xdfff;
 }
 
-function checkDoubleQuoted(token: CST.FlowScalar, found: Differences): void {
+/** Where a quoted scalar's source closes (the index of its closing quote), or -1 if it does not. */
+function closingQuote(source: string): number {
+  if (source.startsWith("'")) {
+    for (let i = 1; i < source.length; i++) {
+      if (source[i] !== "'") continue;
+      if (source[i + 1] !== "'") return i;
+      i++; // `''` is a quote inside
+    }
+    return -1;
+  }
+  for (let i = 1; i < source.length; i++) {
+    if (source[i] === '\\') i++;
+    else if (source[i] === '"') return i;
+  }
+  return -1;
+}
+
+function checkQuoted(token: CST.FlowScalar, found: Differences, json: boolean): void {
   const { source, offset } = token;
-  if (!source.includes('\\')) return;
+  // The library ends a quoted scalar at the end of its line when the next one is indented no more
+  // than its key; if the line then ends in an escaped quote, it reports no missing quote. kubectl
+  // reads on to the real closing quote, a different document.
+  if (closingQuote(source) !== source.length - 1) {
+    found.refusals.push({ offset: offset + source.length - 1, code: 'MISSING_CHAR', message: unclosedQuote });
+    return;
+  }
+  if (token.type !== 'double-quoted-scalar' || !source.includes('\\')) return;
   const quotes: number[] = [];
   let refused = false;
+  let loneHalves = false;
   for (const match of source.matchAll(escapes)) {
     const escaped = match[1] ?? '';
     const at = offset + match.index;
     if (escaped === "'") quotes.push(at);
     else if (refused) continue;
-    else if (escaped === '/') {
-      found.refusals.push({ offset: at, code: 'BAD_DQ_ESCAPE', message: slashEscape });
-      refused = true;
+    else if (escaped === '\n' || escaped === '\r') {
+      // An escaped line break drops the break and the next line's indentation; an empty line after
+      // it is one line break for go-yaml, none for the library.
+      if (/^(?:\r\n|\n)?[ \t]*(?:\r\n|\n)/.test(source.slice(match.index + 2))) {
+        found.refusals.push({ offset: at, code: 'BAD_DQ_ESCAPE', message: escapedBreakBeforeEmptyLine });
+        refused = true;
+      }
     } else if (escaped.length > 1 && isSurrogate(escaped.slice(1))) {
-      found.refusals.push({ offset: at, code: 'BAD_DQ_ESCAPE', message: surrogateEscape(match[0]) });
+      // JSON (kubectl's decoder for a file that starts with `{`) takes surrogate escapes: a pair is
+      // its character, a lone half U+FFFD.
+      if (json) loneHalves = true;
+      else {
+        found.refusals.push({ offset: at, code: 'BAD_DQ_ESCAPE', message: surrogateEscape(match[0]) });
+        refused = true;
+      }
+    } else if (escaped === '/' && !json) {
+      found.refusals.push({ offset: at, code: 'BAD_DQ_ESCAPE', message: slashEscape });
       refused = true;
     }
   }
-  if (quotes.length === 0) return;
-  // The library's own decoding (line folding included), given the one spelling of `'` it knows.
-  const respelled = source.replace(escapes, (whole: string, escaped: string) => (escaped === "'" ? '\\x27' : whole));
-  const { value } = CST.resolveAsScalar({ ...token, source: respelled }, true, () => undefined);
-  found.corrections.push({ offset, value, escapes: quotes });
+  if (quotes.length > 0) {
+    // The library's own decoding (line folding included), given the one spelling of `'` it knows.
+    const respelled = source.replace(escapes, (whole: string, escaped: string) => (escaped === "'" ? '\\x27' : whole));
+    const { value } = CST.resolveAsScalar({ ...token, source: respelled }, true, () => undefined);
+    found.corrections.push({ offset, value, escapes: quotes });
+  } else if (loneHalves) {
+    const { value } = CST.resolveAsScalar(token, true, () => undefined);
+    const whole = wellFormed(value);
+    if (whole !== value) found.corrections.push({ offset, value: whole, escapes: [] });
+  }
 }
 
-function findDifferences(token: CST.Token | null | undefined, found: Differences): void {
+/** `value` with each lone surrogate replaced by U+FFFD, as Go's JSON decoder reads one. */
+function wellFormed(value: string): string {
+  return value.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
+function findDifferences(token: CST.Token | null | undefined, found: Differences, json: boolean): void {
   if (token === null || token === undefined) return;
   switch (token.type) {
     case 'document':
-      findDifferences(token.value, found);
+      findDifferences(token.value, found, json);
       break;
     case 'double-quoted-scalar':
-      checkDoubleQuoted(token, found);
+    case 'single-quoted-scalar':
+      checkQuoted(token, found, json);
       break;
     case 'block-map':
     case 'flow-collection':
       for (const item of token.items) {
         const colon = item.sep?.some((t) => t.type === 'map-value-ind') ?? false;
         if (token.type === 'block-map' && item.value !== undefined && !colon) found.refusals.push({ offset: item.value.offset, code: 'MISSING_CHAR', message: valueWithoutColon });
-        findDifferences(item.key, found);
-        findDifferences(item.value, found);
+        findDifferences(item.key, found, json);
+        findDifferences(item.value, found, json);
       }
       break;
     case 'block-seq':
-      for (const item of token.items) findDifferences(item.value, found);
+      for (const item of token.items) findDifferences(item.value, found, json);
       break;
     default:
   }
 }
 
 // Only a text with one of these can hold a difference: the walk is skipped for any other.
-const mayDiffer = /\?|\\[/'uU]/;
+const mayDiffer = /\?|\\|'/;
 
 /** Passes the parser's tokens on, noting for each document where kubectl reads it otherwise (noteDifferences). */
 export function* noteDifferences(tokens: Iterable<CST.Token>, text: string, found: Differences[]): Generator<CST.Token> {
   const look = mayDiffer.test(text);
+  const json = startsAsJson(text);
   for (const token of tokens) {
     if (token.type === 'document') {
       const differences: Differences = { refusals: [], corrections: [] };
-      if (look) findDifferences(token, differences);
+      if (look) findDifferences(token, differences, json);
       found.push(differences);
     }
     yield token;

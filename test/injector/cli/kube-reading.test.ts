@@ -183,6 +183,12 @@ test('input encodings: UTF-16 with a BOM is read; non-UTF-8, binary and control 
     ['nel.yaml', Buffer.from(text.replace('name: encoded', 'name: "a\u0085b"')), /nel\.yaml: line 4: contains U\+0085 \(NEL, next line\), which kubectl reads as a line break \(YAML 1\.1\) and Pillion would not; write it as \\N in a double-quoted string/],
     ['ls.yaml', Buffer.from(`${text}# \u2028x: 1\n`), /ls\.yaml: line 9: contains U\+2028 \(LS, line separator\), which kubectl reads as a line break/],
     ['ps.yaml', Buffer.from(text.replace('name: encoded', 'name: a\u2029b')), /ps\.yaml: line 4: contains U\+2029 \(PS, paragraph separator\).* write it as \\P in a double-quoted string/],
+    // A byte order mark past the first character, at a line's start: kubectl drops it there.
+    ['bom.yaml', Buffer.from(`${text}---\n\uFEFF${text}`), /bom\.yaml: line 10: has a byte order mark \(U\+FEFF\) at the start of a line: kubectl drops it at the start of a document/],
+    ['bom2.yaml', Buffer.from(`\uFEFF\uFEFF${text}`), /bom2\.yaml: line 1: has a byte order mark/],
+    // A file that starts with `{` is JSON for kubectl: YAML's escapes, quotes and plain words are refused.
+    ['yaml.json', Buffer.from('{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "a\\x41"}}\n'), /yaml\.json: line 2: starts with `\{`, so kubectl reads it as JSON, and it is not JSON \(Bad escaped character in JSON/],
+    ['flow.json', Buffer.from('{apiVersion: v1, kind: Pod, metadata: {name: a}}\n'), /flow\.json: line 1: starts with `\{`, so kubectl reads it as JSON, and it is not JSON/],
   ];
   for (const [name, bytes, message] of refused) {
     const run = runPillion(['inject', '-f', scratchFile(name, bytes)]);
@@ -190,6 +196,15 @@ test('input encodings: UTF-16 with a BOM is read; non-UTF-8, binary and control 
     assert.equal(run.stdout, '', name);
     assert.match(run.stderr, message, name);
   }
+});
+
+test('a JSON manifest is read as kubectl reads JSON: `\\/` and surrogate pairs are escapes, a lone half is U+FFFD', () => {
+  const text = '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "json-escapes", "labels": {"slash": "a\\/b", "pair": "\\ud83d\\ude00", "half": "x\\ud800"}},\n "spec": {"containers": [{"name": "app", "image": "registry.example/app:1"}]}}\n';
+  const run = runPillion(['inject', '-f', scratchFile('escapes.json', text)]);
+  assert.equal(run.status, 0, run.stderr);
+  const out = JSON.parse(run.stdout) as Obj;
+  assert.deepEqual(get(out, 'metadata', 'labels'), { slash: 'a/b', pair: '\u{1F600}', half: 'x\uFFFD' });
+  assert.ok(names(get(out, 'spec', 'containers')).includes('pillion-proxy'));
 });
 
 test('inputs over 64 MiB are refused with a clear message, stdin too', () => {

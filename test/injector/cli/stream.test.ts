@@ -95,3 +95,41 @@ test('an escape of half a UTF-16 surrogate pair is an error, as kubectl says; wh
   assert.deepEqual(whole?.errors, []);
   assert.deepEqual(whole?.toJS(), { a: '\ud7ff \ue000 \u{1F600} \\ud800' });
 });
+
+test('a quoted string whose line ends in an escaped quote and continues unindented is an error: kubectl reads on to the real closing quote', () => {
+  // The yaml library alone ends the string at the line's end, finds a quote there and reads `j` as
+  // a key of its own; kubectl reads one string, `a" j: b`.
+  for (const source of ['k: "a\\"\nj: b"\n', "k: 'a''\nj: b'\n", 'm:\n  k: "x \\\\\\"\n  j: b"\n']) {
+    const errors = parseStream('p.yaml', source).documents[0]?.doc.errors ?? [];
+    assert.equal(errors.length, 1, source);
+    assert.match(errors[0]?.message ?? '', /a quoted string not closed on its line \(it ends in an escaped quote\) continues on a line indented no more than its key/, source);
+    assert.equal(errors[0]?.pos[0], source.search(/["']\n/), `${source}: the error points at the line's last quote`);
+  }
+  // Indented continuation lines read as kubectl reads them; an escaped backslash before a quote closes.
+  const cases: [string, unknown][] = [
+    ['m:\n  k: "a\\"\n    j: b"\n', { m: { k: 'a" j: b' } }],
+    ["m:\n  k: 'a''\n    j: b'\n", { m: { k: "a' j: b" } }],
+    ['k: "a\\\\"\nj: b\n', { k: 'a\\', j: 'b' }],
+    ["k: 'a'''\nj: b\n", { k: "a'", j: 'b' }],
+  ];
+  for (const [source, expected] of cases) {
+    const doc = parseStream('p.yaml', source).documents[0]?.doc;
+    assert.deepEqual(doc?.errors, [], source);
+    assert.deepEqual(doc?.toJS(), expected, source);
+  }
+});
+
+test('an escaped line break before an empty line is an error: kubectl keeps the empty line, the yaml library does not', () => {
+  for (const source of ['k: "a\\\n\n  b"\n', 'k: "a\\\n  \n\n  b"\n', 'k: "a\\\r\n\r\n  b"\r\n']) {
+    const errors = parseStream('p.yaml', source).documents[0]?.doc.errors ?? [];
+    assert.equal(errors.length, 1, JSON.stringify(source));
+    assert.match(errors[0]?.message ?? '', /an escaped line break .* followed by an empty line/);
+    assert.equal(errors[0]?.pos[0], source.indexOf('\\'), 'the error points at the escape');
+  }
+  // Without the empty line, or with the break not escaped, both read the same.
+  for (const [source, expected] of [['k: "a\\\n  b"\n', 'ab'], ['k: "a\\\n   b\\\n  c"\n', 'abc'], ['k: "a\n\n  b"\n', 'a\nb'], ['k: "a\\\\\n\n  b"\n', 'a\\\nb']] as const) {
+    const doc = parseStream('p.yaml', source).documents[0]?.doc;
+    assert.deepEqual(doc?.errors, [], JSON.stringify(source));
+    assert.deepEqual(doc?.toJS(), { k: expected }, JSON.stringify(source));
+  }
+});
