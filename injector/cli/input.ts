@@ -48,9 +48,10 @@ function lineOfOffset(text: string, offset: number): number {
 }
 
 // Refused characters, found in one pass: those outside YAML's printable set (tab, LF, CR, NEL, and
-// U+FEFF, a byte order mark, are in it), and YAML 1.1's line breaks besides LF and CR.
+// U+FEFF, a byte order mark, are in it), YAML 1.1's line breaks besides LF and CR, and byte order
+// marks (refused only at a line's start, below).
 // eslint-disable-next-line no-control-regex
-const refusedChars = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\u2029\uFFFE\uFFFF]/g;
+const refusedChars = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\u2029\uFEFF\uFFFE\uFFFF]/g;
 
 // NEL, LS and PS: go-yaml breaks lines at them anywhere (a plain scalar or a comment ends there, a
 // double-quoted one folds NEL into a space), the yaml library (YAML 1.2) reads them as ordinary
@@ -66,8 +67,11 @@ export function startsAsJson(text: string): boolean {
 }
 
 // A byte order mark after the file's first character, at the start of a line: kubectl drops one at
-// the start of each document, the yaml library reads it as part of the first key.
-const lineStartBom = /(?:\n|^\uFEFF)\uFEFF/;
+// the start of each document, the yaml library reads it as part of the first key. Elsewhere both
+// read it as a character.
+function isLineStartBom(text: string, at: number): boolean {
+  return at > 0 && (text.charCodeAt(at - 1) === 0x0a || (at === 1 && text.charCodeAt(0) === 0xfeff));
+}
 
 function describeChar(c: string): string {
   return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
@@ -113,6 +117,14 @@ export function decodeManifest(bytes: Uint8Array): DecodedInput {
   const json = startsAsJson(text);
   for (let found = refusedChars.exec(text); found !== null; found = refusedChars.exec(text)) {
     const c = found[0];
+    if (c === '\uFEFF') {
+      if (!isLineStartBom(text, found.index)) continue;
+      return {
+        ok: false,
+        message: 'has a byte order mark (U+FEFF) at the start of a line: kubectl drops it at the start of a document, the yaml library reads it as text; remove it',
+        line: lineOfOffset(text, found.index),
+      };
+    }
     const breakName = breakNames[c];
     if (breakName === undefined) {
       return {
@@ -126,14 +138,6 @@ export function decodeManifest(bytes: Uint8Array): DecodedInput {
       ok: false,
       message: `contains ${describeChar(c)} (${breakName}), which kubectl reads as a line break (YAML 1.1) and Pillion would not; write it as \\${breakName[0]} in a double-quoted string`,
       line: lineOfOffset(text, found.index),
-    };
-  }
-  const bom = lineStartBom.exec(text);
-  if (bom !== null) {
-    return {
-      ok: false,
-      message: 'has a byte order mark (U+FEFF) at the start of a line: kubectl drops it at the start of a document, the yaml library reads it as text; remove it',
-      line: lineOfOffset(text, bom.index + bom[0].length - 1),
     };
   }
   if (json) {
