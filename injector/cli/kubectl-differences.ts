@@ -49,6 +49,8 @@ export interface Differences {
 
 const valueWithoutColon = 'a `? key` entry has a value on the next lines without `:` before it; kubectl refuses this document (did not find expected key)';
 const slashEscape = '`\\/` in a double-quoted string is not an escape for kubectl, which reads YAML 1.1 (found unknown escape character); write `/`';
+const flowPlainIndicator =
+  'an unquoted string in a flow collection (`[...]` or `{...}`) holds `?` or starts with `:`, which YAML 1.1 reads there as indicators: kubectl refuses it or reads a mapping; quote the string';
 const unclosedQuote =
   'a quoted string not closed on its line (it ends in an escaped quote) continues on a line indented no more than its key: kubectl reads on to the closing quote, the yaml library ends the string at the line\'s end; indent the lines that continue it';
 const escapedBreakBeforeEmptyLine =
@@ -135,7 +137,7 @@ function wellFormed(value: string): string {
   return value.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
-function findDifferences(token: CST.Token | null | undefined, found: Differences, json: boolean): void {
+function findDifferences(token: CST.Token | null | undefined, found: Differences, json: boolean, inFlow = false): void {
   if (token === null || token === undefined) return;
   switch (token.type) {
     case 'document':
@@ -145,13 +147,18 @@ function findDifferences(token: CST.Token | null | undefined, found: Differences
     case 'single-quoted-scalar':
       checkQuoted(token, found, json);
       break;
+    case 'scalar':
+      // In a flow collection go-yaml ends a plain scalar at `?` and takes `:` at its start for a
+      // value indicator: kubectl refuses what the library reads as one string, or reads a mapping.
+      if (inFlow && (token.source.includes('?') || token.source.startsWith(':'))) found.refusals.push({ offset: token.offset, code: 'BAD_SCALAR_START', message: flowPlainIndicator });
+      break;
     case 'block-map':
     case 'flow-collection':
       for (const item of token.items) {
         const colon = item.sep?.some((t) => t.type === 'map-value-ind') ?? false;
         if (token.type === 'block-map' && item.value !== undefined && !colon) found.refusals.push({ offset: item.value.offset, code: 'MISSING_CHAR', message: valueWithoutColon });
-        findDifferences(item.key, found, json);
-        findDifferences(item.value, found, json);
+        findDifferences(item.key, found, json, token.type === 'flow-collection');
+        findDifferences(item.value, found, json, token.type === 'flow-collection');
       }
       break;
     case 'block-seq':
@@ -161,17 +168,13 @@ function findDifferences(token: CST.Token | null | undefined, found: Differences
   }
 }
 
-// Only a text with one of these can hold a difference: the walk is skipped for any other.
-const mayDiffer = /\?|\\|'/;
-
 /** Passes the parser's tokens on, noting for each document where kubectl reads it otherwise (noteDifferences). */
 export function* noteDifferences(tokens: Iterable<CST.Token>, text: string, found: Differences[]): Generator<CST.Token> {
-  const look = mayDiffer.test(text);
   const json = startsAsJson(text);
   for (const token of tokens) {
     if (token.type === 'document') {
       const differences: Differences = { refusals: [], corrections: [] };
-      if (look) findDifferences(token, differences, json);
+      findDifferences(token, differences, json);
       found.push(differences);
     }
     yield token;

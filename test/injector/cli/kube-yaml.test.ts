@@ -267,6 +267,13 @@ test('kubectl agrees: scalars, keys, merges and tags, fixed and generated', (t) 
     'spec:\n  a: ["\\\'", "\\\\\'"]\n',
     'spec:\n  a: "x\\\'\n    y \\\' \\x27\n\n    z"\n',
     'spec:\n  a: "\\\' \\/"\n',
+    // In a flow collection YAML 1.1 ends a plain scalar at `?` and takes a leading `:` for an
+    // indicator: kubectl refuses these (Pillion with it); quoted, or outside flow, they are text.
+    'spec:\n  a: [http://x/y?z=1]\n',
+    'spec:\n  a: {k: a?b}\n',
+    'spec:\n  a: {k: :a}\n',
+    'spec:\n  a: [a:b, "x?y", a?]\n',
+    'spec:\n  a: [a:b, "x?y", \'c?\', {? y : z}]\n  b: x?y\n',
     // Half a surrogate pair is not a character: kubectl refuses the escape, even as two halves.
     'spec:\n  a: "\\ud800"\n',
     'spec:\n  a: "x\\uDFFF"\n',

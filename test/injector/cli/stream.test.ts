@@ -133,3 +133,14 @@ test('an escaped line break before an empty line is an error: kubectl keeps the 
     assert.deepEqual(doc?.toJS(), { k: expected }, JSON.stringify(source));
   }
 });
+
+test('`?` in an unquoted string of a flow collection, or `:` at its start, is an error: YAML 1.1 reads indicators there', () => {
+  // kubectl reads `[?a]` as [{a: null}] and refuses the others; the yaml library alone reads strings.
+  for (const source of ['a: [?a]\n', 'a: [http://x/y?z=1]\n', 'a: {k: a?b}\n', 'a: {k: :a}\n', 'a: {x?: 1}\n']) {
+    const errors = parseStream('p.yaml', source).documents[0]?.doc.errors ?? [];
+    assert.ok(errors.some((e) => /holds `\?` or starts with `:`, which YAML 1\.1 reads there as indicators/.test(e.message)), source);
+  }
+  for (const source of ['a: ["?a", \'x?\', a:b, {? k : v}]\n', 'a: x?y\n', 'a:\n- ?b\n']) {
+    assert.deepEqual(parseStream('p.yaml', source).documents[0]?.doc.errors, [], source);
+  }
+});
