@@ -137,34 +137,48 @@ function wellFormed(value: string): string {
   return value.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
-function findDifferences(token: CST.Token | null | undefined, found: Differences, json: boolean, inFlow = false): void {
-  if (token === null || token === undefined) return;
-  switch (token.type) {
-    case 'document':
-      findDifferences(token.value, found, json);
-      break;
-    case 'double-quoted-scalar':
-    case 'single-quoted-scalar':
-      checkQuoted(token, found, json);
-      break;
-    case 'scalar':
-      // In a flow collection go-yaml ends a plain scalar at `?` and takes `:` at its start for a
-      // value indicator: kubectl refuses what the library reads as one string, or reads a mapping.
-      if (inFlow && (token.source.includes('?') || token.source.startsWith(':'))) found.refusals.push({ offset: token.offset, code: 'BAD_SCALAR_START', message: flowPlainIndicator });
-      break;
-    case 'block-map':
-    case 'flow-collection':
-      for (const item of token.items) {
-        const colon = item.sep?.some((t) => t.type === 'map-value-ind') ?? false;
-        if (token.type === 'block-map' && item.value !== undefined && !colon) found.refusals.push({ offset: item.value.offset, code: 'MISSING_CHAR', message: valueWithoutColon });
-        findDifferences(item.key, found, json, token.type === 'flow-collection');
-        findDifferences(item.value, found, json, token.type === 'flow-collection');
+/**
+ * Walks a document's tokens with a stack of its own, not recursion: a hostile text may nest
+ * collections thousands deep (the depth check that refuses it comes after this walk).
+ */
+function findDifferences(document: CST.Token, found: Differences, json: boolean): void {
+  const stack: { token: CST.Token | null | undefined; inFlow: boolean }[] = [{ token: document, inFlow: false }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { token, inFlow } = next;
+    if (token === null || token === undefined) continue;
+    switch (token.type) {
+      case 'document':
+        stack.push({ token: token.value, inFlow: false });
+        break;
+      case 'double-quoted-scalar':
+      case 'single-quoted-scalar':
+        checkQuoted(token, found, json);
+        break;
+      case 'scalar':
+        // In a flow collection go-yaml ends a plain scalar at `?` and takes `:` at its start for a
+        // value indicator: kubectl refuses what the library reads as one string, or reads a mapping.
+        if (inFlow && (token.source.includes('?') || token.source.startsWith(':'))) found.refusals.push({ offset: token.offset, code: 'BAD_SCALAR_START', message: flowPlainIndicator });
+        break;
+      case 'block-map':
+      case 'flow-collection': {
+        const flow = token.type === 'flow-collection';
+        // Pushed last to first, so that refusals come in the text's order.
+        for (let i = token.items.length - 1; i >= 0; i--) {
+          const item = token.items[i];
+          if (item === undefined) continue;
+          stack.push({ token: item.value, inFlow: flow }, { token: item.key, inFlow: flow });
+        }
+        for (const item of token.items) {
+          const colon = item.sep?.some((t) => t.type === 'map-value-ind') ?? false;
+          if (!flow && item.value !== undefined && !colon) found.refusals.push({ offset: item.value.offset, code: 'MISSING_CHAR', message: valueWithoutColon });
+        }
+        break;
       }
-      break;
-    case 'block-seq':
-      for (const item of token.items) findDifferences(item.value, found, json);
-      break;
-    default:
+      case 'block-seq':
+        for (let i = token.items.length - 1; i >= 0; i--) stack.push({ token: token.items[i]?.value, inFlow: false });
+        break;
+      default:
+    }
   }
 }
 
@@ -197,6 +211,6 @@ export function applyDifferences(docs: readonly Document.Parsed[], found: readon
       const corrected = new Set(corrections.flatMap((c) => c.escapes));
       doc.errors = doc.errors.filter((e) => !(e.code === 'BAD_DQ_ESCAPE' && corrected.has(e.pos[0])));
     }
-    for (const { offset, code, message } of refusals) doc.errors.push(new YAMLParseError([offset, offset + 1], code, message));
+    for (const { offset, code, message } of [...refusals].sort((a, b) => a.offset - b.offset)) doc.errors.push(new YAMLParseError([offset, offset + 1], code, message));
   });
 }
