@@ -51,6 +51,8 @@ const valueWithoutColon = 'a `? key` entry has a value on the next lines without
 const slashEscape = '`\\/` in a double-quoted string is not an escape for kubectl, which reads YAML 1.1 (found unknown escape character); write `/`';
 const flowPlainIndicator =
   'an unquoted string in a flow collection (`[...]` or `{...}`) holds `?` or starts with `:`, which YAML 1.1 reads there as indicators: kubectl refuses it or reads a mapping; quote the string';
+const emptyFlowTag =
+  'a tag with nothing after it in a flow collection (`[!a, b]`): YAML 1.1 reads the `,`, `]` or `}` into the tag and tags what comes next, so kubectl reads another value or refuses it; give the tagged item a value, or drop the tag';
 const unclosedQuote =
   'a quoted string not closed on its line (it ends in an escaped quote) continues on a line indented no more than its key: kubectl reads on to the closing quote, the yaml library ends the string at the line\'s end; indent the lines that continue it';
 const escapedBreakBeforeEmptyLine =
@@ -137,6 +139,22 @@ function wellFormed(value: string): string {
   return value.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
+const isEmpty = (node: CST.Token | undefined): boolean => node === undefined || (node.type === 'scalar' && node.source === '');
+
+/**
+ * A tag in a flow collection with nothing after it (`[!a, b]`, `{a: !t, b: c}`): go-yaml reads the
+ * `,` (or `]`, `}`) into the tag's name and tags what comes next, so kubectl reads another value or
+ * refuses the text, where the library reads an empty tagged item.
+ */
+function checkFlowTags(item: CST.CollectionItem, found: Differences): void {
+  const startTag = item.start.find((t) => t.type === 'tag');
+  const sepTag = item.sep?.find((t) => t.type === 'tag');
+  const emptyAfterStart = startTag !== undefined && (item.key === undefined || item.key === null ? isEmpty(item.value ?? undefined) : isEmpty(item.key));
+  const emptyAfterSep = sepTag !== undefined && isEmpty(item.value ?? undefined);
+  const tag = emptyAfterStart ? startTag : emptyAfterSep ? sepTag : undefined;
+  if (tag !== undefined && 'offset' in tag) found.refusals.push({ offset: tag.offset, code: 'MISSING_CHAR', message: emptyFlowTag });
+}
+
 /**
  * Walks a document's tokens with a stack of its own, not recursion: a hostile text may nest
  * collections thousands deep (the depth check that refuses it comes after this walk).
@@ -171,6 +189,7 @@ function findDifferences(document: CST.Token, found: Differences, json: boolean)
         for (const item of token.items) {
           const colon = item.sep?.some((t) => t.type === 'map-value-ind') ?? false;
           if (!flow && item.value !== undefined && !colon) found.refusals.push({ offset: item.value.offset, code: 'MISSING_CHAR', message: valueWithoutColon });
+          if (flow) checkFlowTags(item, found);
         }
         break;
       }

@@ -274,6 +274,11 @@ test('kubectl agrees: scalars, keys, merges and tags, fixed and generated', (t) 
     'spec:\n  a: {k: :a}\n',
     'spec:\n  a: [a:b, "x?y", a?]\n',
     'spec:\n  a: [a:b, "x?y", \'c?\', {? y : z}]\n  b: x?y\n',
+    // A tag with nothing after it in a flow collection: kubectl refuses these (Pillion with it).
+    'spec:\n  a: [!a]\n',
+    'spec:\n  a: [!a,b]\n',
+    'spec:\n  a: {b: !a, c: d}\n',
+    'spec:\n  a: [!!str 1, !!int "2", &x !!str c, *x]\n',
     // Half a surrogate pair is not a character: kubectl refuses the escape, even as two halves.
     'spec:\n  a: "\\ud800"\n',
     'spec:\n  a: "x\\uDFFF"\n',

@@ -144,3 +144,14 @@ test('`?` in an unquoted string of a flow collection, or `:` at its start, is an
     assert.deepEqual(parseStream('p.yaml', source).documents[0]?.doc.errors, [], source);
   }
 });
+
+test('a tag with nothing after it in a flow collection is an error: YAML 1.1 tags what comes after the comma', () => {
+  // kubectl reads `[!a, b]` as ["b"] and `{a: !t, b}` as {a: "b"}; the yaml library alone reads empty tagged items.
+  for (const source of ['k: [!a, b]\n', 'k: [!!str, 1]\n', 'k: {a: !t, b}\n', 'k: {!t, a: b}\n', 'k: [&a !t, b]\n', 'k: [!a]\n']) {
+    const errors = parseStream('p.yaml', source).documents[0]?.doc.errors ?? [];
+    assert.ok(errors.some((e) => /a tag with nothing after it in a flow collection/.test(e.message)), source);
+  }
+  for (const source of ['k: [!!str 1, &x !t c]\n', 'k: {a: !!str b}\n', 'k: !!str\n', 'k:\n- !!str\n']) {
+    assert.ok(!(parseStream('p.yaml', source).documents[0]?.doc.errors ?? []).some((e) => /a tag with nothing after it/.test(e.message)), source);
+  }
+});
