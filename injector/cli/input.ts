@@ -94,64 +94,55 @@ export function decodeManifest(bytes: Uint8Array): DecodedInput {
     if (bad >= 0) {
       const prefix = Buffer.from(bytes.subarray(0, bad)).toString('utf8');
       const byte = (bytes[bad] as number).toString(16).padStart(2, '0');
-      return {
-        ok: false,
-        message: `not UTF-8 text: byte 0x${byte} at offset ${bad}; a manifest must be UTF-8, or UTF-16 starting with a byte order mark`,
-        line: lineOfOffset(prefix, prefix.length),
-      };
+      return refusedAt(prefix, prefix.length, `not UTF-8 text: byte 0x${byte} at offset ${bad}; a manifest must be UTF-8, or UTF-16 starting with a byte order mark`);
     }
     text = Buffer.from(bytes).toString('utf8');
   }
   const nul = text.indexOf('\0');
   if (nul >= 0) {
-    return {
-      ok: false,
-      message:
-        encoding === 'UTF-8'
-          ? 'contains NUL bytes: a binary file, or UTF-16 without a byte order mark'
-          : 'contains NUL characters, which YAML does not allow',
-      line: lineOfOffset(text, nul),
-    };
+    const message = encoding === 'UTF-8' ? 'contains NUL bytes: a binary file, or UTF-16 without a byte order mark' : 'contains NUL characters, which YAML does not allow';
+    return refusedAt(text, nul, message);
   }
-  refusedChars.lastIndex = 0;
+  return refuseCharacters(text) ?? refuseNonJson(text) ?? { ok: true, text };
+}
+
+function refusedAt(text: string, offset: number, message: string): DecodedInput {
+  return { ok: false, message, line: lineOfOffset(text, offset) };
+}
+
+/** The first character kubectl refuses or reads otherwise than the yaml library (refusedChars), refused; undefined if none. */
+function refuseCharacters(text: string): DecodedInput | undefined {
   const json = startsAsJson(text);
+  refusedChars.lastIndex = 0;
   for (let found = refusedChars.exec(text); found !== null; found = refusedChars.exec(text)) {
     const c = found[0];
     if (c === '\uFEFF') {
-      if (!isLineStartBom(text, found.index)) continue;
-      return {
-        ok: false,
-        message: 'has a byte order mark (U+FEFF) at the start of a line: kubectl drops it at the start of a document, the yaml library reads it as text; remove it',
-        line: lineOfOffset(text, found.index),
-      };
+      if (isLineStartBom(text, found.index)) {
+        return refusedAt(text, found.index, 'has a byte order mark (U+FEFF) at the start of a line: kubectl drops it at the start of a document, the yaml library reads it as text; remove it');
+      }
+      continue;
     }
     const breakName = breakNames[c];
     if (breakName === undefined) {
-      return {
-        ok: false,
-        message: `contains the control character ${describeChar(c)}, which YAML does not allow (kubectl refuses it too); write it as an escape in a double-quoted string`,
-        line: lineOfOffset(text, found.index),
-      };
+      return refusedAt(text, found.index, `contains the control character ${describeChar(c)}, which YAML does not allow (kubectl refuses it too); write it as an escape in a double-quoted string`);
     }
-    if (json) continue;
-    return {
-      ok: false,
-      message: `contains ${describeChar(c)} (${breakName}), which kubectl reads as a line break (YAML 1.1) and Pillion would not; write it as \\${breakName[0]} in a double-quoted string`,
-      line: lineOfOffset(text, found.index),
-    };
-  }
-  if (json) {
-    // kubectl reads the file as JSON; the yaml library, which Pillion reads it with, takes YAML too.
-    try {
-      JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
-    } catch (error) {
-      const position = /position (\d+)/.exec((error as Error).message)?.[1];
-      return {
-        ok: false,
-        message: `starts with \`{\`, so kubectl reads it as JSON, and it is not JSON (${(error as Error).message})`,
-        line: position === undefined ? undefined : lineOfOffset(text, Number(position) + (text.startsWith('\uFEFF') ? 1 : 0)),
-      };
+    if (!json) {
+      return refusedAt(text, found.index, `contains ${describeChar(c)} (${breakName}), which kubectl reads as a line break (YAML 1.1) and Pillion would not; write it as \\${breakName[0]} in a double-quoted string`);
     }
   }
-  return { ok: true, text };
+  return undefined;
+}
+
+/** A file kubectl reads as JSON that is not JSON, refused: the yaml library, which Pillion reads it with, takes YAML too. */
+function refuseNonJson(text: string): DecodedInput | undefined {
+  if (!startsAsJson(text)) return undefined;
+  const bom = text.startsWith('\uFEFF') ? 1 : 0;
+  try {
+    JSON.parse(text.slice(bom));
+    return undefined;
+  } catch (error) {
+    const message = `starts with \`{\`, so kubectl reads it as JSON, and it is not JSON (${(error as Error).message})`;
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    return position === undefined ? { ok: false, message, line: undefined } : refusedAt(text, Number(position) + bom, message);
+  }
 }

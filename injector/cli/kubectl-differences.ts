@@ -3,26 +3,19 @@
 // Pillion must not decide on a reading of a document kubectl would not apply, nor on one kubectl
 // reads otherwise: the user's `kubectl apply` of the output fails, or, worse, Pillion's decision
 // rests on a value kubectl never sends. kubectl reads YAML 1.1 with go-yaml v2 (through
-// sigs.k8s.io/yaml). The differences the library does not report itself:
-//
-// Refused by kubectl, read without a word by the library:
-// - After an explicit key (`? key`), YAML wants `:` before the value. Given `? key` and then a
-//   block sequence on the next lines, the library's parser makes the sequence the entry's value
-//   anyway, and its composer then leaves the value out: the document reads as `{key: null}`, and
-//   the sequence is gone. kubectl refuses it: "did not find expected key".
-// - `\/` in a double-quoted scalar is an escape of YAML 1.2, which the library reads; YAML 1.1
-//   has no such escape: "found unknown escape character".
-// - `\uD800`–`\uDFFF` (or `\U0000D800`…) in a double-quoted scalar, half of a UTF-16 pair: the
-//   library gives the lone half, go-yaml refuses any escape that is not a character: "found invalid
-//   Unicode character escape code".
-// Read by kubectl, refused by the library:
-// - `\'` in a double-quoted scalar: go-yaml reads it as `'`; the library reports "Invalid escape
-//   sequence". The scalar's value is read again with `\x27` in its place, and that error dropped.
+// sigs.k8s.io/yaml), and a file that starts with `{` as JSON. What the library does not report
+// itself, each rule with its reason at its check below (the list for users: docs/cli.md):
+// - refused, as kubectl refuses them: a `? key` whose value follows without `:`; `\/` and escapes
+//   of half a surrogate pair in YAML; in a flow collection, an unquoted string with `?` or a
+//   leading `:`, and a tag with nothing after it;
+// - refused, as kubectl reads them otherwise: a quoted string whose line ends in an escaped quote
+//   and continues unindented; an escaped line break before an empty line;
+// - read as kubectl reads them: `\'` in a double-quoted string is `'`; in a JSON file, `\/` is
+//   `/`, a surrogate pair its character and a lone half U+FFFD.
 //
 // Checked against kubectl in test/injector/cli/kube-yaml.test.ts.
 import { CST, YAMLParseError } from 'yaml';
 import type { Document, ErrorCode, Node } from 'yaml';
-import { startsAsJson } from './input.js';
 import { forEachNode } from './kube-yaml.js';
 
 /** Where kubectl refuses a document, and its words. */
@@ -32,12 +25,12 @@ export interface Refusal {
   readonly message: string;
 }
 
-/** A double-quoted scalar with `\'` escapes: its value as kubectl reads it, and where the escapes are. */
+/** A double-quoted scalar the library decodes otherwise than kubectl: kubectl's value, and the escapes the library refused. */
 interface Correction {
   /** The scalar's start (its node's range[0]). */
   readonly offset: number;
   readonly value: string;
-  /** Offsets of the backslashes of its `\'` escapes, where the library reported them. */
+  /** Offsets of the backslashes of its `\'` escapes, where the library reported them (none for a JSON lone half). */
   readonly escapes: readonly number[];
 }
 
@@ -152,7 +145,7 @@ function checkFlowTags(item: CST.CollectionItem, found: Differences): void {
   const emptyAfterStart = startTag !== undefined && (item.key === undefined || item.key === null ? isEmpty(item.value ?? undefined) : isEmpty(item.key));
   const emptyAfterSep = sepTag !== undefined && isEmpty(item.value ?? undefined);
   const tag = emptyAfterStart ? startTag : emptyAfterSep ? sepTag : undefined;
-  if (tag !== undefined && 'offset' in tag) found.refusals.push({ offset: tag.offset, code: 'MISSING_CHAR', message: emptyFlowTag });
+  if (tag !== undefined) found.refusals.push({ offset: tag.offset, code: 'MISSING_CHAR', message: emptyFlowTag });
 }
 
 /**
@@ -180,30 +173,29 @@ function findDifferences(document: CST.Token, found: Differences, json: boolean)
       case 'block-map':
       case 'flow-collection': {
         const flow = token.type === 'flow-collection';
-        // Pushed last to first, so that refusals come in the text's order.
-        for (let i = token.items.length - 1; i >= 0; i--) {
-          const item = token.items[i];
-          if (item === undefined) continue;
-          stack.push({ token: item.value, inFlow: flow }, { token: item.key, inFlow: flow });
-        }
+        // In any order: refusals are reported by offset (applyDifferences).
         for (const item of token.items) {
-          const colon = item.sep?.some((t) => t.type === 'map-value-ind') ?? false;
-          if (!flow && item.value !== undefined && !colon) found.refusals.push({ offset: item.value.offset, code: 'MISSING_CHAR', message: valueWithoutColon });
+          stack.push({ token: item.key, inFlow: flow }, { token: item.value, inFlow: flow });
           if (flow) checkFlowTags(item, found);
+          else if (item.value !== undefined && !(item.sep?.some((t) => t.type === 'map-value-ind') ?? false)) {
+            found.refusals.push({ offset: item.value.offset, code: 'MISSING_CHAR', message: valueWithoutColon });
+          }
         }
         break;
       }
       case 'block-seq':
-        for (let i = token.items.length - 1; i >= 0; i--) stack.push({ token: token.items[i]?.value, inFlow: false });
+        for (const item of token.items) stack.push({ token: item.value, inFlow: false });
         break;
       default:
     }
   }
 }
 
-/** Passes the parser's tokens on, noting for each document where kubectl reads it otherwise (noteDifferences). */
-export function* noteDifferences(tokens: Iterable<CST.Token>, text: string, found: Differences[]): Generator<CST.Token> {
-  const json = startsAsJson(text);
+/**
+ * Passes the parser's tokens on, noting for each document where kubectl reads it otherwise; `json`:
+ * the file is one kubectl reads as JSON (input.ts's startsAsJson of the whole file).
+ */
+export function* noteDifferences(tokens: Iterable<CST.Token>, json: boolean, found: Differences[]): Generator<CST.Token> {
   for (const token of tokens) {
     if (token.type === 'document') {
       const differences: Differences = { refusals: [], corrections: [] };

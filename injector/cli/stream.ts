@@ -9,6 +9,7 @@
 import { Composer, LineCounter, Parser } from 'yaml';
 import type { CST, Document } from 'yaml';
 import { readBlockStream } from './block-reader.js';
+import { startsAsJson } from './input.js';
 import { applyDifferences, noteDifferences, type Differences } from './kubectl-differences.js';
 import { forEachNode, kubeParseOptions } from './kube-yaml.js';
 
@@ -78,6 +79,7 @@ export function parseStream(file: string, source: string): ParsedStream {
   // one more line break for kubectl, none for the library. So the text is read with the line
   // break, and the documents' regions are cut back to the bytes the file has.
   const read = withFinalLineBreak(source);
+  const json = startsAsJson(source);
   const quick = readBlockStream(read);
   if (quick === undefined) return parseWithYaml(file, source);
   let commented: ParsedStream | undefined;
@@ -86,7 +88,7 @@ export function parseStream(file: string, source: string): ParsedStream {
     const { offset } = item;
     const end = quick.documents[i + 1]?.offset ?? source.length;
     if (item.doc === undefined) {
-      const doc = parseRegion(read, offset, item.end);
+      const doc = parseRegion(read, offset, item.end, json);
       if (doc === undefined) return parseWithYaml(file, source);
       // The yaml library's reading carries its comments already.
       documents.push({ index: i + 1, text: source.slice(offset, end), offset, doc, commented: () => doc });
@@ -112,13 +114,13 @@ export function parseStream(file: string, source: string): ParsedStream {
  * A region that a `---` ends is read with one after it: where a document ends changes where the
  * library ends its last node (a marker ends it before trailing blank lines, the end of the text after).
  */
-function parseRegion(read: string, start: number, end: number): Document.Parsed | undefined {
+function parseRegion(read: string, start: number, end: number, json: boolean): Document.Parsed | undefined {
   const marked = end < read.length;
   const text = read.slice(start, end) + (marked ? '---\n' : '');
   // The library's lexer reports line starts as it goes; where it skips some (text it does not
   // take as tokens), the line numbers of the stream's reading are the whole stream's to give.
   let lines = 0;
-  const { docs } = composeWithYaml(text, () => lines++);
+  const { docs } = composeWithYaml(text, json, () => lines++);
   const doc = docs[0];
   if (docs.length !== (marked ? 2 : 1) || doc === undefined || doc.errors.length > 0 || doc.warnings.length > 0) return undefined;
   let breaks = 0;
@@ -146,14 +148,15 @@ function withFinalLineBreak(source: string): string {
 
 /**
  * The yaml library's documents of `text`, read as kubectl reads them where the two differ
- * (kubectl-differences.ts: kubectl's refusals the library misses become errors); `onNewLine`
- * hears every line start the lexer reports, `starts` (when given) gets the offset where each
- * document's region starts.
+ * (kubectl-differences.ts: kubectl's refusals the library misses become errors); `json`: the
+ * file is one kubectl reads as JSON (input.ts: decided once for the whole file, whatever part of
+ * it `text` is); `onNewLine` hears every line start the lexer reports, `starts` (when given) gets
+ * the offset where each document's region starts.
  */
-function composeWithYaml(text: string, onNewLine: (offset: number) => void, starts?: number[]): { docs: Document.Parsed[]; composer: Composer } {
+function composeWithYaml(text: string, json: boolean, onNewLine: (offset: number) => void, starts?: number[]): { docs: Document.Parsed[]; composer: Composer } {
   const composer = new Composer({ ...kubeParseOptions, keepSourceTokens: false });
   const found: Differences[] = [];
-  const tokens = noteDifferences(new Parser(onNewLine).parse(text), text, found);
+  const tokens = noteDifferences(new Parser(onNewLine).parse(text), json, found);
   const docs = Array.from(composer.compose(starts === undefined ? tokens : recordRegionStarts(tokens, starts)));
   applyDifferences(docs, found);
   return { docs, composer };
@@ -164,7 +167,7 @@ export function parseWithYaml(file: string, source: string): ParsedStream {
   const read = withFinalLineBreak(source);
   const lineCounter = new LineCounter();
   const starts: number[] = [];
-  const { docs, composer } = composeWithYaml(read, lineCounter.addNewLine, starts);
+  const { docs, composer } = composeWithYaml(read, startsAsJson(source), lineCounter.addNewLine, starts);
   if (docs.length !== starts.length) {
     // Would mean the composer and the token stream disagree about document boundaries.
     throw new Error(`internal: ${docs.length} documents but ${starts.length} document tokens in ${file}`);
