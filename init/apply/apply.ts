@@ -5,7 +5,8 @@
 // Two waves of programs, each started all at once: first every read (the saves that detection,
 // the IPv6 decision and the state share, `iptables --version`, lo's IPv6 addresses), then every
 // write (::6 on lo and one transaction per family, independent of each other). A repeated apply
-// of the same config stops after the reads.
+// of the same config stops after the reads. In a namespace that is new, the nft saves are skipped
+// altogether when nothing else needs them: see fresh.ts, tried first.
 import { detectBackend, type BackendDecision } from '../backend/detect.js';
 import { addInboundSourceV6, decideFamilies, removeInboundSourceV6 } from '../backend/families.js';
 import { familiesOf, type CaptureConfig } from '../config.js';
@@ -13,12 +14,13 @@ import { RuntimeError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
 import { planCaptureRules } from '../plan/planner.js';
 import { desiredTables } from '../plan/render.js';
-import { buildConvergeTransaction, installedAsDesired } from '../state/converge.js';
+import { buildConvergeTransaction, countRuleChanges } from '../state/converge.js';
 import type { SavedTable } from '../state/iptables-save.js';
 import type { IpFamily } from '../values.js';
 import type { Logger } from '../logger.js';
 import { Reads } from './reads.js';
-import { installedTables, readState, runRestore } from './transaction.js';
+import { applyToFreshNamespace } from './fresh.js';
+import { installedTables, rollBack, runRestore } from './transaction.js';
 
 // Re-exported for init/index.ts until it names the new home (logger.ts).
 export type { Logger } from '../logger.js';
@@ -47,6 +49,9 @@ interface FamilyWork {
 
 export async function applyCapture(config: CaptureConfig, executor: Executor, log: Logger, options: ApplyOptions = {}): Promise<ApplyResult> {
   const reads = new Reads(executor);
+  // The first try leaves the namespace as it found it when it does not apply, so what it read stays true.
+  const fresh = await applyToFreshNamespace(config, executor, reads, log, options);
+  if (fresh !== undefined) return fresh;
   const candidates = options.families ?? familiesOf(config.ipv6);
   // When IPv6 is programmed whatever the reads say, and lo's addresses cannot be read without a
   // process (the CNI plugin's nsenter), ::6 is added in the read wave instead of being read first:
@@ -96,7 +101,7 @@ export async function applyCapture(config: CaptureConfig, executor: Executor, lo
     throw combined(failures);
   }
   for (const item of pending) {
-    log(`IPv${item.family}: applied ${item.text.split('\n').filter((l) => /^-[AIDX] /.test(l)).length} rule change(s) in one transaction`);
+    log(`IPv${item.family}: applied ${countRuleChanges(item.text)} rule change(s) in one transaction`);
   }
   return { backend, families, changed: changed.map((item) => item.family) };
 }
@@ -130,17 +135,4 @@ function combined(failures: readonly unknown[]): unknown {
   const [first, ...others] = failures;
   if (others.length === 0 || !failures.every((e) => e instanceof RuntimeError)) return first;
   return new RuntimeError(failures.map((e) => e.message).join('; and '));
-}
-
-async function rollBack(executor: Executor, backend: BackendDecision['backend'], done: readonly FamilyWork[], log: Logger): Promise<void> {
-  for (const item of done) {
-    try {
-      const now = await readState(executor, backend, item.family);
-      const text = buildConvergeTransaction(now, installedAsDesired(item.before));
-      if (text !== '') await runRestore(executor, backend, item.family, text);
-      log(`IPv${item.family}: rolled back to the previous rules`);
-    } catch (error) {
-      log(`IPv${item.family}: ROLLBACK FAILED, rules may be from the new config: ${(error as Error).message}`);
-    }
-  }
 }

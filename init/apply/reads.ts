@@ -57,16 +57,18 @@ export class Reads {
     return this.files.get(path) ?? Promise.resolve(undefined);
   }
 
+  /** True when the namespace's files show no legacy table of `family`; false when one exists or that cannot be told without a save. */
+  async hasNoLegacyTable(family: IpFamily): Promise<boolean> {
+    const names = await this.file(legacyTables[family]);
+    return names !== undefined && (names.text ?? '').trim() === '';
+  }
+
   save(backend: Backend, family: IpFamily): Promise<CommandResult> {
     const tool = toolName('save', backend, family);
     // Commands start right away, in the order they are asked for (files are read first).
     if (backend !== 'legacy' || this.executor.readFiles === undefined) return this.once(tool, () => this.executor.run([tool]));
-    return this.once(tool, async () => {
-      const names = await this.file(legacyTables[family]);
-      // No legacy table here (or not even the module): the save would print nothing.
-      if (names !== undefined && (names.text ?? '').trim() === '') return { exitCode: 0, stdout: '', stderr: '' };
-      return this.executor.run([tool]);
-    });
+    // No legacy table here (or not even the module): the save would print nothing.
+    return this.once(tool, async () => ((await this.hasNoLegacyTable(family)) ? { exitCode: 0, stdout: '', stderr: '' } : this.executor.run([tool])));
   }
 
   /**
@@ -100,15 +102,19 @@ export class Reads {
     });
   }
 
+  /** The files of prefetch's reads, in one read: the legacy tables of the families about to be saved, and lo's addresses. */
+  prefetchFiles(choice: BackendChoice, families: readonly IpFamily[], loopback: boolean): void {
+    const legacyFamilies = choice === 'auto' ? ([4, 6] as const) : choice === 'legacy' ? families : [];
+    this.readFiles([...legacyFamilies.map((f) => legacyTables[f]), ...(loopback ? ['/proc/net/if_inet6'] : [])]);
+  }
+
   /**
    * Starts at once every read that settling the back end (`choice`), the families (of
    * `families`) and lo's IPv6 address needs. Detection counts the rules of both families in both
    * back ends; a chosen back end needs only its own saves.
    */
   prefetch(choice: BackendChoice, families: readonly IpFamily[], loopback: boolean): void {
-    // The files first, in one read: the legacy tables of the families about to be saved, and lo's addresses.
-    const legacyFamilies = choice === 'auto' ? ([4, 6] as const) : choice === 'legacy' ? families : [];
-    this.readFiles([...legacyFamilies.map((f) => legacyTables[f]), ...(loopback ? ['/proc/net/if_inet6'] : [])]);
+    this.prefetchFiles(choice, families, loopback);
     const started: Promise<unknown>[] = [];
     for (const backend of choice === 'auto' ? (['legacy', 'nft'] as const) : [choice]) {
       for (const family of choice === 'auto' ? ([4, 6] as const) : families) started.push(this.save(backend, family));

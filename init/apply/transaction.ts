@@ -2,6 +2,8 @@
 import { toolName, type Backend } from '../backend/tools.js';
 import { RuntimeError } from '../errors.js';
 import type { CommandResult, Executor } from '../exec/executor.js';
+import type { Logger } from '../logger.js';
+import { buildConvergeTransaction, installedAsDesired } from '../state/converge.js';
 import { parseIptablesSave, type SavedTable } from '../state/iptables-save.js';
 import type { IpFamily } from '../values.js';
 
@@ -24,4 +26,24 @@ export async function runRestore(executor: Executor, backend: Backend, family: I
   if (r.exitCode !== 0) {
     throw new RuntimeError(`${tool} --noflush rejected the IPv${family} transaction (exit ${r.exitCode}): ${r.stderr.trim()}`);
   }
+}
+
+/**
+ * Takes each family back to its `before` (read fresh, then converged); a failure is logged and
+ * the others still run. False when any family could not be taken back.
+ */
+export async function rollBack(executor: Executor, backend: Backend, done: readonly { family: IpFamily; before: readonly SavedTable[] }[], log: Logger): Promise<boolean> {
+  let all = true;
+  for (const item of done) {
+    try {
+      const now = await readState(executor, backend, item.family);
+      const text = buildConvergeTransaction(now, installedAsDesired(item.before));
+      if (text !== '') await runRestore(executor, backend, item.family, text);
+      log(`IPv${item.family}: rolled back to the previous rules`);
+    } catch (error) {
+      all = false;
+      log(`IPv${item.family}: ROLLBACK FAILED, rules may be from the new config: ${(error as Error).message}`);
+    }
+  }
+  return all;
 }

@@ -60,6 +60,18 @@ export async function detectBackend(choice: BackendChoice, reads: Reads): Promis
   return decideBackend({ legacyRules, nftRules, iptablesVersion: version.exitCode === 0 ? version.stdout : undefined });
 }
 
+/**
+ * The back end when the nft saves cannot change it: chosen with --backend, or (auto) no legacy
+ * table exists and `iptables` is the nf_tables one, so nft wins whether or not it has rules.
+ * Undefined when only the saves can tell.
+ */
+export async function detectBackendWithoutSaves(choice: BackendChoice, reads: Reads): Promise<BackendDecision | undefined> {
+  if (choice !== 'auto') return { backend: choice, reason: 'requested with --backend' };
+  const [legacy4, legacy6, version] = await Promise.all([reads.hasNoLegacyTable(4), reads.hasNoLegacyTable(6), reads.iptablesVersion()]);
+  if (!legacy4 || !legacy6 || version.exitCode !== 0 || !/\(nf_tables\)/.test(version.stdout)) return undefined;
+  return { backend: 'nft', reason: `no legacy table; "${version.stdout.trim()}" is nf_tables` };
+}
+
 export async function resolveBackend(choice: BackendChoice, executor: Executor): Promise<BackendDecision> {
   const reads = new Reads(executor);
   reads.prefetch(choice, [], false);

@@ -26,6 +26,17 @@ export async function decideFamilies(mode: Ipv6Mode, backend: Backend, reads: Re
   return { families: [4, 6], reason: 'IPv6 auto: on, ip6tables works and IPv6 is enabled on lo' };
 }
 
+/**
+ * The families where a save is not to be run: with `auto`, IPv6 is on when lo carries it, and the
+ * IPv6 transaction going in shows that ip6tables works (apply/fresh.ts falls back to decideFamilies
+ * when it does not).
+ */
+export async function decideFamiliesWithoutSaves(mode: Ipv6Mode, reads: Reads): Promise<FamilyDecision> {
+  if (mode !== 'auto') return decideFamilies(mode, 'nft', reads);
+  if (!(await reads.loopback6()).ipv6) return { families: [4], reason: 'IPv6 auto: off, IPv6 is disabled on lo' };
+  return { families: [4, 6], reason: 'IPv6 auto: on, ip6tables works (its transaction went in) and IPv6 is enabled on lo' };
+}
+
 export function resolveFamilies(mode: Ipv6Mode, backend: Backend, executor: Executor): Promise<FamilyDecision> {
   return decideFamilies(mode, backend, new Reads(executor));
 }

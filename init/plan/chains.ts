@@ -19,6 +19,15 @@ export const chains = {
   dns: 'PILLION_DNS',
 } as const;
 
+/**
+ * The chains every plan has had, in every Pillion version. An apply puts them all in and cleanup
+ * takes them all out, each in one transaction, so where none of them exists none of Pillion's
+ * rules does either (PILLION_OUT_PORTS and PILLION_DNS only ever come with them). apply's first
+ * try in a new namespace (apply/fresh.ts) relies on that: every plan must keep all of them.
+ */
+export const alwaysPlanned: readonly string[] = [chains.inbound, chains.inboundPorts, chains.inboundRedirect, chains.output, chains.redirect];
+export const chainTable = 'nat';
+
 export function isPillionChain(name: string): boolean {
   return name.startsWith(chainPrefix);
 }

@@ -5,6 +5,12 @@
 //
 // Why this works atomically: with --noflush, declaring `:CHAIN - [0:0]` creates the chain or,
 // when it exists, flushes it; the whole table section is committed at COMMIT or not at all.
+//
+// buildFreshTransaction is the same plan for a namespace assumed to hold none of Pillion's chains:
+// it creates them with `-N`, which fails when the chain exists, so a wrong assumption makes the
+// restore refuse the whole section and change nothing. It deletes no chain: under nf_tables a
+// commit that deletes one waits for the kernel's RCU grace period, ~10 ms here.
+import { alwaysPlanned, chainTable } from '../plan/chains.js';
 import type { DesiredTable } from '../plan/render.js';
 import { pillionChains, pillionJumps, type SavedRule, type SavedTable } from './iptables-save.js';
 
@@ -33,12 +39,13 @@ function isUpToDate(current: SavedTable | undefined, desired: DesiredTable | und
   return true;
 }
 
-function changeTable(table: string, current: SavedTable | undefined, desired: DesiredTable | undefined): TableChange | undefined {
+/** `create`: the chains are created with `-N` (the fresh transaction), not declared. */
+function changeTable(table: string, current: SavedTable | undefined, desired: DesiredTable | undefined, create = false): TableChange | undefined {
   if (isUpToDate(current, desired)) return undefined;
   const wantChains = desired === undefined ? [] : [...desired.chains.keys()];
   const stale = (current === undefined ? [] : pillionChains(current)).filter((c) => !wantChains.includes(c));
   const lines = [`*${table}`];
-  for (const name of [...wantChains, ...stale]) lines.push(`:${name} - [0:0]`);
+  for (const name of [...wantChains, ...stale]) lines.push(create ? `-N ${name}` : `:${name} - [0:0]`);
 
   // Jumps: keep exactly one copy of each desired jump, delete everything else leading into PILLION_*.
   const wanted = new Set((desired?.jumps ?? []).map(jumpKey));
@@ -76,6 +83,21 @@ export function buildConvergeTransaction(current: readonly SavedTable[], desired
     if (change !== undefined) changes.push(change);
   }
   return changes.length === 0 ? '' : changes.flatMap((c) => c.lines).join('\n') + '\n';
+}
+
+/**
+ * The plan's transaction for a family where none of Pillion's chains exists (see the header);
+ * undefined when the plan lacks a chain every plan has (plan/chains.ts) or has another table.
+ */
+export function buildFreshTransaction(desired: readonly DesiredTable[]): string | undefined {
+  const [only, ...others] = desired;
+  if (only === undefined || others.length > 0 || only.table !== chainTable || !alwaysPlanned.every((c) => only.chains.has(c))) return undefined;
+  return (changeTable(only.table, undefined, only, true)?.lines ?? []).join('\n') + '\n';
+}
+
+/** How many rules a transaction adds, inserts or deletes, and chains it deletes. */
+export function countRuleChanges(text: string): number {
+  return text.split('\n').filter((l) => /^-[AIDX] /.test(l)).length;
 }
 
 /** What is installed now, as a desired state (rollback target after a later family failed). */

@@ -188,15 +188,14 @@ const lo1 = '00000000000000000000000000000001 01 80 10 80       lo';
 const lo6 = '00000000000000000000000000000006 01 80 00 80       lo';
 const eth0 = '20010db8000000000000000000000010 02 40 00 80     eth0';
 
-test('files instead of processes: no legacy table means no legacy save, lo from /proc/net/if_inet6', async () => {
+test('files instead of processes: no legacy table means no legacy save, lo from /proc/net/if_inet6, so the first try (apply-fresh.test.ts) runs no save at all', async () => {
   const ex = withFiles(namespace({ saves: { 4: '', 6: '' }, lo: loWith('::1/128') }), {
     '/proc/net/ip_tables_names': '', '/proc/net/if_inet6': if_inet6(lo1, eth0),
   });
   const result = await applyCapture(parseCaptureConfig([], {}), ex, collectLog().log);
   assert.deepEqual(result.changed, [4, 6]);
   assert.deepEqual(ex.calls.map((c) => c.argv.join(' ')), [
-    'iptables-nft-save', 'ip6tables-nft-save', 'iptables --version',
-    'ip -6 addr add ::6/128 dev lo', 'iptables-nft-restore --noflush', 'ip6tables-nft-restore --noflush',
+    'iptables --version', 'iptables-nft-restore --noflush', 'ip6tables-nft-restore --noflush', 'ip -6 addr add ::6/128 dev lo',
   ], 'ip6_tables_names missing (no module): no save either');
   assert.deepEqual(ex.read.sort(), ['/proc/net/if_inet6', '/proc/net/ip6_tables_names', '/proc/net/ip_tables_names']);
 });

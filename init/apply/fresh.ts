@@ -1,0 +1,80 @@
+// apply's first try, for the namespace a pod has just been given. There, none of Pillion's chains
+// exists yet, and the nft saves that read the state (one process per family, the only reads
+// that cost one) would print nothing. So when the back end and the families can be settled
+// without them, each family gets the fresh transaction instead: the plan, with every chain Pillion
+// has ever named created by `-N` (state/converge.ts). If a chain is there after all, the restore
+// refuses the whole transaction and changes nothing; the families that went in before it are
+// rolled back and apply takes its ordinary path (read, converge).
+//
+// Only for nft: a legacy namespace's state comes from /proc files when it has no table, so its
+// ordinary path runs no save there either.
+import { detectBackendWithoutSaves } from '../backend/detect.js';
+import { addInboundSourceV6, decideFamiliesWithoutSaves, removeInboundSourceV6 } from '../backend/families.js';
+import { familiesOf, type CaptureConfig } from '../config.js';
+import { RuntimeError } from '../errors.js';
+import type { Executor } from '../exec/executor.js';
+import type { Logger } from '../logger.js';
+import { planCaptureRules } from '../plan/planner.js';
+import { desiredTables } from '../plan/render.js';
+import { buildFreshTransaction, countRuleChanges } from '../state/converge.js';
+import type { IpFamily } from '../values.js';
+import type { ApplyOptions, ApplyResult } from './apply.js';
+import type { Reads } from './reads.js';
+import { rollBack, runRestore } from './transaction.js';
+
+/** What apply did on its first try; undefined when it did not apply, and then nothing it did remains. */
+export async function applyToFreshNamespace(config: CaptureConfig, executor: Executor, reads: Reads, log: Logger, options: ApplyOptions): Promise<ApplyResult | undefined> {
+  // Without files to read, settling the back end and lo's addresses takes processes of their own.
+  if (executor.readFiles === undefined) return undefined;
+  const candidates = options.families ?? familiesOf(config.ipv6);
+  reads.prefetchFiles(config.backend, candidates, candidates.includes(6));
+  const backend = await detectBackendWithoutSaves(config.backend, reads);
+  if (backend?.backend !== 'nft') return undefined;
+  const decision =
+    options.families === undefined
+      ? await decideFamiliesWithoutSaves(config.ipv6, reads)
+      : { families: options.families, reason: `families given by the caller: ${options.families.map((f) => `IPv${f}`).join(', ') || 'none'}` };
+  const plan = planCaptureRules(config);
+  const work = decision.families.map((family) => ({ family, text: buildFreshTransaction(desiredTables(plan, family)) }));
+  if (work.some((item) => item.text === undefined)) return undefined;
+
+  const lo = decision.families.includes(6) ? await reads.loopback6() : undefined;
+  const lines = [`backend: ${backend.backend} (${backend.reason})`, decision.reason];
+  // As on the ordinary path: when lo shows no IPv6, ::6's likely failure must come before any rule.
+  let added = false;
+  if (lo !== undefined && !lo.source6 && !lo.ipv6) {
+    added = (await addInboundSourceV6(executor)) === 'added';
+    lines.push(`::6/128 on lo: ${added ? 'added' : 'present'}`);
+  }
+
+  const done: { family: IpFamily; before: [] }[] = [];
+  for (const { family, text } of work) {
+    try {
+      await runRestore(executor, backend.backend, family, text ?? '');
+    } catch (error) {
+      log(`IPv${family}: first try, for a namespace without Pillion's chains, refused (${(error as Error).message}); reading what is installed`);
+      await undo(executor, done, added, log);
+      return undefined;
+    }
+    done.push({ family, before: [] });
+    lines.push(`IPv${family}: applied ${countRuleChanges(text ?? '')} rule change(s) in one transaction, creating Pillion's chains`);
+  }
+
+  if (lo !== undefined && !lo.source6 && lo.ipv6) {
+    try {
+      lines.push(`::6/128 on lo: ${await addInboundSourceV6(executor)}`);
+    } catch (error) {
+      await undo(executor, done, false, log);
+      throw error;
+    }
+  }
+  for (const line of lines) log(line);
+  return { backend, families: decision.families, changed: done.map((item) => item.family) };
+}
+
+/** Takes the families back to no Pillion chain at all, as they were, and removes a ::6 this run added. */
+async function undo(executor: Executor, done: readonly { family: IpFamily; before: [] }[], added: boolean, log: Logger): Promise<void> {
+  const back = await rollBack(executor, 'nft', done, log);
+  if (added) await removeInboundSourceV6(executor, log);
+  if (!back) throw new RuntimeError('apply could not take back its first try; the rules may be half applied');
+}
