@@ -11,3 +11,8 @@ export class RuntimeError extends Error {
   override name = 'RuntimeError';
   readonly exitCode = 1;
 }
+
+/** A runtime failure after which taking back what already changed failed too: exit 1, rules may be half applied. */
+export class HalfAppliedError extends RuntimeError {
+  override name = 'HalfAppliedError';
+}

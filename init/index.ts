@@ -19,7 +19,7 @@ export { capturedPort, ordinaryId } from './verify/probe-plan.js';
 export type { Executor, CommandResult } from './exec/executor.js';
 export { SpawnExecutor, programOnPath, runProcess, runProcessSync, timedOutExitCode } from './exec/spawn-executor.js';
 export { exitWhenWritten, FdWriter } from './cli/write-fd.js';
-export { UsageError, RuntimeError } from './errors.js';
+export { UsageError, RuntimeError, HalfAppliedError } from './errors.js';
 export {
   ValueError, parsePort, parsePortList, parsePortSelection, normalisePortRanges, formatPortRange,
   parseCidr, parseCidrList, parseCidrSelection, formatCidr, parseInterfaceList, parseBoolean, ipFamilyOf,

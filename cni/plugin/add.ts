@@ -1,6 +1,6 @@
 // ADD: decide whether the pod is captured; if so program pillion-init's plan inside its
 // namespace (one restore per family, rolled back together on failure); pass prevResult through.
-import { applyCapture, RuntimeError } from '../../init/index.js';
+import { applyCapture, HalfAppliedError, RuntimeError } from '../../init/index.js';
 import { NsenterExecutor } from '../netns/nsenter-executor.js';
 import { decideCapture } from '../pod/decide.js';
 import { CniError, pluginCodes } from '../protocol/errors.js';
@@ -29,7 +29,8 @@ export async function runAdd(env: CniEnvironment, conf: NetworkConfig, log: Log)
     log(`captured (${result.backend.backend}, IPv${families.join('+IPv')}, changed: ${result.changed.length === 0 ? 'nothing' : result.changed.map((f) => `IPv${f}`).join(', ')}) in ${Date.now() - started} ms`);
   } catch (error) {
     if (error instanceof RuntimeError) {
-      throw new CniError(pluginCodes.applyFailed, `capture rules not installed in ${env.netns}: ${error.message}`, 'the namespace was left as it was', { cause: error });
+      const details = error instanceof HalfAppliedError ? 'taking back what had changed failed: the namespace may hold part of the rules' : 'the namespace was left as it was';
+      throw new CniError(pluginCodes.applyFailed, `capture rules not installed in ${env.netns}: ${error.message}`, details, { cause: error });
     }
     throw error;
   }

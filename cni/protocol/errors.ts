@@ -20,7 +20,7 @@ export const pluginCodes = {
   apiRefused: 100,
   /** The pod asks for capture, but its recorded settings are not valid pillion-init settings. */
   invalidCaptureSettings: 101,
-  /** Programming the rules inside the pod's namespace failed; the namespace was left as it was. */
+  /** Programming the rules inside the pod's namespace failed; the namespace was left as it was (the details say when not). */
   applyFailed: 102,
   /** CHECK: the pod's rules are not the planned ones (flushed, changed or never installed). */
   rulesNotAsPlanned: 103,

@@ -5,8 +5,9 @@
 // Two waves of programs, each started all at once: first every read (the saves that detection,
 // the IPv6 decision and the state share, `iptables --version`, lo's IPv6 addresses), then every
 // write (::6 on lo and one transaction per family, independent of each other). A repeated apply
-// of the same config stops after the reads. In a namespace that is new, the nft saves are skipped
-// altogether when nothing else needs them: see fresh.ts, tried first.
+// of the same config stops after the reads. Under nf_tables, when nothing else needs the saves, a
+// first try (fresh.ts) goes before all this: in a new namespace it applies without them; where
+// Pillion's chains are, its one refused restore changed nothing.
 import { detectBackend, type BackendDecision } from '../backend/detect.js';
 import { addInboundSourceV6, decideFamilies, removeInboundSourceV6 } from '../backend/families.js';
 import { familiesOf, type CaptureConfig } from '../config.js';
@@ -20,7 +21,7 @@ import type { IpFamily } from '../values.js';
 import type { Logger } from '../logger.js';
 import { Reads } from './reads.js';
 import { applyToFreshNamespace } from './fresh.js';
-import { installedTables, rollBack, runRestore } from './transaction.js';
+import { halfApplied, installedTables, rollBack, runRestore } from './transaction.js';
 
 // Re-exported for init/index.ts until it names the new home (logger.ts).
 export type { Logger } from '../logger.js';
@@ -49,7 +50,8 @@ interface FamilyWork {
 
 export async function applyCapture(config: CaptureConfig, executor: Executor, log: Logger, options: ApplyOptions = {}): Promise<ApplyResult> {
   const reads = new Reads(executor);
-  // The first try leaves the namespace as it found it when it does not apply, so what it read stays true.
+  // When the first try does not apply, it has taken back what it changed (nf_tables may keep an
+  // empty nat table), so what it read (files, the iptables alternative, lo) stays true.
   const fresh = await applyToFreshNamespace(config, executor, reads, log, options);
   if (fresh !== undefined) return fresh;
   const candidates = options.families ?? familiesOf(config.ipv6);
@@ -95,10 +97,10 @@ export async function applyCapture(config: CaptureConfig, executor: Executor, lo
   const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
   const changed = pending.filter((_, i) => outcomes[i + 1]?.status === 'fulfilled');
   if (failures.length > 0) {
-    await rollBack(executor, backend.backend, changed, log);
+    const back = await rollBack(executor, backend.backend, changed, log);
     // A failed apply leaves the namespace as it was: ::6 too, when this run added it.
     if (addedInboundSource) await removeInboundSourceV6(executor, log);
-    throw combined(failures);
+    throw back ? combined(failures) : halfApplied(combined(failures));
   }
   for (const item of pending) {
     log(`IPv${item.family}: applied ${countRuleChanges(item.text)} rule change(s) in one transaction`);

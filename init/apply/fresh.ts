@@ -1,10 +1,11 @@
 // apply's first try, for the namespace a pod has just been given. There, none of Pillion's chains
 // exists yet, and the nft saves that read the state (one process per family, the only reads
 // that cost one) would print nothing. So when the back end and the families can be settled
-// without them, each family gets the fresh transaction instead: the plan, with every chain Pillion
-// has ever named created by `-N` (state/converge.ts). If a chain is there after all, the restore
-// refuses the whole transaction and changes nothing; the families that went in before it are
-// rolled back and apply takes its ordinary path (read, converge).
+// without them, each family gets the fresh transaction instead: the plan, its chains created by
+// `-N` (state/converge.ts). If one of them is there already, the restore refuses the whole
+// transaction and changes nothing; the families that went in before it are rolled back and apply
+// takes its ordinary path (read, converge). Any other failure is taken back the same way, and the
+// ordinary path then meets it again (or, for IPv6 under --ipv6 auto, turns IPv6 off).
 //
 // Only for nft: a legacy namespace's state comes from /proc files when it has no table, so its
 // ordinary path runs no save there either.
@@ -20,7 +21,7 @@ import { buildFreshTransaction, countRuleChanges } from '../state/converge.js';
 import type { IpFamily } from '../values.js';
 import type { ApplyOptions, ApplyResult } from './apply.js';
 import type { Reads } from './reads.js';
-import { rollBack, runRestore } from './transaction.js';
+import { halfApplied, rollBack, runRestore } from './transaction.js';
 
 /** What apply did on its first try; undefined when it did not apply, and then nothing it did remains. */
 export async function applyToFreshNamespace(config: CaptureConfig, executor: Executor, reads: Reads, log: Logger, options: ApplyOptions): Promise<ApplyResult | undefined> {
@@ -35,7 +36,8 @@ export async function applyToFreshNamespace(config: CaptureConfig, executor: Exe
       ? await decideFamiliesWithoutSaves(config.ipv6, reads)
       : { families: options.families, reason: `families given by the caller: ${options.families.map((f) => `IPv${f}`).join(', ') || 'none'}` };
   const plan = planCaptureRules(config);
-  const work = decision.families.map((family) => ({ family, text: buildFreshTransaction(desiredTables(plan, family)) }));
+  // IPv6 first: it is the likelier to fail (ip6tables without its nat table), and then nothing is to be taken back.
+  const work = [...decision.families].sort((a, b) => b - a).map((family) => ({ family, text: buildFreshTransaction(desiredTables(plan, family)) }));
   if (work.some((item) => item.text === undefined)) return undefined;
 
   const lo = decision.families.includes(6) ? await reads.loopback6() : undefined;
@@ -52,8 +54,13 @@ export async function applyToFreshNamespace(config: CaptureConfig, executor: Exe
     try {
       await runRestore(executor, backend.backend, family, text ?? '');
     } catch (error) {
-      log(`IPv${family}: first try, for a namespace without Pillion's chains, refused (${(error as Error).message}); reading what is installed`);
-      await undo(executor, done, added, log);
+      const message = (error as Error).message;
+      log(
+        /Chain already exists/.test(message)
+          ? `IPv${family}: Pillion's chains are there already (the first try, for a new namespace, was refused); reading what is installed`
+          : `IPv${family}: the first try, for a new namespace, failed (${message}); trying the ordinary way`,
+      );
+      await undo(executor, done, added, log, undefined);
       return undefined;
     }
     done.push({ family, before: [] });
@@ -64,17 +71,20 @@ export async function applyToFreshNamespace(config: CaptureConfig, executor: Exe
     try {
       lines.push(`::6/128 on lo: ${await addInboundSourceV6(executor)}`);
     } catch (error) {
-      await undo(executor, done, false, log);
+      await undo(executor, done, false, log, error);
       throw error;
     }
   }
   for (const line of lines) log(line);
-  return { backend, families: decision.families, changed: done.map((item) => item.family) };
+  return { backend, families: decision.families, changed: decision.families };
 }
 
-/** Takes the families back to no Pillion chain at all, as they were, and removes a ::6 this run added. */
-async function undo(executor: Executor, done: readonly { family: IpFamily; before: [] }[], added: boolean, log: Logger): Promise<void> {
+/**
+ * Takes the families back to no Pillion chain at all, as they were, and removes a ::6 this run
+ * added. When that fails, throws: with `failure` (what made the try stop) in its message.
+ */
+async function undo(executor: Executor, done: readonly { family: IpFamily; before: [] }[], added: boolean, log: Logger, failure: unknown): Promise<void> {
   const back = await rollBack(executor, 'nft', done, log);
   if (added) await removeInboundSourceV6(executor, log);
-  if (!back) throw new RuntimeError('apply could not take back its first try; the rules may be half applied');
+  if (!back) throw halfApplied(failure ?? new RuntimeError('the first try, for a new namespace, went in only in part'));
 }

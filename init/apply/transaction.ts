@@ -1,6 +1,6 @@
 // Reading one family's state and running one restore transaction for it.
 import { toolName, type Backend } from '../backend/tools.js';
-import { RuntimeError } from '../errors.js';
+import { HalfAppliedError, RuntimeError } from '../errors.js';
 import type { CommandResult, Executor } from '../exec/executor.js';
 import type { Logger } from '../logger.js';
 import { buildConvergeTransaction, installedAsDesired } from '../state/converge.js';
@@ -46,4 +46,10 @@ export async function rollBack(executor: Executor, backend: Backend, done: reado
     }
   }
   return all;
+}
+
+/** `failure`, saying that taking back what had changed failed too (the log says where). */
+export function halfApplied(failure: unknown): HalfAppliedError {
+  const message = failure instanceof Error ? failure.message : String(failure);
+  return new HalfAppliedError(`${message}; taking back what had changed failed too, so the rules may be half applied (see the log)`, { cause: failure });
 }

@@ -65,7 +65,7 @@ function saveOf(family: 4 | 6): string {
   return renderRestore(planCaptureRules(parseCaptureConfig([], {})), family);
 }
 
-test('a repeated apply converges with reads only: no restore, no ip add', async () => {
+test('a repeated apply converges with reads only: no restore, no ip add (no files to read here, so no first try: see apply-fresh.test.ts)', async () => {
   const again = namespace({ saves: { 4: saveOf(4), 6: saveOf(6) }, lo: loWith('::1/128', '::6/128') });
   const { log, lines } = collectLog();
   const result = await applyCapture(parseCaptureConfig([], {}), again, log);
@@ -195,7 +195,7 @@ test('files instead of processes: no legacy table means no legacy save, lo from 
   const result = await applyCapture(parseCaptureConfig([], {}), ex, collectLog().log);
   assert.deepEqual(result.changed, [4, 6]);
   assert.deepEqual(ex.calls.map((c) => c.argv.join(' ')), [
-    'iptables --version', 'iptables-nft-restore --noflush', 'ip6tables-nft-restore --noflush', 'ip -6 addr add ::6/128 dev lo',
+    'iptables --version', 'ip6tables-nft-restore --noflush', 'iptables-nft-restore --noflush', 'ip -6 addr add ::6/128 dev lo',
   ], 'ip6_tables_names missing (no module): no save either');
   assert.deepEqual(ex.read.sort(), ['/proc/net/if_inet6', '/proc/net/ip6_tables_names', '/proc/net/ip_tables_names']);
 });
