@@ -13,6 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { bundledTemplatesDir, loadTemplates } from '../../injector/core/templates.js';
 import { prepareTemplates, preparedTemplateSet, type PreparedTemplates } from '../../injector/cli/setup.js';
 import { builtinImportsAsConstants, bundleCommand } from '../../injector/build/bundle.js';
+import { corpusFiles, manifestFiles } from '../support/corpus.js';
 import { pillionBin, pillionInitBin, repoPath, repoRoot } from '../support/paths.js';
 import { createTestCa, issueServingPair, makeTempDir } from '../injector/webhook/support/tls.js';
 
@@ -46,8 +47,7 @@ test('package.json\'s bin is the bundles\' launchers, and npm run build writes t
 });
 
 test('pillion inject and uninject: the bundle gives what dist/ gives, over every manifest', () => {
-  const dirs = [repoPath('test', 'corpus', 'manifests'), repoPath('test', 'fixtures', 'inject-cli'), repoPath('..', 'shared', 'corpus', 'manifests')];
-  const files = dirs.filter((d) => existsSync(d)).flatMap((d) => readdirSync(d).filter((f) => /\.(ya?ml|json)$/.test(f)).map((f) => relative(repoRoot, join(d, f))));
+  const files = [...corpusFiles(), ...manifestFiles(repoPath('test', 'fixtures', 'inject-cli'))].map((f) => relative(repoRoot, f));
   assert.ok(files.length > 20);
   for (const file of files) {
     same(['inject', '-f', file], pillionBundle, pillionBin);

@@ -13,6 +13,7 @@ import { readBlockStream } from '../../../injector/cli/block-reader.js';
 import { parseStream, parseWithYaml } from '../../../injector/cli/stream.js';
 import type { ParsedStream } from '../../../injector/cli/stream.js';
 import { bookinfoSource, manyEnvDeployment, replicate } from '../../../bench/peers/workloads.js';
+import { sharedCorpusDir } from '../../support/corpus.js';
 import { repoPath } from '../../support/paths.js';
 import { printTree, type Tree } from './block-yaml.js';
 
@@ -69,7 +70,7 @@ function filesUnder(dir: string): string[] {
 }
 
 test('every corpus manifest and fixture reads the same with the quick reader', () => {
-  const files = [...filesUnder(repoPath('..', 'shared', 'corpus', 'manifests')), ...filesUnder(repoPath('test', 'fixtures'))];
+  const files = [...filesUnder(sharedCorpusDir), ...filesUnder(repoPath('test', 'fixtures'))];
   assert.ok(files.length > 10, 'fixtures found');
   let taken = 0;
   for (const file of files) if (compare(file, readFileSync(file, 'utf8')) !== 'none') taken++;

@@ -3,16 +3,14 @@
 // byte-identical, output parses, injected pod templates carry the proxy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { findWorkloads } from '../../../injector/cli/workloads.js';
 import { parseStream } from '../../../injector/cli/stream.js';
-import { inCI } from '../../support/privileges.js';
-import { repoPath, repoRoot } from '../../support/paths.js';
+import { manifestFiles, requireSharedCorpusInCI, sharedCorpusDir } from '../../support/corpus.js';
+import { repoRoot } from '../../support/paths.js';
 import { runPillion } from './run-pillion.js';
-
-const corpusDir = repoPath('..', 'shared', 'corpus', 'manifests');
 
 interface ReportRow {
   document: number;
@@ -24,18 +22,18 @@ interface ReportRow {
 }
 
 test('pillion inject handles every corpus manifest', (t) => {
-  if (!existsSync(corpusDir)) {
-    const reason = `corpus folder ${corpusDir} is missing`;
-    if (inCI) assert.fail(`CI=true but ${reason}`);
+  if (!requireSharedCorpusInCI()) {
+    const reason = `corpus folder ${sharedCorpusDir} is missing`;
     console.error(`# skipping: ${reason}`);
     t.skip(reason);
     return;
   }
-  const files = readdirSync(corpusDir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+  const files = manifestFiles(sharedCorpusDir);
   assert.ok(files.length > 0, 'the corpus has manifests');
-  for (const name of files) {
-    const path = relative(repoRoot, `${corpusDir}/${name}`);
-    const input = readFileSync(`${corpusDir}/${name}`, 'utf8');
+  for (const file of files) {
+    const name = basename(file);
+    const path = relative(repoRoot, file);
+    const input = readFileSync(file, 'utf8');
     const run = runPillion(['inject', '-f', path, '--report', 'json']);
     assert.equal(run.status, 0, `${name}: ${run.stderr}`);
     const report = JSON.parse(run.stderr) as ReportRow[];

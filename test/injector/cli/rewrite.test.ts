@@ -8,8 +8,7 @@
 // (an indented root, a body without a final line break).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { Document, isMap, isScalar, isSeq, Scalar, visit } from 'yaml';
 import type { Node } from 'yaml';
@@ -17,26 +16,15 @@ import { injectManifests } from '../../../injector/cli/inject-manifest.js';
 import { kubeParseOptions } from '../../../injector/cli/kube-yaml.js';
 import { parseStream } from '../../../injector/cli/stream.js';
 import type { JsonObject } from '../../../injector/core/types.js';
-import { inCI } from '../../support/privileges.js';
+import { corpusFiles, manifestFiles, requireSharedCorpusInCI, sharedCorpusDir } from '../../support/corpus.js';
 import { repoPath } from '../../support/paths.js';
 import { inject, injectAndReadBack } from './read-back.js';
 
-function manifestFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => /\.(ya?ml|json)$/.test(f))
-    .sort()
-    .map((f) => join(dir, f));
-}
-
 test('every corpus manifest and CLI fixture: the YAML output reads back as -o json', (t) => {
-  const shared = repoPath('..', 'shared', 'corpus', 'manifests');
-  const dirs = [repoPath('test', 'corpus', 'manifests')];
-  if (existsSync(shared)) dirs.push(shared);
-  else if (inCI) assert.fail(`CI=true but the shared corpus ${shared} is missing`);
-  else t.diagnostic(`the shared corpus ${shared} is missing: only the project's own corpus is read`);
+  if (!requireSharedCorpusInCI()) t.diagnostic(`the shared corpus ${sharedCorpusDir} is missing: only the project's own corpus is read`);
   let injected = 0;
   let files = 0;
-  for (const file of [...dirs.flatMap(manifestFiles), ...manifestFiles(repoPath('test', 'fixtures', 'inject-cli'))]) {
+  for (const file of [...corpusFiles(), ...manifestFiles(repoPath('test', 'fixtures', 'inject-cli'))]) {
     const text = readFileSync(file, 'utf8');
     // The fixtures that must fail (bad YAML, bad annotations) have nothing to read back.
     if (!injectManifests([{ file, text }], { mode: 'candidate', namespace: undefined, output: 'json' }, inject).ok) continue;

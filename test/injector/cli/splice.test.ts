@@ -6,8 +6,8 @@
 // for byte. The shapes it must leave to the whole-document printer return undefined.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import fc from 'fast-check';
 import { injectManifests } from '../../../injector/cli/inject-manifest.js';
 import { toKubeValue } from '../../../injector/cli/kube-yaml.js';
@@ -15,8 +15,7 @@ import { spliceDocument } from '../../../injector/cli/splice.js';
 import { parseStream } from '../../../injector/cli/stream.js';
 import { injectPod, uninjectPod } from '../../../injector/core/inject.js';
 import type { JsonObject } from '../../../injector/core/types.js';
-import { repoPath } from '../../support/paths.js';
-import { inCI } from '../../support/privileges.js';
+import { corpusFiles, requireSharedCorpusInCI, sharedCorpusDir } from '../../support/corpus.js';
 import { cliSetup, inject, injectAndReadBack } from './read-back.js';
 
 const style = { step: 2, indentSeq: false, lineBreak: '\n' } as const;
@@ -167,28 +166,22 @@ test('generated hand-written layouts: spliced, every input line kept, and the ou
 });
 
 test('inject then uninject gives back every corpus manifest byte for byte, but for JSON and flow-style workloads', (t) => {
-  const shared = repoPath('..', 'shared', 'corpus', 'manifests');
-  const dirs = [repoPath('test', 'corpus', 'manifests'), ...(existsSync(shared) ? [shared] : [])];
-  if (!existsSync(shared)) {
-    if (inCI) assert.fail(`CI=true but the shared corpus ${shared} is missing`);
-    t.diagnostic(`the shared corpus ${shared} is missing: only the project's own corpus is read`);
-  }
+  if (!requireSharedCorpusInCI()) t.diagnostic(`the shared corpus ${sharedCorpusDir} is missing: only the project's own corpus is read`);
   // Written as JSON or in flow style: those documents are printed again when changed.
   const printedAgain = new Set(['kubernetes-examples-guestbook-controller.json', 'k8s-website-init-containers-flow.yaml', 'k8s-website-indexed-job-vol.yaml']);
   const options = { mode: 'candidate', namespace: undefined, output: 'yaml' } as const;
   let same = 0;
-  for (const dir of dirs) {
-    for (const name of readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f))) {
-      const text = readFileSync(join(dir, name), 'utf8');
-      const injected = injectManifests([{ file: name, text }], options, inject);
-      if (!injected.ok || !injected.reports.some((r) => r.decision === 'injected')) continue;
-      const removed = injectManifests([{ file: name, text: injected.output }], options, uninjectPod);
-      assert.ok(removed.ok, name);
-      if (printedAgain.has(name)) assert.notEqual(removed.output, text, `${name} is no longer printed again: take it off the list`);
-      else {
-        assert.equal(removed.output, text, name);
-        same++;
-      }
+  for (const file of corpusFiles()) {
+    const name = basename(file);
+    const text = readFileSync(file, 'utf8');
+    const injected = injectManifests([{ file: name, text }], options, inject);
+    if (!injected.ok || !injected.reports.some((r) => r.decision === 'injected')) continue;
+    const removed = injectManifests([{ file: name, text: injected.output }], options, uninjectPod);
+    assert.ok(removed.ok, name);
+    if (printedAgain.has(name)) assert.notEqual(removed.output, text, `${name} is no longer printed again: take it off the list`);
+    else {
+      assert.equal(removed.output, text, name);
+      same++;
     }
   }
   assert.ok(same >= 15, `${same} manifests came back byte for byte`);
