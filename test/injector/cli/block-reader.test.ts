@@ -52,6 +52,9 @@ function compare(name: string, text: string): Taken {
   quick?.documents.forEach((d, i) => {
     if (d.doc === undefined) return;
     const same = reference.documents[i];
+    // Where the library cuts the stream elsewhere (its reading of a broken document before this
+    // one), parseStream must read the whole stream with it: the comparison of streams below.
+    if (same?.offset !== d.offset) return;
     assert.deepEqual(same?.doc.errors ?? [], [], `${name}: the quick reader read document ${i + 1}, which the yaml library finds errors in`);
     assert.deepEqual(same?.doc.warnings ?? [], [], `${name}: the quick reader read document ${i + 1}, which the yaml library warns about`);
   });
@@ -177,6 +180,9 @@ test('edge cases: taken ones read the same, the rest go to the yaml library', ()
     'a: |\n  x\n\n\n---\nb: 1\n',
   ];
   for (const text of mixed) assert.equal(compare('mixed', text), 'some', `mixed: ${JSON.stringify(text)}`);
+  // The library's error recovery cuts this stream at the `{` of line 2, not at the `---`: the
+  // quick reader's last document is not one of the library's, and the whole stream is the library's.
+  assert.equal(compare('cut elsewhere', "': '\n{}: {}\n- >: %d\n---\n"), 'some');
   // Deeper than any object, and deep enough for the yaml library to give up at a depth that
   // depends on the stack it is called from (so not compared here): the library's to refuse.
   for (const line of ['-', 'k:']) {
