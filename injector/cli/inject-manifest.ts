@@ -12,6 +12,7 @@ import { InjectionError } from '../core/errors.js';
 import { annotationPrefix } from '../core/overrides.js';
 import { reportOf } from '../core/report.js';
 import type { InjectContext, InjectResult, JsonObject, PodReport, UninjectResult } from '../core/types.js';
+import { collectExactIntegers, InexactIntegerError, stringifyExact, type ExactIntegers, type IntegerPlace } from './exact-integers.js';
 import { KubeYamlError, forEachNode, isMergeKey, pairKeyString, toKubeValue } from './kube-yaml.js';
 import { lineAt, parseStream } from './stream.js';
 import type { ParsedStream, StreamDocument } from './stream.js';
@@ -148,11 +149,11 @@ function isJsonBody(body: string): boolean {
   }
 }
 
-/** `value` as JSON laid out like `original` (one line, or its indentation), trailing space kept. */
-function jsonBody(original: string, value: unknown): string {
+/** `value` as JSON laid out like `original` (one line, or its indentation), trailing space kept; integers past 2^53 as the input wrote them. */
+function jsonBody(original: string, value: unknown, integers: ExactIntegers): string {
   const trimmed = original.trimEnd();
   const indent = /\n([ \t]+)\S/.exec(trimmed)?.[1];
-  const text = trimmed.includes('\n') ? JSON.stringify(value, null, indent ?? 2) : JSON.stringify(value);
+  const text = trimmed.includes('\n') ? stringifyExact(value, integers, indent ?? 2) : stringifyExact(value, integers);
   return text + original.slice(trimmed.length);
 }
 
@@ -245,7 +246,7 @@ function hasFoldedScalars(doc: Document, text: string): boolean {
  * splice; test/injector/cli/rewrite.test.ts and splice.test.ts read back every output of the
  * corpus, of generated documents and of the edge cases to show that it holds.
  */
-function renderInjected(item: StreamDocument, value: unknown, newValue: unknown): string {
+function renderInjected(stream: ParsedStream, item: StreamDocument, value: unknown, newValue: unknown): string {
   // From here on the document holds built nodes too, not only parsed ones.
   const doc = item.doc as unknown as Document;
   const range = doc.contents?.range;
@@ -253,6 +254,8 @@ function renderInjected(item: StreamDocument, value: unknown, newValue: unknown)
   const bodyStart = range[0] - item.offset;
   const bodyEnd = range[2] - item.offset;
   const originalBody = item.text.slice(bodyStart, bodyEnd);
+  const integers: ExactIntegers = new Map();
+  if (isJsonBody(originalBody)) collectExactIntegers(item.doc, item.text, integers, placeIn(stream, item));
   const crlf = originalBody.includes('\r\n') || (!originalBody.includes('\n') && item.text.includes('\r\n'));
   // First, only the changed entries printed into the document's own bytes (splice.ts): most of a
   // large document is never printed again. Not where nodes share values (anchors, merge keys,
@@ -286,7 +289,7 @@ function renderInjected(item: StreamDocument, value: unknown, newValue: unknown)
   const plainSplice = /(^|\n)$/.test(yamlPrefix) && originalBody.endsWith('\n');
   const syncNeedsReadBack = !plainSplice || linked || hasFoldedScalars(commented, item.text);
   const attempts: { readonly readBack: boolean; readonly run: () => string[] | undefined }[] = [
-    { readBack: true, run: () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue), prefix) : undefined) },
+    { readBack: true, run: () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue, integers), prefix) : undefined) },
     { readBack: syncNeedsReadBack, run: () => (syncDocument(commented, newValue) ? finish(yamlBody(commented, originalBody), yamlPrefix) : undefined) },
     {
       readBack: true,
@@ -300,7 +303,9 @@ function renderInjected(item: StreamDocument, value: unknown, newValue: unknown)
     let texts: string[] | undefined;
     try {
       texts = attempt.run();
-    } catch {
+    } catch (error) {
+      // No other way writes those integers exactly either.
+      if (error instanceof InexactIntegerError) throw error;
       // e.g. an alias left pointing at an anchor the rewrite replaced: try the next way.
       continue;
     }
@@ -430,7 +435,14 @@ function processDocument(
   if (problems.length > failed) return undefined;
   if (!injectedAny) return { value, text: item.text };
   // JSON output never needs the YAML text; skip the re-serialisation work.
-  return { value: newValue, text: options.output === 'yaml' ? renderInjected(item, value, newValue) : '' };
+  if (options.output !== 'yaml') return { value: newValue, text: '' };
+  try {
+    return { value: newValue, text: renderInjected(stream, item, value, newValue) };
+  } catch (error) {
+    if (!(error instanceof InexactIntegerError)) throw error;
+    problems.push({ ...error.place, message: error.message });
+    return undefined;
+  }
 }
 
 /** Run one workload through the core; returns the injected pod, or undefined (skipped or failed). */
@@ -498,12 +510,18 @@ export function flattenForJson(value: unknown, into: unknown[]): void {
   } else into.push(value);
 }
 
+/** Where an offset of `item` is, as problems name it. */
+function placeIn(stream: ParsedStream, item: StreamDocument): (offset: number) => IntegerPlace {
+  return (offset) => ({ file: stream.file, document: item.index, line: lineAt(stream, offset) });
+}
+
 /** Run the pipeline over every input, in order. */
 export function injectManifests(inputs: readonly ManifestInput[], options: PipelineOptions, inject: InjectFn): PipelineResult {
   const reports: WorkloadReport[] = [];
   const problems: ManifestProblem[] = [];
   const yamlParts: { text: string; stream: ParsedStream }[] = [];
   const jsonItems: unknown[] = [];
+  const integers: ExactIntegers = new Map();
   // Every document is read first: Namespaces and native sidecars anywhere in the input inform
   // the decisions on every workload in it.
   const streams = inputs.map((input) => parseStream(input.file, input.text));
@@ -531,14 +549,18 @@ export function injectManifests(inputs: readonly ManifestInput[], options: Pipel
           continue;
         }
         flattenForJson(outcome.value, jsonItems);
+        collectExactIntegers(item.doc, item.text, integers, placeIn(stream, item));
       }
     }
     yamlParts.push({ text: texts.join('') + stream.orphanText, stream });
   }
   if (problems.length > 0) return { ok: false, problems, reports };
-  const output =
-    options.output === 'json'
-      ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: jsonItems }, null, 2)}\n`
-      : joinYamlStreams(yamlParts);
+  let output: string;
+  try {
+    output = options.output === 'json' ? `${stringifyExact({ apiVersion: 'v1', kind: 'List', items: jsonItems }, integers, 2)}\n` : joinYamlStreams(yamlParts);
+  } catch (error) {
+    if (!(error instanceof InexactIntegerError)) throw error;
+    return { ok: false, problems: [{ ...error.place, message: error.message }], reports };
+  }
   return { ok: true, output, reports };
 }
