@@ -9,7 +9,7 @@
 // first try (fresh.ts) goes before all this: in a new namespace it applies without them; where
 // Pillion's chains are, its one refused restore changed nothing.
 import { detectBackend, type BackendDecision } from '../backend/detect.js';
-import { addInboundSourceV6, decideFamilies, removeInboundSourceV6 } from '../backend/families.js';
+import { addInboundSourceV6, decideFamilies, givenFamilies, removeInboundSourceV6 } from '../backend/families.js';
 import { familiesOf, type CaptureConfig } from '../config.js';
 import { RuntimeError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
@@ -121,7 +121,7 @@ async function prepare(config: CaptureConfig, reads: Reads, log: Logger, options
   const familyDecision =
     options.families === undefined
       ? await decideFamilies(config.ipv6, backend.backend, reads)
-      : { families: options.families, reason: `families given by the caller: ${options.families.map((f) => `IPv${f}`).join(', ') || 'none'}` };
+      : givenFamilies(options.families);
   log(familyDecision.reason);
   const plan = planCaptureRules(config);
   const work: FamilyWork[] = [];

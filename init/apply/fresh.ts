@@ -10,7 +10,7 @@
 // Only for nft: a legacy namespace's state comes from /proc files when it has no table, so its
 // ordinary path runs no save there either.
 import { detectBackendWithoutSaves } from '../backend/detect.js';
-import { addInboundSourceV6, decideFamiliesWithoutSaves, removeInboundSourceV6 } from '../backend/families.js';
+import { addInboundSourceV6, decideFamiliesWithoutSaves, givenFamilies, removeInboundSourceV6 } from '../backend/families.js';
 import { familiesOf, type CaptureConfig } from '../config.js';
 import { RuntimeError } from '../errors.js';
 import type { Executor } from '../exec/executor.js';
@@ -31,20 +31,23 @@ export async function applyToFreshNamespace(config: CaptureConfig, executor: Exe
   reads.prefetchFiles(config.backend, candidates, candidates.includes(6));
   const backend = await detectBackendWithoutSaves(config.backend, reads);
   if (backend?.backend !== 'nft') return undefined;
-  const decision =
-    options.families === undefined
-      ? await decideFamiliesWithoutSaves(config.ipv6, reads)
-      : { families: options.families, reason: `families given by the caller: ${options.families.map((f) => `IPv${f}`).join(', ') || 'none'}` };
+  const decision = options.families === undefined ? await decideFamiliesWithoutSaves(config.ipv6, reads) : givenFamilies(options.families);
   const plan = planCaptureRules(config);
   // IPv6 first: it is the likelier to fail (ip6tables without its nat table), and then nothing is to be taken back.
-  const work = [...decision.families].sort((a, b) => b - a).map((family) => ({ family, text: buildFreshTransaction(desiredTables(plan, family)) }));
-  if (work.some((item) => item.text === undefined)) return undefined;
+  const work: { family: IpFamily; text: string }[] = [];
+  for (const family of [...decision.families].sort((a, b) => b - a)) {
+    const text = buildFreshTransaction(desiredTables(plan, family));
+    if (text === undefined) return undefined;
+    work.push({ family, text });
+  }
 
   const lo = decision.families.includes(6) ? await reads.loopback6() : undefined;
+  const needSource = lo !== undefined && !lo.source6;
   const lines = [`backend: ${backend.backend} (${backend.reason})`, decision.reason];
   // As on the ordinary path: when lo shows no IPv6, ::6's likely failure must come before any rule.
+  const sourceFirst = needSource && !lo.ipv6;
   let added = false;
-  if (lo !== undefined && !lo.source6 && !lo.ipv6) {
+  if (sourceFirst) {
     added = (await addInboundSourceV6(executor)) === 'added';
     lines.push(`::6/128 on lo: ${added ? 'added' : 'present'}`);
   }
@@ -52,7 +55,7 @@ export async function applyToFreshNamespace(config: CaptureConfig, executor: Exe
   const done: { family: IpFamily; before: [] }[] = [];
   for (const { family, text } of work) {
     try {
-      await runRestore(executor, backend.backend, family, text ?? '');
+      await runRestore(executor, backend.backend, family, text);
     } catch (error) {
       const message = (error as Error).message;
       log(
@@ -64,10 +67,10 @@ export async function applyToFreshNamespace(config: CaptureConfig, executor: Exe
       return undefined;
     }
     done.push({ family, before: [] });
-    lines.push(`IPv${family}: applied ${countRuleChanges(text ?? '')} rule change(s) in one transaction, creating Pillion's chains`);
+    lines.push(`IPv${family}: applied ${countRuleChanges(text)} rule change(s) in one transaction, creating Pillion's chains`);
   }
 
-  if (lo !== undefined && !lo.source6 && lo.ipv6) {
+  if (needSource && !sourceFirst) {
     try {
       lines.push(`::6/128 on lo: ${await addInboundSourceV6(executor)}`);
     } catch (error) {

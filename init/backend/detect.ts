@@ -52,9 +52,13 @@ async function countWith(reads: Reads, backend: Backend): Promise<number | undef
   return total;
 }
 
+function requested(choice: Backend): BackendDecision {
+  return { backend: choice, reason: 'requested with --backend' };
+}
+
 /** The back end from reads shared with the rest of the caller's work (apply, inspect). */
 export async function detectBackend(choice: BackendChoice, reads: Reads): Promise<BackendDecision> {
-  if (choice !== 'auto') return { backend: choice, reason: 'requested with --backend' };
+  if (choice !== 'auto') return requested(choice);
   // Read-only and independent: run together (the CNI plugin's ADD waits for every one of them).
   const [legacyRules, nftRules, version] = await Promise.all([countWith(reads, 'legacy'), countWith(reads, 'nft'), reads.iptablesVersion()]);
   return decideBackend({ legacyRules, nftRules, iptablesVersion: version.exitCode === 0 ? version.stdout : undefined });
@@ -66,7 +70,7 @@ export async function detectBackend(choice: BackendChoice, reads: Reads): Promis
  * Undefined when only the saves can tell.
  */
 export async function detectBackendWithoutSaves(choice: BackendChoice, reads: Reads): Promise<BackendDecision | undefined> {
-  if (choice !== 'auto') return { backend: choice, reason: 'requested with --backend' };
+  if (choice !== 'auto') return requested(choice);
   const [legacy4, legacy6, version] = await Promise.all([reads.hasNoLegacyTable(4), reads.hasNoLegacyTable(6), reads.iptablesVersion()]);
   if (!legacy4 || !legacy6 || version.exitCode !== 0 || !/\(nf_tables\)/.test(version.stdout)) return undefined;
   return { backend: 'nft', reason: `no legacy table; "${version.stdout.trim()}" is nf_tables` };

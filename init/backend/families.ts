@@ -37,6 +37,11 @@ export async function decideFamiliesWithoutSaves(mode: Ipv6Mode, reads: Reads): 
   return { families: [4, 6], reason: 'IPv6 auto: on, ip6tables works (its transaction went in) and IPv6 is enabled on lo' };
 }
 
+/** The families a caller that knows them (the CNI plugin: the pod's addresses) gives apply. */
+export function givenFamilies(families: readonly IpFamily[]): FamilyDecision {
+  return { families, reason: `families given by the caller: ${families.map((f) => `IPv${f}`).join(', ') || 'none'}` };
+}
+
 export function resolveFamilies(mode: Ipv6Mode, backend: Backend, executor: Executor): Promise<FamilyDecision> {
   return decideFamilies(mode, backend, new Reads(executor));
 }

@@ -254,8 +254,9 @@ function renderInjected(stream: ParsedStream, item: StreamDocument, value: unkno
   const bodyStart = range[0] - item.offset;
   const bodyEnd = range[2] - item.offset;
   const originalBody = item.text.slice(bodyStart, bodyEnd);
+  const json = isJsonBody(originalBody);
   const integers: ExactIntegers = new Map();
-  if (isJsonBody(originalBody)) collectExactIntegers(item.doc, item.text, integers, placeIn(stream, item));
+  if (json) collectExactIntegers(item.doc, item.text, integers, placeIn(stream, item));
   const crlf = originalBody.includes('\r\n') || (!originalBody.includes('\n') && item.text.includes('\r\n'));
   // First, only the changed entries printed into the document's own bytes (splice.ts): most of a
   // large document is never printed again. Not where nodes share values (anchors, merge keys,
@@ -289,7 +290,7 @@ function renderInjected(stream: ParsedStream, item: StreamDocument, value: unkno
   const plainSplice = /(^|\n)$/.test(yamlPrefix) && originalBody.endsWith('\n');
   const syncNeedsReadBack = !plainSplice || linked || hasFoldedScalars(commented, item.text);
   const attempts: { readonly readBack: boolean; readonly run: () => string[] | undefined }[] = [
-    { readBack: true, run: () => (isJsonBody(originalBody) ? finish(jsonBody(originalBody, newValue, integers), prefix) : undefined) },
+    { readBack: true, run: () => (json ? finish(jsonBody(originalBody, newValue, integers), prefix) : undefined) },
     { readBack: syncNeedsReadBack, run: () => (syncDocument(commented, newValue) ? finish(yamlBody(commented, originalBody), yamlPrefix) : undefined) },
     {
       readBack: true,
