@@ -19,6 +19,7 @@ import type { ParsedStream, StreamDocument } from './stream.js';
 import { spliceDocument } from './splice.js';
 import { syncDocument } from './sync-node.js';
 import { findWorkloads, isList, readPath } from './workloads.js';
+import { isExactJson } from './json-reader.js';
 import { isPlainObject } from '../core/json.js';
 import type { Path, WorkloadLocation } from './workloads.js';
 
@@ -157,6 +158,14 @@ function jsonBody(original: string, value: unknown, integers: ExactIntegers): st
   return text + original.slice(trimmed.length);
 }
 
+/** A JSON file (a document that is the whole file) with `value` for its body, laid out like the file's own, CRLF line breaks kept. */
+function renderJsonFile(text: string, value: unknown): string {
+  const bodyStart = text.indexOf('{');
+  const body = jsonBody(text.slice(bodyStart), value, new Map());
+  // JSON.stringify writes no line break inside a string (it escapes them): each one is layout.
+  return text.slice(0, bodyStart) + (text.includes('\r\n') ? body.replace(/\r?\n/g, '\r\n') : body);
+}
+
 /** The document's body as YAML, without the parts that live in the kept prefix and suffix bytes. */
 function yamlBody(doc: Document, originalBody: string): string {
   // These comments live in the kept prefix/suffix bytes; printing them again would duplicate them.
@@ -247,6 +256,9 @@ function hasFoldedScalars(doc: Document, text: string): boolean {
  * corpus, of generated documents and of the edge cases to show that it holds.
  */
 function renderInjected(stream: ParsedStream, item: StreamDocument, value: unknown, newValue: unknown): string {
+  // A JSON file read by JSON.parse: printed by JSON.stringify, which kubectl reads back as the
+  // value wherever isExactJson holds; else the ways below, with the yaml library's reading.
+  if (item.value !== undefined && isExactJson(newValue)) return renderJsonFile(item.text, newValue);
   // From here on the document holds built nodes too, not only parsed ones.
   const doc = item.doc as unknown as Document;
   const range = doc.contents?.range;
@@ -382,6 +394,7 @@ function inUserTerms(message: string): string {
 
 /** The value kubectl would send for a document, or undefined when it has errors (reported later). */
 function documentValue(item: StreamDocument): unknown {
+  if (item.value !== undefined) return item.value;
   if (item.doc.errors.length > 0) return undefined;
   try {
     return toKubeValue(item.doc, item.text);
@@ -406,7 +419,8 @@ function processDocument(
     problems.push({ file: stream.file, document: item.index, line, message });
     return undefined;
   };
-  if (item.doc.errors.length > 0) {
+  // A document whose value is known has no reading errors (documentValue).
+  if (known === undefined && item.doc.errors.length > 0) {
     for (const error of item.doc.errors) problem(error.pos[0], inUserTerms(error.message));
     return undefined;
   }
@@ -494,7 +508,8 @@ function joinYamlStreams(parts: readonly { text: string; stream: ParsedStream }[
     if (outHasDocument && first !== undefined) {
       if (!out.endsWith('\n')) out += '\n';
       // Directives may only follow a document that was closed with `...`.
-      if (/^%/m.test(text.slice(0, first.doc.range[0]))) out += '...\n';
+      // (A JSON file, whose value is known, has none: it starts with `{`.)
+      if (first.value === undefined && /^%/m.test(text.slice(0, first.doc.range[0]))) out += '...\n';
       else if (!/^---(\s|$)/.test(text)) out += '---\n';
     }
     out += text;
@@ -516,8 +531,12 @@ function placeIn(stream: ParsedStream, item: StreamDocument): (offset: number) =
   return (offset) => ({ file: stream.file, document: item.index, line: lineAt(stream, offset) });
 }
 
-/** Run the pipeline over every input, in order. */
-export function injectManifests(inputs: readonly ManifestInput[], options: PipelineOptions, inject: InjectFn): PipelineResult {
+/**
+ * Run the pipeline over every input, in order. `parse` reads each input into documents: the CLI's
+ * parseStream; the tests give parseWithYaml too, the yaml library's reading alone, to show the
+ * quicker readers change nothing.
+ */
+export function injectManifests(inputs: readonly ManifestInput[], options: PipelineOptions, inject: InjectFn, parse: typeof parseStream = parseStream): PipelineResult {
   const reports: WorkloadReport[] = [];
   const problems: ManifestProblem[] = [];
   const yamlParts: { text: string; stream: ParsedStream }[] = [];
@@ -525,7 +544,7 @@ export function injectManifests(inputs: readonly ManifestInput[], options: Pipel
   const integers: ExactIntegers = new Map();
   // Every document is read first: Namespaces and native sidecars anywhere in the input inform
   // the decisions on every workload in it.
-  const streams = inputs.map((input) => parseStream(input.file, input.text));
+  const streams = inputs.map((input) => parse(input.file, input.text));
   const values = new Map<StreamDocument, unknown>();
   for (const stream of streams) for (const item of stream.documents) values.set(item, documentValue(item));
   const facts = collectFacts([...values.values()]);
@@ -550,7 +569,8 @@ export function injectManifests(inputs: readonly ManifestInput[], options: Pipel
           continue;
         }
         flattenForJson(outcome.value, jsonItems);
-        collectExactIntegers(item.doc, item.text, integers, placeIn(stream, item));
+        // A JSON file read by JSON.parse has none past 2^53 (json-reader.ts).
+        if (item.value === undefined) collectExactIntegers(item.doc, item.text, integers, placeIn(stream, item));
       }
     }
     yamlParts.push({ text: texts.join('') + stream.orphanText, stream });

@@ -10,6 +10,7 @@ import { Composer, LineCounter, Parser } from 'yaml';
 import type { CST, Document } from 'yaml';
 import { readBlockStream } from './block-reader.js';
 import { startsAsJson } from './input.js';
+import { readJsonValue } from './json-reader.js';
 import { applyDifferences, noteDifferences, type Differences } from './kubectl-differences.js';
 import { forEachNode, kubeParseOptions } from './kube-yaml.js';
 
@@ -27,6 +28,11 @@ export interface StreamDocument {
    * then the whole stream is parsed again, once.
    */
   readonly commented: () => Document.Parsed;
+  /**
+   * The value kubectl reads, when it is known without the yaml library: a JSON file's, read by
+   * JSON.parse (json-reader.ts). `doc` is then read only if asked for, to place a problem.
+   */
+  readonly value?: unknown;
 }
 
 export interface ParsedStream {
@@ -78,8 +84,10 @@ export function parseStream(file: string, source: string): ParsedStream {
   // does not where it matters: a last line of only spaces inside a keep-chomped block (`|+`) is
   // one more line break for kubectl, none for the library. So the text is read with the line
   // break, and the documents' regions are cut back to the bytes the file has.
-  const read = withFinalLineBreak(source);
   const json = startsAsJson(source);
+  const jsonStream = json ? readJsonStream(file, source) : undefined;
+  if (jsonStream !== undefined) return jsonStream;
+  const read = withFinalLineBreak(source);
   const quick = readBlockStream(read);
   if (quick === undefined) return parseWithYaml(file, source);
   let commented: ParsedStream | undefined;
@@ -105,6 +113,36 @@ export function parseStream(file: string, source: string): ParsedStream {
   const lineCounter = new LineCounter();
   for (const offset of quick.lineStarts) lineCounter.addNewLine(offset);
   return { file, source, documents, orphanText: '', lineCounter, streamErrors: [] };
+}
+
+/**
+ * A file kubectl reads as JSON, read by JSON.parse (json-reader.ts): one document, the whole file,
+ * its value known; the yaml library reads it only if a problem in it needs placing. Undefined
+ * where JSON.parse may read otherwise than kubectl.
+ */
+function readJsonStream(file: string, source: string): ParsedStream | undefined {
+  const value = readJsonValue(source);
+  if (value === undefined) return undefined;
+  let parsed: Document.Parsed | undefined;
+  const doc = (): Document.Parsed => {
+    parsed ??= parseWithYaml(file, source).documents[0]?.doc;
+    if (parsed === undefined) throw new Error(`internal: the yaml library reads no document in the JSON file ${file}`);
+    return parsed;
+  };
+  const document: StreamDocument = {
+    index: 1,
+    text: source,
+    offset: 0,
+    value,
+    get doc() {
+      return doc();
+    },
+    commented: doc,
+  };
+  const lineCounter = new LineCounter();
+  lineCounter.addNewLine(0);
+  for (let at = source.indexOf('\n'); at >= 0; at = source.indexOf('\n', at + 1)) lineCounter.addNewLine(at + 1);
+  return { file, source, documents: [document], orphanText: '', lineCounter, streamErrors: [] };
 }
 
 /**
