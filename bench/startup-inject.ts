@@ -7,6 +7,7 @@
 // Output goes to a file, and the warm-up run of each is checked: every Deployment's pod template
 // carries the tool's status annotation.
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { InjectFiles } from './peers/istio.js';
 import type { Workload } from './peers/workloads.js';
 import { pillionProgram, type Contestant } from './startup-runs.js';
@@ -20,7 +21,8 @@ export interface InjectRow {
 
 function countInjected(file: string, statusAnnotation: string): number {
   const text = readFileSync(file, 'utf8');
-  return (text.match(new RegExp(`^\\s*${statusAnnotation.replace(/[./]/g, '\\$&')}:`, 'gm')) ?? []).length;
+  // A YAML key, or a JSON one (a JSON manifest's injected output is JSON).
+  return (text.match(new RegExp(`^\\s*("?)${statusAnnotation.replace(/[./]/g, '\\$&')}\\1:`, 'gm')) ?? []).length;
 }
 
 /** With `baselineRoot` (another checkout with dist/ built) its pillion runs as `pillion-before` in the same rounds. */
@@ -44,8 +46,8 @@ export function injectRow(w: Workload, nodeBin: string, pillionRoot: string, ist
       { name: 'istio', prepare: () => undefined, argv: () => [istioctl, ...istioArgs], finish: checked('istioctl kube-inject', 'sidecar.istio.io/status') },
     ],
     commands: {
-      pillion: `pillion inject -f ${w.key}.yaml`,
-      istio: `istioctl kube-inject -f ${w.key}.yaml --injectConfigFile inject-config.yaml --valuesFile values.json --meshConfigFile mesh.yaml ${kubeconfig === undefined ? '--revision default' : '--kubeconfig KUBECONFIG'}`,
+      pillion: `pillion inject -f ${basename(w.file)}`,
+      istio: `istioctl kube-inject -f ${basename(w.file)} --injectConfigFile inject-config.yaml --valuesFile values.json --meshConfigFile mesh.yaml ${kubeconfig === undefined ? '--revision default' : '--kubeconfig KUBECONFIG'}`,
     },
   };
 }

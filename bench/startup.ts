@@ -5,7 +5,8 @@
 //                  backend and for legacy and nft forced; iptables-restore alone of the same text
 //                  as the floor
 //   inject         `pillion inject -f` vs `istioctl kube-inject -f` on bookinfo, one Deployment
-//                  with 1,500 env vars, and 200 × bookinfo
+//                  with 1,500 env vars, 200 × bookinfo, and its 1,200 Deployments as
+//                  `kubectl get deployments -A -o json` prints them (a JSON List)
 //   start-up       `node -e 0` beside `pilot-agent version` and `istioctl version --remote=false`
 // Pillion's contestants are what ships (pillionProgram): the launchers `npm run build` writes
 // (dist/bundle/, package.json's bin and the init image's entrypoint), pillion-init with its compile
