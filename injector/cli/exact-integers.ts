@@ -1,10 +1,11 @@
 // Integers past 2^53 written back as the manifest wrote them. kubectl sends every digit of an
 // int64 (9007199254740993 stays 9007199254740993); the value Pillion decides on holds a JS number,
-// which has lost the last digits. Where Pillion prints a value as JSON (a JSON manifest's injected
-// body, `-o json`), each such number gets the digits of the input integer it came from back.
+// which has lost the last digits. Where Pillion prints a value rather than the input's own nodes
+// (a JSON manifest's injected body, `-o json`, a YAML document printed anew), each such number
+// gets the digits of the input integer it came from back.
 // Two input integers that JS reads as one number cannot be told apart there: that is an error,
 // not a guess.
-import { isScalar, type Document } from 'yaml';
+import { isScalar, type Document, type Node } from 'yaml';
 import { forEachNode, resolvePlain } from './kube-yaml.js';
 
 /** Where an integer was read, for the error that names it. */
@@ -21,7 +22,7 @@ export type ExactIntegers = Map<number, Map<string, IntegerPlace>>;
 export class InexactIntegerError extends Error {
   override name = 'InexactIntegerError';
   constructor(readonly digits: readonly string[], readonly place: IntegerPlace) {
-    super(`the integers ${digits.join(' and ')} read as one and the same number past 2^53, so Pillion cannot write both back exactly as JSON`);
+    super(`the integers ${digits.join(' and ')} read as one and the same number past 2^53, so Pillion cannot write both back exactly`);
   }
 }
 
@@ -47,6 +48,16 @@ export function collectExactIntegers(doc: Document.Parsed, text: string, into: E
   });
 }
 
+/** The digits of the input integer that `value` came from, if it is one past 2^53; two such integers throw. */
+function exactDigits(value: number, integers: ExactIntegers): string | undefined {
+  const byDigits = integers.get(value);
+  if (byDigits === undefined) return undefined;
+  const [first, ...others] = byDigits;
+  if (first === undefined) return undefined;
+  if (others.length > 0) throw new InexactIntegerError([...byDigits.keys()], first[1]);
+  return first[0];
+}
+
 /** JSON.stringify of `value`, each number past 2^53 with the digits of the input integer it came from. */
 export function stringifyExact(value: unknown, integers: ExactIntegers, space?: number | string): string {
   if (integers.size === 0) return JSON.stringify(value, null, space);
@@ -54,13 +65,22 @@ export function stringifyExact(value: unknown, integers: ExactIntegers, space?: 
     value,
     (_key, item: unknown) => {
       if (typeof item !== 'number') return item;
-      const byDigits = integers.get(item);
-      if (byDigits === undefined) return item;
-      const [first, ...others] = byDigits;
-      if (first === undefined) return item;
-      if (others.length > 0) throw new InexactIntegerError([...byDigits.keys()], first[1]);
-      return rawJson(first[0]);
+      const digits = exactDigits(item, integers);
+      return digits === undefined ? item : rawJson(digits);
     },
     space,
   );
+}
+
+/**
+ * Gives each number past 2^53 in built nodes the digits of the input integer it came from as its
+ * source text, which the schema prints where it reads as the node's value (kube-yaml.ts).
+ */
+export function restoreExactIntegers(node: Node | null, integers: ExactIntegers): void {
+  if (integers.size === 0) return;
+  forEachNode(node, (child) => {
+    if (!isScalar(child) || typeof child.value !== 'number') return;
+    const digits = exactDigits(child.value, integers);
+    if (digits !== undefined) child.source = digits;
+  });
 }

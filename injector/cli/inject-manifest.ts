@@ -12,7 +12,7 @@ import { InjectionError } from '../core/errors.js';
 import { annotationPrefix } from '../core/overrides.js';
 import { reportOf } from '../core/report.js';
 import type { InjectContext, InjectResult, JsonObject, PodReport, UninjectResult } from '../core/types.js';
-import { collectExactIntegers, InexactIntegerError, stringifyExact, type ExactIntegers, type IntegerPlace } from './exact-integers.js';
+import { collectExactIntegers, InexactIntegerError, restoreExactIntegers, stringifyExact, type ExactIntegers, type IntegerPlace } from './exact-integers.js';
 import { KubeYamlError, forEachNode, isMergeKey, pairKeyString, toKubeValue } from './kube-yaml.js';
 import { lineAt, parseStream } from './stream.js';
 import type { ParsedStream, StreamDocument } from './stream.js';
@@ -283,6 +283,9 @@ function renderInjected(stream: ParsedStream, item: StreamDocument, value: unkno
       // printed again below
     }
   }
+  // The last way below prints the value, whose numbers past 2^53 have lost digits the input's
+  // nodes keep; noted before the second way changes those nodes (`commented` may be `doc`).
+  if (!json) collectExactIntegers(item.doc, item.text, integers, placeIn(stream, item));
   // Printed again: the yaml library's own reading of the document, with its comments.
   const commented = item.commented() as unknown as Document;
   const prefix = item.text.slice(0, bodyStart);
@@ -308,6 +311,7 @@ function renderInjected(stream: ParsedStream, item: StreamDocument, value: unkno
       readBack: true,
       run: () => {
         commented.contents = commented.createNode(newValue, { aliasDuplicateObjects: false });
+        restoreExactIntegers(commented.contents, integers);
         return finish(yamlBody(commented, originalBody), yamlPrefix);
       },
     },

@@ -1,11 +1,13 @@
-// Integers past 2^53 keep the digits the manifest wrote wherever Pillion prints JSON: a JSON
-// manifest's injected body and `-o json`. kubectl sends every digit of an int64; a JS number has
+// Integers past 2^53 keep the digits the manifest wrote wherever Pillion prints a value: a JSON
+// manifest's injected body, `-o json` and a YAML document printed anew. kubectl sends every digit of an int64; a JS number has
 // lost the last ones. Two input integers that read as the same JS number are an error, not a guess.
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringifyExact } from '../../../injector/cli/exact-integers.js';
 import { injectManifests } from '../../../injector/cli/inject-manifest.js';
 import { inject } from './read-back.js';
+import { cliFixture } from './run-pillion.js';
 
 const deployment = (extra: string): string => `{
   "apiVersion": "apps/v1",
@@ -34,6 +36,15 @@ test('-o json: integers past 2^53 keep their digits, from YAML (0x20000000000001
   }
 });
 
+test('a YAML document the yaml library cannot print back in its own styles is printed from the value, its integer past 2^53 with every digit', () => {
+  // folded-reprint.yaml is printed anew: its folded scalars do not read back from yaml's printer.
+  const text = readFileSync(cliFixture('folded-reprint.yaml'), 'utf8').replace(/^metadata:\n/m, 'metadata:\n  generation: 9_007_199_254_740_993\n');
+  const result = run(text, 'yaml');
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.match(result.output, /^ {2}generation: 9007199254740993$/m);
+  assert.match(result.output, /name: pillion-proxy/);
+});
+
 test('two integers that read as one JS number: a problem naming both, where the first was read; nothing printed', () => {
   for (const output of ['yaml', 'json'] as const) {
     const result = run(deployment(', "observedGeneration": 9007199254740992'), output);
@@ -41,7 +52,7 @@ test('two integers that read as one JS number: a problem naming both, where the 
     assert.ok(!result.ok);
     assert.deepEqual(result.problems, [{
       file: 'big', document: 1, line: 4,
-      message: 'the integers 9007199254740993 and 9007199254740992 read as one and the same number past 2^53, so Pillion cannot write both back exactly as JSON',
+      message: 'the integers 9007199254740993 and 9007199254740992 read as one and the same number past 2^53, so Pillion cannot write both back exactly',
     }]);
   }
 });
