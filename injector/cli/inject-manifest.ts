@@ -30,6 +30,8 @@ export interface ManifestInput {
   /** Name used in reports and errors (`<stdin>` for standard input). */
   readonly file: string;
   readonly text: string;
+  /** What JSON.parse read from a file kubectl reads as JSON (input.ts), so that it is not parsed twice. */
+  readonly json?: unknown;
 }
 
 export interface PipelineOptions {
@@ -548,7 +550,7 @@ export function injectManifests(inputs: readonly ManifestInput[], options: Pipel
   const integers: ExactIntegers = new Map();
   // Every document is read first: Namespaces and native sidecars anywhere in the input inform
   // the decisions on every workload in it.
-  const streams = inputs.map((input) => parse(input.file, input.text));
+  const streams = inputs.map((input) => parse(input.file, input.text, input.json));
   const values = new Map<StreamDocument, unknown>();
   for (const stream of streams) for (const item of stream.documents) values.set(item, documentValue(item));
   const facts = collectFacts([...values.values()]);

@@ -11,7 +11,8 @@
 export const maxInputBytes = 64 * 1024 * 1024;
 
 export type DecodedInput =
-  | { readonly ok: true; readonly text: string }
+  /** `json`: for a file kubectl reads as JSON, the value JSON.parse read from it (not parsed again). */
+  | { readonly ok: true; readonly text: string; readonly json?: unknown }
   | { readonly ok: false; readonly message: string; readonly line: number | undefined };
 
 /** Offset of the first byte that is not part of well-formed UTF-8, or -1. */
@@ -103,7 +104,7 @@ export function decodeManifest(bytes: Uint8Array): DecodedInput {
     const message = encoding === 'UTF-8' ? 'contains NUL bytes: a binary file, or UTF-16 without a byte order mark' : 'contains NUL characters, which YAML does not allow';
     return refusedAt(text, nul, message);
   }
-  return refuseCharacters(text) ?? refuseNonJson(text) ?? { ok: true, text };
+  return refuseCharacters(text) ?? (startsAsJson(text) ? readJson(text) : { ok: true, text });
 }
 
 function refusedAt(text: string, offset: number, message: string): DecodedInput {
@@ -133,13 +134,14 @@ function refuseCharacters(text: string): DecodedInput | undefined {
   return undefined;
 }
 
-/** A file kubectl reads as JSON that is not JSON, refused: the yaml library, which Pillion reads it with, takes YAML too. */
-function refuseNonJson(text: string): DecodedInput | undefined {
-  if (!startsAsJson(text)) return undefined;
+/**
+ * A file kubectl reads as JSON, with the value JSON.parse reads; refused if it is not JSON: the
+ * yaml library, which reads it where JSON.parse may read otherwise (json-reader.ts), takes YAML too.
+ */
+function readJson(text: string): DecodedInput {
   const bom = text.startsWith('\uFEFF') ? 1 : 0;
   try {
-    JSON.parse(text.slice(bom));
-    return undefined;
+    return { ok: true, text, json: JSON.parse(text.slice(bom)) as unknown };
   } catch (error) {
     const message = `starts with \`{\`, so kubectl reads it as JSON, and it is not JSON (${(error as Error).message})`;
     const position = /position (\d+)/.exec((error as Error).message)?.[1];

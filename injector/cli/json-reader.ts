@@ -54,13 +54,14 @@ export function isExactJson(value: unknown): boolean {
 
 /**
  * The value kubectl reads from a file that starts with `{` (`text` is the whole file, a leading
- * byte order mark included), or undefined when JSON.parse's reading may differ from kubectl's
- * (isExactJson), or the text is not JSON: the yaml library's reading then decides.
+ * byte order mark included; `parsed`, if given, what JSON.parse read from it), or undefined when
+ * JSON.parse's reading may differ from kubectl's (isExactJson), or the text is not JSON: the yaml
+ * library's reading then decides.
  */
-export function readJsonValue(text: string): unknown {
-  let value: unknown;
+export function readJsonValue(text: string, parsed?: unknown): unknown {
+  let value = parsed;
   try {
-    value = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
+    value ??= JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
   } catch {
     return undefined;
   }

@@ -110,7 +110,7 @@ async function readInputs(names: readonly string[], problems: ManifestProblem[])
     }
     budget -= bytes.length;
     const decoded = decodeManifest(bytes);
-    if (decoded.ok) inputs.push({ file, text: decoded.text });
+    if (decoded.ok) inputs.push({ file, text: decoded.text, json: decoded.json });
     else fail(file, decoded.message, decoded.line);
     return true;
   };

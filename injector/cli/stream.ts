@@ -78,14 +78,15 @@ function* recordRegionStarts(tokens: Iterable<CST.Token>, starts: number[]): Gen
  * A document of plain block YAML is read by block-reader.ts, which gives the same nodes much
  * sooner; any other document by the yaml library, alone when its region of the stream reads
  * cleanly as one document, else the whole stream, so that errors are exactly the library's.
+ * `parsedJson`: what JSON.parse read from `source`, for a file kubectl reads as JSON (input.ts).
  */
-export function parseStream(file: string, source: string): ParsedStream {
+export function parseStream(file: string, source: string, parsedJson?: unknown): ParsedStream {
   // kubectl (go-yaml) reads a file without a final line break as if it had one; the yaml library
   // does not where it matters: a last line of only spaces inside a keep-chomped block (`|+`) is
   // one more line break for kubectl, none for the library. So the text is read with the line
   // break, and the documents' regions are cut back to the bytes the file has.
   const json = startsAsJson(source);
-  const jsonStream = json ? readJsonStream(file, source) : undefined;
+  const jsonStream = json ? readJsonStream(file, source, parsedJson) : undefined;
   if (jsonStream !== undefined) return jsonStream;
   const read = withFinalLineBreak(source);
   const quick = readBlockStream(read);
@@ -120,8 +121,8 @@ export function parseStream(file: string, source: string): ParsedStream {
  * its value known; the yaml library reads it only if a problem in it needs placing. Undefined
  * where JSON.parse may read otherwise than kubectl.
  */
-function readJsonStream(file: string, source: string): ParsedStream | undefined {
-  const value = readJsonValue(source);
+function readJsonStream(file: string, source: string, parsedJson: unknown): ParsedStream | undefined {
+  const value = readJsonValue(source, parsedJson);
   if (value === undefined) return undefined;
   let parsed: Document.Parsed | undefined;
   const doc = (): Document.Parsed => {

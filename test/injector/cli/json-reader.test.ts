@@ -8,15 +8,20 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { injectManifests, type ManifestInput } from '../../../injector/cli/inject-manifest.js';
+import { decodeManifest } from '../../../injector/cli/input.js';
 import { isExactJson, readJsonValue } from '../../../injector/cli/json-reader.js';
 import { parseStream, parseWithYaml } from '../../../injector/cli/stream.js';
 import { uninjectPod } from '../../../injector/core/inject.js';
 import { corpusFiles, requireSharedCorpusInCI } from '../../support/corpus.js';
 import { inject } from './read-back.js';
 
-/** Both readings of `text` through the whole pipeline, for every mode and output: they must agree to the byte. */
+/**
+ * Both readings of `text` through the whole pipeline, for every mode and output: they must agree
+ * to the byte. The quick one is given what decodeManifest read, as the CLI gives it.
+ */
 function assertSameAsYamlReading(label: string, text: string): void {
-  const input: ManifestInput = { file: label, text };
+  const decoded = decodeManifest(Buffer.from(text, 'utf8'));
+  const input: ManifestInput = decoded.ok ? { file: label, text: decoded.text, json: decoded.json } : { file: label, text };
   for (const output of ['yaml', 'json'] as const) {
     const options = { mode: 'candidate', namespace: undefined, output } as const;
     const quick = injectManifests([input], options, inject);
@@ -119,4 +124,15 @@ test('isExactJson: what JSON.stringify writes so that kubectl reads back the sam
   for (const value of [{ a: undefined }, [Number.NaN], { a: Infinity }, -0, 2 ** 53, '\ud800', { '\udfff': 1 }, { f: () => 1 }, new Date(0)]) {
     assert.equal(isExactJson(value), false, typeof value === 'object' ? Object.prototype.toString.call(value) : typeof value);
   }
+});
+
+test('a JSON file is parsed once: the document holds the value decodeManifest read; a YAML file has none', () => {
+  const text = '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "nginx"}]}}\n';
+  const decoded = decodeManifest(Buffer.from(text, 'utf8'));
+  assert.ok(decoded.ok);
+  assert.deepEqual(decoded.json, JSON.parse(text));
+  assert.equal(parseStream('p.json', decoded.text, decoded.json).documents[0]?.value, decoded.json);
+  const yaml = decodeManifest(Buffer.from('kind: Pod\n', 'utf8'));
+  assert.ok(yaml.ok);
+  assert.equal(yaml.json, undefined);
 });
