@@ -19,7 +19,8 @@ import type { ParsedStream, StreamDocument } from './stream.js';
 import { spliceDocument } from './splice.js';
 import { syncDocument } from './sync-node.js';
 import { findWorkloads, isList, readPath } from './workloads.js';
-import { isExactJson } from './json-reader.js';
+import { isExactJson, type JsonValue } from './json-reader.js';
+import { startsAsJson } from './input.js';
 import { isPlainObject } from '../core/json.js';
 import type { Path, WorkloadLocation } from './workloads.js';
 
@@ -31,7 +32,7 @@ export interface ManifestInput {
   readonly file: string;
   readonly text: string;
   /** What JSON.parse read from a file kubectl reads as JSON (input.ts), so that it is not parsed twice. */
-  readonly json?: unknown;
+  readonly json?: readonly JsonValue[];
 }
 
 export interface PipelineOptions {
@@ -506,22 +507,71 @@ function injectWorkload(
  * Join per-file YAML outputs into one stream. Files are separate streams: each must start a new
  * document, and a file with `%` directives needs the previous stream closed with `...` first.
  */
-function joinYamlStreams(parts: readonly { text: string; stream: ParsedStream }[]): string {
+/** One input's share of the output: its documents' texts, as injected or kept. */
+interface OutputPart {
+  readonly texts: readonly string[];
+  readonly stream: ParsedStream;
+}
+
+/**
+ * The output of several inputs, read by every kubectl as the inputs are. JSON files alone make
+ * one stream of JSON objects, which kubectl's JSON decoder reads. JSON files with YAML make one
+ * YAML stream: it starts with `---` where a JSON file comes first (kubectl 1.32 and older read a
+ * file that starts with `{` as JSON only), and a JSON file's objects are its documents, written
+ * so that YAML reads them as JSON does (yamlReadableJson).
+ */
+function joinOutputs(parts: readonly OutputPart[]): string {
+  const isJson = (part: OutputPart): boolean => part.stream.documents.length > 0 && startsAsJson(part.stream.source);
+  const hasYaml = (part: OutputPart): boolean => !isJson(part) && (part.stream.documents.length > 0 || part.stream.orphanText.trim() !== '');
+  const jsonParts = parts.filter(isJson).length;
+  const bom = /^\uFEFF/;
+  if (jsonParts > 1 && !parts.some(hasYaml)) {
+    // One value after another, each on a line of its own; a byte order mark after the first
+    // would stop kubectl's JSON decoder.
+    let out = '';
+    for (const part of parts.filter(isJson)) {
+      const text = part.texts.join('');
+      out += out === '' ? text : `${out.endsWith('\n') ? '' : '\n'}${text.replace(bom, '')}`;
+    }
+    return out;
+  }
+  const mixed = jsonParts > 0 && parts.some(hasYaml);
   let out = '';
   let outHasDocument = false;
-  for (const { text, stream } of parts) {
+  for (const part of parts) {
+    const { stream } = part;
     const first = stream.documents[0];
-    if (outHasDocument && first !== undefined) {
-      if (!out.endsWith('\n')) out += '\n';
+    const json = mixed && isJson(part);
+    const text = json ? part.texts.map((t) => yamlReadableJson(t.replace(bom, ''))).join('---\n') : part.texts.join('') + stream.orphanText;
+    if (first !== undefined && (outHasDocument || json)) {
+      if (out !== '' && !out.endsWith('\n')) out += '\n';
       // Directives may only follow a document that was closed with `...`.
-      // (A JSON file, whose value is known, has none: it starts with `{`.)
-      if (first.value === undefined && /^%/m.test(text.slice(0, first.doc.range[0]))) out += '...\n';
+      if (!json && outHasDocument && /^%/m.test(text.slice(0, first.doc.range[0]))) out += '...\n';
       else if (!/^---(\s|$)/.test(text)) out += '---\n';
     }
     out += text;
     outHasDocument ||= first !== undefined;
   }
   return out;
+}
+
+/**
+ * The text of a JSON object as a YAML document that kubectl (go-yaml) reads as its JSON decoder
+ * reads the object: escapes YAML lacks (`\/`, a surrogate pair, half of one, which Go's JSON
+ * decoder reads as U+FFFD) written as YAML has them, and the characters YAML 1.1 takes for line
+ * breaks (U+0085, U+2028, U+2029; in JSON only ever inside a string) escaped. A line break ends
+ * the text, for the `---` after it.
+ */
+export function yamlReadableJson(text: string): string {
+  const escaped = text
+    .replace(/\\(u[dD][89abAB][\da-fA-F]{2}\\u[dD][c-fC-F][\da-fA-F]{2}|u[dD][89a-fA-F][\da-fA-F]{2}|[^u]|u[\da-fA-F]{4})/g, (escape: string, body: string) => {
+      if (body === '/') return '/';
+      if (body.length === 11) return String.fromCharCode(Number.parseInt(body.slice(1, 5), 16), Number.parseInt(body.slice(7), 16));
+      if (body.length === 5 && /^u[dD][89a-fA-F]/.test(body)) return '\\ufffd';
+      return escape;
+    })
+    .replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escaped.endsWith('\n') ? escaped : `${escaped}\n`;
 }
 
 /** The objects of one document as `-o json` lists them: a List's items one by one. */
@@ -545,7 +595,7 @@ function placeIn(stream: ParsedStream, item: StreamDocument): (offset: number) =
 export function injectManifests(inputs: readonly ManifestInput[], options: PipelineOptions, inject: InjectFn, parse: typeof parseStream = parseStream): PipelineResult {
   const reports: WorkloadReport[] = [];
   const problems: ManifestProblem[] = [];
-  const yamlParts: { text: string; stream: ParsedStream }[] = [];
+  const outputParts: OutputPart[] = [];
   const jsonItems: unknown[] = [];
   const integers: ExactIntegers = new Map();
   // Every document is read first: Namespaces and native sidecars anywhere in the input inform
@@ -579,12 +629,12 @@ export function injectManifests(inputs: readonly ManifestInput[], options: Pipel
         if (item.value === undefined) collectExactIntegers(item.doc, item.text, integers, placeIn(stream, item));
       }
     }
-    yamlParts.push({ text: texts.join('') + stream.orphanText, stream });
+    outputParts.push({ texts, stream });
   }
   if (problems.length > 0) return { ok: false, problems, reports };
   let output: string;
   try {
-    output = options.output === 'json' ? `${stringifyExact({ apiVersion: 'v1', kind: 'List', items: jsonItems }, integers, 2)}\n` : joinYamlStreams(yamlParts);
+    output = options.output === 'json' ? `${stringifyExact({ apiVersion: 'v1', kind: 'List', items: jsonItems }, integers, 2)}\n` : joinOutputs(outputParts);
   } catch (error) {
     if (!(error instanceof InexactIntegerError)) throw error;
     return { ok: false, problems: [{ ...error.place, message: error.message }], reports };

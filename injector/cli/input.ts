@@ -7,12 +7,14 @@
 // back unchanged. A UTF-8 byte order mark is kept (it is part of the text given back); UTF-16
 // input is given back as UTF-8, which kubectl reads the same.
 
+import { readJsonValues, type JsonValue } from './json-reader.js';
+
 /** Bytes read from all `-f` inputs together before Pillion stops with an error. */
 export const maxInputBytes = 64 * 1024 * 1024;
 
 export type DecodedInput =
-  /** `json`: for a file kubectl reads as JSON, the value JSON.parse read from it (not parsed again). */
-  | { readonly ok: true; readonly text: string; readonly json?: unknown }
+  /** `json`: for a file kubectl reads as JSON, the values JSON.parse read from it (not parsed again). */
+  | { readonly ok: true; readonly text: string; readonly json?: readonly JsonValue[] }
   | { readonly ok: false; readonly message: string; readonly line: number | undefined };
 
 /** Offset of the first byte that is not part of well-formed UTF-8, or -1. */
@@ -135,16 +137,21 @@ function refuseCharacters(text: string): DecodedInput | undefined {
 }
 
 /**
- * A file kubectl reads as JSON, with the value JSON.parse reads; refused if it is not JSON: the
- * yaml library, which reads it where JSON.parse may read otherwise (json-reader.ts), takes YAML too.
+ * A file kubectl reads with its JSON decoder, with the values JSON.parse reads (one object, or a
+ * stream of them); refused where it is not that: the yaml library, which reads a value where
+ * JSON.parse may read otherwise (json-reader.ts), takes YAML too. kubectl 1.33 and later read a
+ * file whose first or second value is not JSON as YAML from there on; 1.32 and older refuse it,
+ * and so does Pillion, saying how to write it for both.
  */
 function readJson(text: string): DecodedInput {
-  const bom = text.startsWith('\uFEFF') ? 1 : 0;
-  try {
-    return { ok: true, text, json: JSON.parse(text.slice(bom)) as unknown };
-  } catch (error) {
-    const message = `starts with \`{\`, so kubectl reads it as JSON, and it is not JSON (${(error as Error).message})`;
-    const position = /position (\d+)/.exec((error as Error).message)?.[1];
-    return position === undefined ? { ok: false, message, line: undefined } : refusedAt(text, Number(position) + bom, message);
-  }
+  const read = readJsonValues(text);
+  if (read.ok) return { ok: true, text, json: read.values };
+  const { index, offset, reason } = read;
+  const message =
+    index === 0
+      ? `starts with \`{\` and is not JSON (${reason}): kubectl 1.32 and older refuse it, 1.33 and later read it as YAML; a line \`---\` before it has every kubectl read it as YAML`
+      : index === 1
+        ? `holds a JSON object and then text that is not one (${reason}): kubectl 1.32 and older refuse it, 1.33 and later read the rest as YAML; a line \`---\` at the start has every kubectl read the whole file as YAML`
+        : `is a stream of JSON objects, and the one at this line is not one (${reason}); kubectl refuses it too`;
+  return refusedAt(text, offset, message);
 }

@@ -1,12 +1,13 @@
 // A JSON manifest read by JSON.parse, not by the yaml library: `kubectl get -o json` output, a
 // List of hundreds of objects, is read and printed again in a fraction of the time and memory.
 //
-// kubectl reads a file that starts with `{` with its JSON decoder (input.ts). JSON.parse reads
-// the same value wherever the value passes isExactJson below; where it does not (a string with
-// half a surrogate pair, which Go's decoder reads as U+FFFD; an integer past 2^53, whose digits
-// JSON.parse loses; -0 or a number out of range), or the value nests deeper than any Kubernetes
-// object, the file is read by the yaml library as before (stream.ts), with its corrections and
-// its errors. test/injector/cli/json-reader.test.ts shows the two readings agree.
+// kubectl reads a file that starts with `{` with its JSON decoder (input.ts), which takes a stream
+// of objects too (`{…}{…}`, one per line as `jq -c` writes them). JSON.parse reads the same value
+// wherever the value passes isExactJson below; where it does not (a string with half a surrogate
+// pair, which Go's decoder reads as U+FFFD; an integer past 2^53, whose digits JSON.parse loses;
+// -0 or a number out of range), or the value nests deeper than any Kubernetes object, the yaml
+// library reads its text as before (stream.ts), with its corrections and its errors.
+// test/injector/cli/json-reader.test.ts shows the two readings agree.
 
 /** Deeper than any Kubernetes object nests; a deeper value is left to the yaml library's reading, which says so. */
 const maxDepth = 512;
@@ -52,18 +53,70 @@ export function isExactJson(value: unknown): boolean {
   return isExactAt(value, 0);
 }
 
+/** One value of a file kubectl reads as JSON: where it starts and what JSON.parse read. */
+export interface JsonValue {
+  readonly start: number;
+  readonly value: unknown;
+}
+
 /**
- * The value kubectl reads from a file that starts with `{` (`text` is the whole file, a leading
- * byte order mark included; `parsed`, if given, what JSON.parse read from it), or undefined when
- * JSON.parse's reading may differ from kubectl's (isExactJson), or the text is not JSON: the yaml
- * library's reading then decides.
+ * What a file that starts with `{` holds for kubectl's JSON decoder, which reads a stream of
+ * values (`{…}{…}`, `{…}\n{…}`, as `jq -c` writes them): its values, or the first one that is not
+ * a JSON object (`index`, counted from 0), where (`offset`) and why.
  */
-export function readJsonValue(text: string, parsed?: unknown): unknown {
-  let value = parsed;
-  try {
-    value ??= JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
-  } catch {
-    return undefined;
+export type JsonStream =
+  | { readonly ok: true; readonly values: readonly JsonValue[] }
+  | { readonly ok: false; readonly index: number; readonly offset: number; readonly reason: string };
+
+const isJsonSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+
+function skipJsonSpace(text: string, from: number): number {
+  let at = from;
+  while (at < text.length && isJsonSpace(text.charCodeAt(at))) at++;
+  return at;
+}
+
+/** Where the object that starts at `start` ends (braces and brackets balanced, strings skipped); the text's end if it does not. */
+function endOfJsonObject(text: string, start: number): number {
+  let depth = 0;
+  for (let at = start; at < text.length; at++) {
+    const code = text.charCodeAt(at);
+    if (code === 0x22) {
+      // A string: to its closing quote, each backslash taking the character after it.
+      for (at++; at < text.length && text.charCodeAt(at) !== 0x22; at++) if (text.charCodeAt(at) === 0x5c) at++;
+    } else if (code === 0x7b || code === 0x5b) depth++;
+    else if ((code === 0x7d || code === 0x5d) && --depth === 0) return at + 1;
   }
-  return isExactJson(value) ? value : undefined;
+  return text.length;
+}
+
+/** JSON.parse's complaint without its place, and that place in the parsed text if it says one. */
+function describeJsonError(error: unknown): { reason: string; at: number | undefined } {
+  const message = error instanceof Error ? error.message : String(error);
+  const position = /\bat position (\d+)/.exec(message)?.[1];
+  return { reason: message.replace(/( in JSON)? at position \d+( \(line \d+ column \d+\))?/, ''), at: position === undefined ? undefined : Number(position) };
+}
+
+/** The values of `text`, a file that starts with `{` (a byte order mark and white space before it allowed). */
+export function readJsonValues(text: string): JsonStream {
+  const first = skipJsonSpace(text, text.startsWith('\uFEFF') ? 1 : 0);
+  try {
+    // Most files hold one value: parsed at once.
+    return { ok: true, values: [{ start: first, value: JSON.parse(text.slice(first)) as unknown }] };
+  } catch {
+    // Several values, or text that is not JSON: one value at a time says which.
+  }
+  const values: JsonValue[] = [];
+  for (let start = first; start < text.length; ) {
+    if (text.charCodeAt(start) !== 0x7b) return { ok: false, index: values.length, offset: start, reason: 'it does not start with `{`' };
+    const end = endOfJsonObject(text, start);
+    try {
+      values.push({ start, value: JSON.parse(text.slice(start, end)) as unknown });
+    } catch (error) {
+      const { reason, at } = describeJsonError(error);
+      return { ok: false, index: values.length, offset: start + (at ?? 0), reason };
+    }
+    start = skipJsonSpace(text, end);
+  }
+  return { ok: true, values };
 }

@@ -10,7 +10,7 @@ import { Composer, LineCounter, Parser } from 'yaml';
 import type { CST, Document } from 'yaml';
 import { readBlockStream } from './block-reader.js';
 import { startsAsJson } from './input.js';
-import { readJsonValue } from './json-reader.js';
+import { isExactJson, readJsonValues, type JsonValue } from './json-reader.js';
 import { applyDifferences, noteDifferences, type Differences } from './kubectl-differences.js';
 import { forEachNode, kubeParseOptions } from './kube-yaml.js';
 
@@ -78,9 +78,9 @@ function* recordRegionStarts(tokens: Iterable<CST.Token>, starts: number[]): Gen
  * A document of plain block YAML is read by block-reader.ts, which gives the same nodes much
  * sooner; any other document by the yaml library, alone when its region of the stream reads
  * cleanly as one document, else the whole stream, so that errors are exactly the library's.
- * `parsedJson`: what JSON.parse read from `source`, for a file kubectl reads as JSON (input.ts).
+ * `parsedJson`: the values JSON.parse read from `source`, for a file kubectl reads as JSON (input.ts).
  */
-export function parseStream(file: string, source: string, parsedJson?: unknown): ParsedStream {
+export function parseStream(file: string, source: string, parsedJson?: readonly JsonValue[]): ParsedStream {
   // kubectl (go-yaml) reads a file without a final line break as if it had one; the yaml library
   // does not where it matters: a last line of only spaces inside a keep-chomped block (`|+`) is
   // one more line break for kubectl, none for the library. So the text is read with the line
@@ -117,33 +117,79 @@ export function parseStream(file: string, source: string, parsedJson?: unknown):
 }
 
 /**
- * A file kubectl reads as JSON, read by JSON.parse (json-reader.ts): one document, the whole file,
- * its value known; the yaml library reads it only if a problem in it needs placing. Undefined
- * where JSON.parse may read otherwise than kubectl.
+ * A file kubectl reads as JSON, read by JSON.parse (json-reader.ts): a document per value (one
+ * object, or a stream of them), each the text from its value to the next one. Where JSON.parse
+ * reads what kubectl reads, the document's value is known and the yaml library reads its text only
+ * if a problem in it needs placing; elsewhere the library reads that text as before. Undefined
+ * (the library reads the whole file) for a file of one such value, or one that is not JSON.
  */
-function readJsonStream(file: string, source: string, parsedJson: unknown): ParsedStream | undefined {
-  const value = readJsonValue(source, parsedJson);
-  if (value === undefined) return undefined;
-  let parsed: Document.Parsed | undefined;
-  const doc = (): Document.Parsed => {
-    parsed ??= parseWithYaml(file, source).documents[0]?.doc;
-    if (parsed === undefined) throw new Error(`internal: the yaml library reads no document in the JSON file ${file}`);
-    return parsed;
-  };
-  const document: StreamDocument = {
-    index: 1,
-    text: source,
-    offset: 0,
-    value,
-    get doc() {
-      return doc();
-    },
-    commented: doc,
-  };
+function readJsonStream(file: string, source: string, parsedJson: readonly JsonValue[] | undefined): ParsedStream | undefined {
+  let values = parsedJson;
+  if (values === undefined) {
+    const read = readJsonValues(source);
+    if (!read.ok) return undefined;
+    values = read.values;
+  }
+  const single = values.length === 1;
+  if (single && !isExactJson(values[0]?.value)) return undefined;
+  const documents = values.map((item, i): StreamDocument => {
+    const offset = i === 0 ? 0 : item.start;
+    const end = values[i + 1]?.start ?? source.length;
+    const text = source.slice(offset, end);
+    const read = (): Document.Parsed => {
+      const doc = single ? parseWithYaml(file, source).documents[0]?.doc : readJsonRegion(source, offset, end);
+      if (doc === undefined) throw new Error(`internal: the yaml library reads no document in the JSON file ${file}`);
+      return doc;
+    };
+    if (!isExactJson(item.value)) {
+      const doc = read();
+      return { index: i + 1, text, offset, doc, commented: () => doc };
+    }
+    let parsed: Document.Parsed | undefined;
+    const doc = (): Document.Parsed => (parsed ??= read());
+    return {
+      index: i + 1,
+      text,
+      offset,
+      value: item.value,
+      get doc() {
+        return doc();
+      },
+      commented: doc,
+    };
+  });
   const lineCounter = new LineCounter();
   lineCounter.addNewLine(0);
   for (let at = source.indexOf('\n'); at >= 0; at = source.indexOf('\n', at + 1)) lineCounter.addNewLine(at + 1);
-  return { file, source, documents: [document], orphanText: '', lineCounter, streamErrors: [] };
+  return { file, source, documents, orphanText: '', lineCounter, streamErrors: [] };
+}
+
+/** Moves every offset of `doc` (its range, its nodes', its errors' and warnings') on by `by`. */
+function shiftDocument(doc: Document.Parsed, by: number): void {
+  const move = (range: [number, number, number] | null | undefined): void => {
+    if (range === null || range === undefined) return;
+    range[0] += by;
+    range[1] += by;
+    range[2] += by;
+  };
+  move(doc.range);
+  forEachNode(doc.contents, (node) => move(node.range));
+  for (const problem of [...doc.errors, ...doc.warnings]) {
+    problem.pos[0] += by;
+    problem.pos[1] += by;
+  }
+}
+
+/**
+ * The document of one value of a JSON stream, the text [start, end) of `source`, read by the yaml
+ * library as it reads a file kubectl reads as JSON, errors included, placed at `start`.
+ */
+function readJsonRegion(source: string, start: number, end: number): Document.Parsed | undefined {
+  const { docs } = composeWithYaml(source.slice(start, end), true, () => undefined);
+  const doc = docs[0];
+  if (docs.length !== 1 || doc === undefined) return undefined;
+  shiftDocument(doc, start);
+  return doc;
 }
 
 /**
@@ -166,18 +212,11 @@ function parseRegion(read: string, start: number, end: number, json: boolean): D
   for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) breaks++;
   // One call for the start of the text, one after each line break.
   if (lines !== breaks + 1) return undefined;
-  const move = (range: [number, number, number] | null | undefined): void => {
-    if (range === null || range === undefined) return;
-    range[0] += start;
-    range[1] += start;
-    range[2] += start;
-  };
-  move(doc.range);
+  shiftDocument(doc, start);
   // The next document's region starts where this one's tokens end: at the `---` unless the
   // library left something between (blank lines after a root scalar), which only the whole
   // stream's reading places.
   if (marked && doc.range[2] !== end) return undefined;
-  forEachNode(doc.contents, (node) => move(node.range));
   return doc;
 }
 

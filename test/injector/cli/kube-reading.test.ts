@@ -186,9 +186,13 @@ test('input encodings: UTF-16 with a BOM is read; non-UTF-8, binary and control 
     // A byte order mark past the first character, at a line's start: kubectl drops it there.
     ['bom.yaml', Buffer.from(`${text}---\n\uFEFF${text}`), /bom\.yaml: line 10: has a byte order mark \(U\+FEFF\) at the start of a line: kubectl drops it at the start of a document/],
     ['bom2.yaml', Buffer.from(`\uFEFF\uFEFF${text}`), /bom2\.yaml: line 1: has a byte order mark/],
-    // A file that starts with `{` is JSON for kubectl: YAML's escapes, quotes and plain words are refused.
-    ['yaml.json', Buffer.from('{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "a\\x41"}}\n'), /yaml\.json: line 2: starts with `\{`, so kubectl reads it as JSON, and it is not JSON \(Bad escaped character in JSON/],
-    ['flow.json', Buffer.from('{apiVersion: v1, kind: Pod, metadata: {name: a}}\n'), /flow\.json: line 1: starts with `\{`, so kubectl reads it as JSON, and it is not JSON/],
+    // A file that starts with `{` is JSON for kubectl 1.32 and older (1.33 and later read it as
+    // YAML where it is not JSON): YAML's escapes, quotes and plain words are refused.
+    ['yaml.json', Buffer.from('{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "a\\x41"}}\n'), /yaml\.json: line 2: starts with `\{` and is not JSON \(Bad escaped character\): kubectl 1\.32 and older refuse it, 1\.33 and later read it as YAML; a line `---` before it has every kubectl read it as YAML/],
+    ['flow.json', Buffer.from('{apiVersion: v1, kind: Pod, metadata: {name: a}}\n'), /flow\.json: line 1: starts with `\{` and is not JSON/],
+    // A stream of JSON objects is read to its end; YAML after its first object, by 1.33 and later only.
+    ['then-yaml.json', Buffer.from('{"kind": "Pod"}\n---\nkind: Pod\n'), /then-yaml\.json: line 2: holds a JSON object and then text that is not one \(it does not start with `\{`\): kubectl 1\.32 and older refuse it, 1\.33 and later read the rest as YAML/],
+    ['third.json', Buffer.from('{"kind": "Pod"}\n{"kind": "Pod"}\n\n{"kind": "Pod",}\n'), /third\.json: line 4: is a stream of JSON objects, and the one at this line is not one \(Expected double-quoted property name\); kubectl refuses it too/],
   ];
   for (const [name, bytes, message] of refused) {
     const run = runPillion(['inject', '-f', scratchFile(name, bytes)]);
