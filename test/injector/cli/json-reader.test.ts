@@ -130,7 +130,7 @@ test('a JSON file is parsed once: the document holds the value decodeManifest re
   const text = '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "nginx"}]}}\n';
   const decoded = decodeManifest(Buffer.from(text, 'utf8'));
   assert.ok(decoded.ok);
-  assert.deepEqual(decoded.json, [{ start: 0, value: JSON.parse(text) }]);
+  assert.deepEqual(decoded.json, [{ start: 0, value: JSON.parse(text) as unknown }]);
   assert.equal(parseStream('p.json', decoded.text, decoded.json).documents[0]?.value, decoded.json?.[0]?.value);
   const yaml = decodeManifest(Buffer.from('kind: Pod\n', 'utf8'));
   assert.ok(yaml.ok);
