@@ -61,8 +61,9 @@ export interface JsonValue {
 
 /**
  * What a file that starts with `{` holds for kubectl's JSON decoder, which reads a stream of
- * values (`{…}{…}`, `{…}\n{…}`, as `jq -c` writes them): its values, or the first one that is not
- * a JSON object (`index`, counted from 0), where (`offset`) and why.
+ * values (`{…}{…}`, `{…}\n{…}`, as `jq -c` writes them) and skips a `null` among them: its values,
+ * or the first one that is neither a JSON object nor `null` (`index`, counted from 0), where
+ * (`offset`) and why.
  */
 export type JsonStream =
   | { readonly ok: true; readonly values: readonly JsonValue[] }
@@ -108,8 +109,8 @@ export function readJsonValues(text: string): JsonStream {
   }
   const values: JsonValue[] = [];
   for (let start = first; start < text.length; ) {
-    if (text.charCodeAt(start) !== 0x7b) return { ok: false, index: values.length, offset: start, reason: 'it does not start with `{`' };
-    const end = endOfJsonObject(text, start);
+    const end = text.startsWith('null', start) ? start + 4 : text.charCodeAt(start) === 0x7b ? endOfJsonObject(text, start) : undefined;
+    if (end === undefined) return { ok: false, index: values.length, offset: start, reason: 'it does not start with `{`' };
     try {
       values.push({ start, value: JSON.parse(text.slice(start, end)) as unknown });
     } catch (error) {

@@ -59,11 +59,13 @@ test('readJsonValues: one value parsed at once; a stream value by value, braces 
       { start: 26, value: { c: [{}, ']'] } },
     ],
   });
+  assert.deepEqual(readJsonValues('{}\nnull\n{}'), { ok: true, values: [{ start: 0, value: {} }, { start: 3, value: null }, { start: 8, value: {} }] });
   const refused: [string, number, number, RegExp][] = [
     ['{a: 1}', 0, 1, /property name/],
     ['{"a": 1', 0, 7, /after property value/],
     ['{"a": 1}\n---\nkind: Pod\n', 1, 9, /does not start with `\{`/],
     ['{}\n[1]\n', 1, 3, /does not start with `\{`/],
+    ['{}\nnullx\n', 2, 7, /does not start with `\{`/],
     ['{}\n{}\n{"a": }\n', 2, 6, /Unexpected token/],
   ];
   for (const [text, index, offset, reason] of refused) {
@@ -175,8 +177,9 @@ test('several inputs, one output that kubectl reads as the injected objects: JSO
   if (kubectl === undefined) return;
   const dir = mkdtempSync(join(tmpdir(), 'pillion-json-stream-'));
   try {
-    // What YAML reads otherwise than JSON: `\/`, escaped surrogate pairs, half of one, U+2028.
-    const first = `\uFEFF${pod('slash', 'http:\\/\\/x \\ud83d\\ude00')}${pod('half', 'a\\ud800b \u2028')}`;
+    // What YAML reads otherwise than JSON: `\/`, escaped surrogate pairs, half of one, U+2028; and
+    // a `null` between objects, which kubectl skips.
+    const first = `\uFEFF${pod('slash', 'http:\\/\\/x \\ud83d\\ude00')}null\n${pod('half', 'a\\ud800b \u2028')}`;
     const second = pod('second', 'plain');
     const yaml = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: yaml\n  annotations: {note: "yes"}\nspec:\n  containers: [{name: a, image: nginx}]\n';
     const cases: Record<string, ManifestInput[]> = {
