@@ -58,13 +58,18 @@ function exactDigits(value: number, integers: ExactIntegers): string | undefined
   return first[0];
 }
 
-/** JSON.stringify of `value`, each number past 2^53 with the digits of the input integer it came from. */
-export function stringifyExact(value: unknown, integers: ExactIntegers, space?: number | string): string {
-  if (integers.size === 0) return JSON.stringify(value, null, space);
+/**
+ * JSON.stringify of `value`, each number past 2^53 with the digits of the input integer it came
+ * from; with `negativeZero`, -0 as `-0.0` (JSON.stringify writes `0`; kubectl reads a float `-0.0`
+ * as -0 and an integer `-0` as 0, so only a float reads back as -0).
+ */
+export function stringifyExact(value: unknown, integers: ExactIntegers, space?: number | string, negativeZero = false): string {
+  if (integers.size === 0 && !negativeZero) return JSON.stringify(value, null, space);
   return JSON.stringify(
     value,
     (_key, item: unknown) => {
       if (typeof item !== 'number') return item;
+      if (negativeZero && Object.is(item, -0)) return rawJson('-0.0');
       const digits = exactDigits(item, integers);
       return digits === undefined ? item : rawJson(digits);
     },

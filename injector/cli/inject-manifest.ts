@@ -154,10 +154,10 @@ function isJsonBody(body: string): boolean {
 }
 
 /** `value` as JSON laid out like `original` (one line, or its indentation), trailing space kept; integers past 2^53 as the input wrote them. */
-function jsonBody(original: string, value: unknown, integers: ExactIntegers): string {
+function jsonBody(original: string, value: unknown, integers: ExactIntegers, negativeZero = false): string {
   const trimmed = original.trimEnd();
   const indent = /\n([ \t]+)\S/.exec(trimmed)?.[1];
-  const text = trimmed.includes('\n') ? stringifyExact(value, integers, indent ?? 2) : stringifyExact(value, integers);
+  const text = stringifyExact(value, integers, trimmed.includes('\n') ? (indent ?? 2) : undefined, negativeZero);
   return text + original.slice(trimmed.length);
 }
 
@@ -308,7 +308,8 @@ function renderInjected(stream: ParsedStream, item: StreamDocument, value: unkno
   const plainSplice = /(^|\n)$/.test(yamlPrefix) && originalBody.endsWith('\n');
   const syncNeedsReadBack = !plainSplice || linked || hasFoldedScalars(commented, item.text);
   const attempts: { readonly readBack: boolean; readonly run: () => string[] | undefined }[] = [
-    { readBack: true, run: () => (json ? finish(jsonBody(originalBody, newValue, integers), prefix) : undefined) },
+    // A value read by the yaml library may hold -0 (from `-0.0`), which JSON.parse's reading never does.
+    { readBack: true, run: () => (json ? finish(jsonBody(originalBody, newValue, integers, true), prefix) : undefined) },
     { readBack: syncNeedsReadBack, run: () => (syncDocument(commented, newValue) ? finish(yamlBody(commented, originalBody), yamlPrefix) : undefined) },
     {
       readBack: true,
@@ -319,7 +320,8 @@ function renderInjected(stream: ParsedStream, item: StreamDocument, value: unkno
       },
     },
   ];
-  for (const attempt of attempts) {
+  // A JSON body of a file kubectl reads as JSON gets JSON or nothing: YAML written there would not be read.
+  for (const attempt of json && startsAsJson(stream.source) ? attempts.slice(0, 1) : attempts) {
     let texts: string[] | undefined;
     try {
       texts = attempt.run();
@@ -536,13 +538,21 @@ function joinOutputs(parts: readonly OutputPart[]): string {
     return out;
   }
   const mixed = jsonParts > 0 && parts.some(hasYaml);
+  const yamlDocument = (text: string, { file, documents }: ParsedStream, i: number): string => {
+    try {
+      return yamlReadableJson(text);
+    } catch (error) {
+      if (error instanceof UnjoinableJsonError) throw new UnjoinableJsonError(error.message, file, documents[i]?.index);
+      throw error;
+    }
+  };
   let out = '';
   let outHasDocument = false;
   for (const part of parts) {
     const { stream } = part;
     const first = stream.documents[0];
     const json = mixed && isJson(part);
-    const text = json ? part.texts.map((t) => yamlReadableJson(t.replace(bom, ''))).join('---\n') : part.texts.join('') + stream.orphanText;
+    const text = json ? part.texts.map((t, i) => yamlDocument(t, stream, i)).join('---\n') : part.texts.join('') + stream.orphanText;
     if (first !== undefined && (outHasDocument || json)) {
       if (out !== '' && !out.endsWith('\n')) out += '\n';
       // Directives may only follow a document that was closed with `...`.
@@ -555,15 +565,33 @@ function joinOutputs(parts: readonly OutputPart[]): string {
   return out;
 }
 
+/** A JSON document that cannot be written into a YAML stream as it is. */
+export class UnjoinableJsonError extends Error {
+  override name = 'UnjoinableJsonError';
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly document?: number,
+  ) {
+    super(message);
+  }
+}
+
+// go-yaml takes a key for a key only within 1024 characters of its start (a "simple key").
+const longestYamlKey = 1024;
+
 /**
  * The text of a JSON object as a YAML document that kubectl (go-yaml) reads as its JSON decoder
- * reads the object: escapes YAML lacks (`\/`, a surrogate pair, half of one, which Go's JSON
+ * reads the object: on one line (a tab at a line's start, or a line break between a key and its
+ * colon, stop go-yaml), escapes YAML lacks (`\/`, a surrogate pair, half of one, which Go's JSON
  * decoder reads as U+FFFD) written as YAML has them, and the characters YAML 1.1 takes for line
  * breaks (U+0085, U+2028, U+2029; in JSON only ever inside a string) escaped. A line break ends
- * the text, for the `---` after it.
+ * the text, for the `---` after it. A key longer than go-yaml takes throws UnjoinableJsonError.
  */
 export function yamlReadableJson(text: string): string {
   const escaped = text
+    // White space outside strings dropped; strings kept as they are.
+    .replace(/("(?:[^"\\]|\\.)*")|[ \t\r\n\uFEFF]+/g, (_space: string, string: string | undefined) => string ?? '')
     .replace(/\\(u[dD][89abAB][\da-fA-F]{2}\\u[dD][c-fC-F][\da-fA-F]{2}|u[dD][89a-fA-F][\da-fA-F]{2}|[^u]|u[\da-fA-F]{4})/g, (escape: string, body: string) => {
       if (body === '/') return '/';
       if (body.length === 11) return String.fromCharCode(Number.parseInt(body.slice(1, 5), 16), Number.parseInt(body.slice(7), 16));
@@ -571,7 +599,13 @@ export function yamlReadableJson(text: string): string {
       return escape;
     })
     .replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return escaped.endsWith('\n') ? escaped : `${escaped}\n`;
+  // Every string in turn (each match starts at an opening quote), a key when a colon follows.
+  for (const [string, colon] of escaped.matchAll(/"(?:[^"\\]|\\.)*"(:?)/g)) {
+    if (colon === ':' && string.length > longestYamlKey - 24) {
+      throw new UnjoinableJsonError(`has a key of ${string.length - 3} characters, longer than kubectl's YAML reading takes in a YAML stream; give this JSON file to pillion inject without YAML files`);
+    }
+  }
+  return `${escaped}\n`;
 }
 
 /** The objects of one document as `-o json` lists them: a List's items one by one. */
@@ -636,6 +670,7 @@ export function injectManifests(inputs: readonly ManifestInput[], options: Pipel
   try {
     output = options.output === 'json' ? `${stringifyExact({ apiVersion: 'v1', kind: 'List', items: jsonItems }, integers, 2)}\n` : joinOutputs(outputParts);
   } catch (error) {
+    if (error instanceof UnjoinableJsonError) return { ok: false, problems: [{ file: error.file ?? '', document: error.document, line: undefined, message: error.message }], reports };
     if (!(error instanceof InexactIntegerError)) throw error;
     return { ok: false, problems: [{ ...error.place, message: error.message }], reports };
   }

@@ -62,7 +62,9 @@ const refusedChars = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\u2029\uFEFF\uFF
 // escape that spells the character in both. Not in a text that starts with `{`: kubectl reads
 // that with its JSON decoder, where they are ordinary characters, as for the library.
 const breakNames: Readonly<Record<string, string>> = { '\u0085': 'NEL, next line', '\u2028': 'LS, line separator', '\u2029': 'PS, paragraph separator' };
-const jsonStart = /^\uFEFF?[ \t\r\n]*\{/;
+// kubectl's check (k8s.io/apimachinery's GuessJSONStream) skips what Go's unicode.IsSpace takes
+// for white space, a wider set than JSON's.
+const jsonStart = /^\uFEFF?[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*\{/;
 
 /** Whether kubectl reads this text with its JSON decoder (its first character but spaces is `{`) rather than as YAML. */
 export function startsAsJson(text: string): boolean {
@@ -146,9 +148,10 @@ function refuseCharacters(text: string): DecodedInput | undefined {
 function readJson(text: string): DecodedInput {
   const read = readJsonValues(text);
   if (read.ok) return { ok: true, text, json: read.values };
-  const { index, offset, reason } = read;
-  const message =
-    index === 0
+  const { index, offset, reason, notObject } = read;
+  const message = notObject
+    ? 'holds a JSON value that is not an object at this line; kubectl refuses it too'
+    : index === 0
       ? `starts with \`{\` and is not JSON (${reason}): kubectl 1.32 and older refuse it, 1.33 and later read it as YAML; a line \`---\` before it has every kubectl read it as YAML`
       : index === 1
         ? `holds a JSON object and then text that is not one (${reason}): kubectl 1.32 and older refuse it, 1.33 and later read the rest as YAML; a line \`---\` at the start has every kubectl read the whole file as YAML`

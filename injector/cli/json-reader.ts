@@ -67,7 +67,8 @@ export interface JsonValue {
  */
 export type JsonStream =
   | { readonly ok: true; readonly values: readonly JsonValue[] }
-  | { readonly ok: false; readonly index: number; readonly offset: number; readonly reason: string };
+  /** `notObject`: the value is JSON but not an object, which every kubectl refuses. */
+  | { readonly ok: false; readonly index: number; readonly offset: number; readonly reason: string; readonly notObject: boolean };
 
 const isJsonSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
 
@@ -98,6 +99,15 @@ function describeJsonError(error: unknown): { reason: string; at: number | undef
   return { reason: message.replace(/( in JSON)? at position \d+( \(line \d+ column \d+\))?/, ''), at: position === undefined ? undefined : Number(position) };
 }
 
+/** Why the value at `start` (the `index`th) is not read: it is not JSON, or JSON but not an object. */
+function refuseStart(text: string, start: number, index: number): JsonStream {
+  const c = text[start] ?? '';
+  // Before the first value: a character kubectl skips as white space (Go's unicode.IsSpace) and JSON does not.
+  if (index === 0) return { ok: false, index, offset: start, reason: `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} before the \`{\` is not white space in JSON`, notObject: false };
+  const notObject = /^(?:\[|"|-?\d|true\b|false\b)/.test(text.slice(start, start + 6));
+  return { ok: false, index, offset: start, reason: notObject ? 'it is a JSON value but not an object' : 'it does not start with `{`', notObject };
+}
+
 /** The values of `text`, a file that starts with `{` (a byte order mark and white space before it allowed). */
 export function readJsonValues(text: string): JsonStream {
   const first = skipJsonSpace(text, text.startsWith('\uFEFF') ? 1 : 0);
@@ -110,12 +120,12 @@ export function readJsonValues(text: string): JsonStream {
   const values: JsonValue[] = [];
   for (let start = first; start < text.length; ) {
     const end = text.startsWith('null', start) ? start + 4 : text.charCodeAt(start) === 0x7b ? endOfJsonObject(text, start) : undefined;
-    if (end === undefined) return { ok: false, index: values.length, offset: start, reason: 'it does not start with `{`' };
+    if (end === undefined) return refuseStart(text, start, values.length);
     try {
       values.push({ start, value: JSON.parse(text.slice(start, end)) as unknown });
     } catch (error) {
       const { reason, at } = describeJsonError(error);
-      return { ok: false, index: values.length, offset: start + (at ?? 0), reason };
+      return { ok: false, index: values.length, offset: start + (at ?? 0), reason, notObject: false };
     }
     start = skipJsonSpace(text, end);
   }

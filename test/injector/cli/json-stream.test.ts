@@ -64,7 +64,9 @@ test('readJsonValues: one value parsed at once; a stream value by value, braces 
     ['{a: 1}', 0, 1, /property name/],
     ['{"a": 1', 0, 7, /after property value/],
     ['{"a": 1}\n---\nkind: Pod\n', 1, 9, /does not start with `\{`/],
-    ['{}\n[1]\n', 1, 3, /does not start with `\{`/],
+    ['{}\n[1]\n', 1, 3, /a JSON value but not an object/],
+    ['{}\n---\n', 1, 3, /does not start with `\{`/],
+    ['\u00A0{}', 0, 0, /U\+00A0 before the `\{` is not white space in JSON/],
     ['{}\nnullx\n', 2, 7, /does not start with `\{`/],
     ['{}\n{}\n{"a": }\n', 2, 6, /Unexpected token/],
   ];
@@ -142,10 +144,10 @@ test('a stream value that JSON.parse would misread is read by the yaml library o
   );
 });
 
-test('yamlReadableJson: what YAML lacks (\\/, surrogate pairs as escapes, half a pair) and the characters YAML 1.1 breaks lines at, written so that YAML reads what JSON reads', () => {
+test('yamlReadableJson: on one line; what YAML lacks (\\/, surrogate pairs as escapes, half a pair) and the characters YAML 1.1 breaks lines at, written so that YAML reads what JSON reads', () => {
   const json = '{"a": "x\\/y \\\\/ \\ud83d\\ude00 \\ud800! \\udc00 \\u00e9 \\" \\\\ \u2028 \u0085 \u2029"}';
   const yaml = yamlReadableJson(json);
-  assert.equal(yaml, '{"a": "x/y \\\\/ \u{1F600} \\ufffd! \\ufffd \\u00e9 \\" \\\\ \\u2028 \\u0085 \\u2029"}\n');
+  assert.equal(yaml, '{"a":"x/y \\\\/ \u{1F600} \\ufffd! \\ufffd \\u00e9 \\" \\\\ \\u2028 \\u0085 \\u2029"}\n');
   const read = parseStream('y.yaml', `---\n${yaml}`).documents[0];
   assert.ok(read !== undefined);
   assert.deepEqual(read.doc.errors, []);
@@ -178,9 +180,10 @@ test('several inputs, one output that kubectl reads as the injected objects: JSO
   const dir = mkdtempSync(join(tmpdir(), 'pillion-json-stream-'));
   try {
     // What YAML reads otherwise than JSON: `\/`, escaped surrogate pairs, half of one, U+2028; and
-    // a `null` between objects, which kubectl skips.
-    const first = `\uFEFF${pod('slash', 'http:\\/\\/x \\ud83d\\ude00')}null\n${pod('half', 'a\\ud800b \u2028')}`;
-    const second = pod('second', 'plain');
+    // a `null` between objects, which kubectl skips. Layout go-yaml would stop at: a tab starting a
+    // line outside the object, a line break between a key and its colon, CR line breaks.
+    const first = `\uFEFF${pod('slash', 'http:\\/\\/x \\ud83d\\ude00')}null\n${pod('half', 'a\\ud800b \u2028')}\t\n`;
+    const second = `\t${pod('second', 'plain').replace('"note":', '"note"\n:').replace(/\n/g, '\r')}`;
     const yaml = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: yaml\n  annotations: {note: "yes"}\nspec:\n  containers: [{name: a, image: nginx}]\n';
     const cases: Record<string, ManifestInput[]> = {
       'two JSON files': [input('first.json', first), input('second.json', second)],
@@ -200,4 +203,25 @@ test('several inputs, one output that kubectl reads as the injected objects: JSO
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a JSON file among YAML files whose key is longer than go-yaml takes in a YAML stream: a problem naming the file and document, nothing written', () => {
+  const long = `{"apiVersion": "example.com/v1", "kind": "Foo", "metadata": {"name": "long"}, "spec": {"${'k'.repeat(1100)}": 1}}\n`;
+  const result = run([input('long.json', long), input('pod.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n')], 'yaml');
+  assert.ok(!result.ok);
+  assert.deepEqual(result.problems, [
+    { file: 'long.json', document: 1, line: undefined, message: "has a key of 1100 characters, longer than kubectl's YAML reading takes in a YAML stream; give this JSON file to pillion inject without YAML files" },
+  ]);
+  // Alone, the file is written as JSON, which takes keys of any length.
+  assert.ok(run([input('long.json', long)], 'yaml').ok);
+});
+
+test('a float -0 in an object the yaml library reads is written -0.0 (what kubectl reads as -0), and a JSON file stays JSON', () => {
+  const text = `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "z"}, "spec": {"x": {"a": -0.0}, "containers": [{"name": "a", "image": "nginx", "ports": [{"containerPort": 80}]}]}}\n`;
+  const output = okOutput(run([input('z.json', text)], 'yaml'), 'z');
+  assert.match(output, /"a":-0\.0\b/);
+  assert.match(output, /"name":"pillion-proxy"/);
+  const again = readJsonValues(output);
+  assert.ok(again.ok, 'the output is JSON');
+  assert.equal(again.values.length, 1);
 });
