@@ -585,7 +585,8 @@ const longestYamlKey = 1024;
  * reads the object: on one line (a tab at a line's start, or a line break between a key and its
  * colon, stop go-yaml), escapes YAML lacks (`\/`, a surrogate pair, half of one, which Go's JSON
  * decoder reads as U+FFFD) written as YAML has them, and the characters YAML 1.1 takes for line
- * breaks (U+0085, U+2028, U+2029; in JSON only ever inside a string) escaped. A line break ends
+ * breaks (U+0085, U+2028, U+2029) or does not allow (DEL, C1, U+FFFE, U+FFFF) escaped: in JSON
+ * they are only ever inside a string. A line break ends
  * the text, for the `---` after it. A key longer than go-yaml takes throws UnjoinableJsonError.
  */
 export function yamlReadableJson(text: string): string {
@@ -598,7 +599,7 @@ export function yamlReadableJson(text: string): string {
       if (body.length === 5 && /^u[dD][89a-fA-F]/.test(body)) return '\\ufffd';
       return escape;
     })
-    .replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    .replace(/[\u007F-\u009F\u2028\u2029\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   // Every string in turn (each match starts at an opening quote), a key when a colon follows.
   for (const [string, colon] of escaped.matchAll(/"(?:[^"\\]|\\.)*"(:?)/g)) {
     if (colon === ':' && string.length > longestYamlKey - 24) {

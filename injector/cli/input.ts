@@ -127,6 +127,9 @@ function refuseCharacters(text: string): DecodedInput | undefined {
       }
       continue;
     }
+    // JSON takes DEL, C1 and the noncharacters U+FFFE and U+FFFF as they are in a string, and so
+    // does kubectl's JSON decoder (YAML does not, so a YAML stream gets them escaped).
+    if (json && /[\x7F-\x84\x86-\x9F\uFFFE\uFFFF]/.test(c)) continue;
     const breakName = breakNames[c];
     if (breakName === undefined) {
       return refusedAt(text, found.index, `contains the control character ${describeChar(c)}, which YAML does not allow (kubectl refuses it too); write it as an escape in a double-quoted string`);

@@ -183,7 +183,8 @@ test('several inputs, one output that kubectl reads as the injected objects: JSO
     // a `null` between objects, which kubectl skips. Layout go-yaml would stop at: a tab starting a
     // line outside the object, a line break between a key and its colon, CR line breaks.
     const first = `\uFEFF${pod('slash', 'http:\\/\\/x \\ud83d\\ude00')}null\n${pod('half', 'a\\ud800b \u2028')}\t\n`;
-    const second = `\t${pod('second', 'plain').replace('"note":', '"note"\n:').replace(/\n/g, '\r')}`;
+    // DEL, C1 and U+FFFE: JSON and kubectl's JSON decoder take them raw, YAML does not.
+    const second = `\t${pod('second', 'plain \u007F\u0080\uFFFE').replace('"note":', '"note"\n:').replace(/\n/g, '\r')}`;
     const yaml = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: yaml\n  annotations: {note: "yes"}\nspec:\n  containers: [{name: a, image: nginx}]\n';
     const cases: Record<string, ManifestInput[]> = {
       'two JSON files': [input('first.json', first), input('second.json', second)],
