@@ -505,10 +505,6 @@ function injectWorkload(
   return result.kind === 'skipped' ? undefined : result.pod;
 }
 
-/**
- * Join per-file YAML outputs into one stream. Files are separate streams: each must start a new
- * document, and a file with `%` directives needs the previous stream closed with `...` first.
- */
 /** One input's share of the output: its documents' texts, as injected or kept. */
 interface OutputPart {
   readonly texts: readonly string[];
@@ -517,8 +513,9 @@ interface OutputPart {
 
 /**
  * The output of several inputs, read by every kubectl as the inputs are. JSON files alone make
- * one stream of JSON objects, which kubectl's JSON decoder reads. JSON files with YAML make one
- * YAML stream: it starts with `---` where a JSON file comes first (kubectl 1.32 and older read a
+ * one stream of JSON objects, which kubectl's JSON decoder reads. Otherwise one YAML stream: each
+ * file starts a new document, a file with `%` directives after the previous one is closed with
+ * `...`, the stream starts with `---` where a JSON file comes first (kubectl 1.32 and older read a
  * file that starts with `{` as JSON only), and a JSON file's objects are its documents, written
  * so that YAML reads them as JSON does (yamlReadableJson).
  */
@@ -586,8 +583,8 @@ const longestYamlKey = 1024;
  * colon, stop go-yaml), escapes YAML lacks (`\/`, a surrogate pair, half of one, which Go's JSON
  * decoder reads as U+FFFD) written as YAML has them, and the characters YAML 1.1 takes for line
  * breaks (U+0085, U+2028, U+2029) or does not allow (DEL, C1, U+FFFE, U+FFFF) escaped: in JSON
- * they are only ever inside a string. A line break ends
- * the text, for the `---` after it. A key longer than go-yaml takes throws UnjoinableJsonError.
+ * they are only ever inside a string. A line break ends the text, for the `---` after it. A key
+ * longer than go-yaml takes throws UnjoinableJsonError.
  */
 export function yamlReadableJson(text: string): string {
   const escaped = text
